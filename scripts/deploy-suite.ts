@@ -48,6 +48,8 @@ export interface DeployOptions {
   recordPath?: string;
   /** Ignore an existing record and deploy everything again. */
   reset?: boolean;
+  /** Stop right after this contract or step, as an interrupted run would (tests and rehearsals). */
+  haltAfter?: string;
   /** Print progress lines (default true). */
   log?: (line: string) => void;
 }
@@ -57,6 +59,13 @@ export interface DeployResult {
   recordPath: string;
   deployed: string[];
   stepsSent: string[];
+}
+
+/** Thrown by `haltAfter`. */
+export class DeployHalted extends Error {
+  constructor(readonly after: string) {
+    super(`deploy halted after ${after}`);
+  }
 }
 
 const LOCAL_NETWORKS = new Set(["hardhat", "localhost"]);
@@ -181,6 +190,7 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     save();
     deployed.push(name);
     log(`  + ${name} deployed at ${rec.contracts[name].address} (gas ${receipt.gasUsed})`);
+    if (opts.haltAfter === name) throw new DeployHalted(name);
     return contract as unknown as T;
   }
 
@@ -194,6 +204,7 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     save();
     stepsSent.push(name);
     log(`  + ${name} (gas ${receipt.gasUsed})`);
+    if (opts.haltAfter === name) throw new DeployHalted(name);
   }
 
   log(`Deploying the DIMO suite to ${network.name} (chain ${chainId}) from ${deployer.address}`);
@@ -296,5 +307,5 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
   log(`  treasury (Timelock) ${timelockAddress}: ${formatDimoRounded(await token.balanceOf(timelockAddress))} DIMO`);
   log(`  issuance vault ${vaultAddress}: ${formatDimoRounded(await token.balanceOf(vaultAddress!))} DIMO`);
   log(`Record: ${path.relative(root, recordPath)}`);
-  return { record: rec, recordPath, deployed, stepsSent };
+  return { record: JSON.parse(toJson(rec)) as DeploymentRecord, recordPath, deployed, stepsSent };
 }
