@@ -1,0 +1,132 @@
+/**
+ * Measures the gas of the user-facing calls on the in-process Hardhat network and writes
+ * `gas-snapshot.json` (a flat object: operation → gas used, keys sorted).
+ *   npm run gas:snapshot   regenerate the file
+ *   npm run gas:check      compare with the committed file; any difference fails (exit 1)
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import hre, { ethers } from "hardhat";
+import type { ContractTransactionResponse } from "ethers";
+import { deploySuite } from "./deploy-suite";
+
+const SNAPSHOT = path.join(hre.config.paths.root, "gas-snapshot.json");
+
+async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
+  const receipt = await (await tx).wait();
+  return Number(receipt!.gasUsed);
+}
+
+async function measure(): Promise<Record<string, number>> {
+  const gas: Record<string, number> = {};
+  const recordPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dimo-gas-")), "hardhat.json");
+  const { record } = await deploySuite(hre, { recordPath, reset: true, log: () => undefined });
+  for (const [name, c] of Object.entries(record.contracts)) {
+    gas[`deploy.${name}`] = Number((await ethers.provider.getTransactionReceipt(c.txHash))!.gasUsed);
+  }
+  const signers = await ethers.getSigners();
+  const [, , memberA, memberB, user1, user2, user3] = signers;
+  const token = await ethers.getContractAt("DimoToken", record.contracts.DimoToken.address);
+  const vault = await ethers.getContractAt("IssuanceVault", record.contracts.IssuanceVault.address);
+  const governor = await ethers.getContractAt("DimoGovernor", record.contracts.DimoGovernor.address);
+  const timelockAddress = record.contracts.DimoTimelock.address;
+
+  // Token: plain transfers between accounts that have not delegated, recipient already holding DIMO.
+  await token.connect(memberB).transfer(user1.address, ethers.parseEther("1000"));
+  await token.connect(memberB).transfer(user2.address, ethers.parseEther("1000"));
+  gas["token.transfer"] = await gasOf(token.connect(user1).transfer(user2.address, ethers.parseEther("1")));
+  gas["token.transfer.newHolder"] = await gasOf(token.connect(user1).transfer(user3.address, ethers.parseEther("1")));
+  gas["token.approve"] = await gasOf(token.connect(user1).approve(user2.address, ethers.parseEther("10")));
+  gas["token.transferFrom"] = await gasOf(
+    token.connect(user2).transferFrom(user1.address, user2.address, ethers.parseEther("1")),
+  );
+  const deadline = 2n ** 255n;
+  const { chainId } = await ethers.provider.getNetwork();
+  const sig = ethers.Signature.from(
+    await user1.signTypedData(
+      { name: "Dimo", version: "1", chainId, verifyingContract: await token.getAddress() },
+      {
+        Permit: [
+          { name: "owner", type: "address" },
+          { name: "spender", type: "address" },
+          { name: "value", type: "uint256" },
+          { name: "nonce", type: "uint256" },
+          { name: "deadline", type: "uint256" },
+        ],
+      },
+      { owner: user1.address, spender: user3.address, value: ethers.parseEther("5"), nonce: 0n, deadline },
+    ),
+  );
+  gas["token.permit"] = await gasOf(
+    token.connect(user3).permit(user1.address, user3.address, ethers.parseEther("5"), deadline, sig.v, sig.r, sig.s),
+  );
+  gas["token.delegate"] = await gasOf(token.connect(user1).delegate(user1.address));
+  gas["token.transfer.delegated"] = await gasOf(token.connect(user1).transfer(user2.address, ethers.parseEther("1")));
+
+  // Vault: the Timelock grants the distributor role (impersonated here; on a real network a proposal).
+  const [distributor] = signers.slice(10);
+  await ethers.provider.send("hardhat_impersonateAccount", [timelockAddress]);
+  await ethers.provider.send("hardhat_setBalance", [timelockAddress, "0xde0b6b3a7640000"]);
+  const timelockSigner = await ethers.getSigner(timelockAddress);
+  await vault.connect(timelockSigner).grantRole(await vault.DISTRIBUTOR_ROLE(), distributor.address);
+  await ethers.provider.send("hardhat_stopImpersonatingAccount", [timelockAddress]);
+  const genesis = Number(await vault.genesis());
+  const WEEK = 604_800;
+  const at = async (t: number) => ethers.provider.send("evm_setNextBlockTimestamp", [t]);
+  await at(genesis + WEEK);
+  gas["vault.release.1week"] = await gasOf(vault.connect(distributor).release());
+  await at(genesis + 2 * WEEK);
+  gas["vault.release.1week.repeat"] = await gasOf(vault.connect(distributor).release());
+  await at(genesis + 54 * WEEK);
+  gas["vault.release.52weeks"] = await gasOf(vault.connect(distributor).release());
+  await at(genesis + 40 * 52 * WEEK + 1);
+  gas["vault.release.allRemainingWeeks"] = await gasOf(vault.connect(distributor).release());
+
+  // Governance: delegate, propose, vote, queue, execute a parameter change.
+  await token.connect(memberA).delegate(memberA.address);
+  await token.connect(memberB).delegate(memberB.address);
+  const target = await governor.getAddress();
+  const calldata = governor.interface.encodeFunctionData("setVotingPeriod", [6 * 86400]);
+  const description = "Set the voting period to 6 days";
+  gas["governor.propose"] = await gasOf(governor.connect(memberA).propose([target], [0], [calldata], description));
+  const id = await governor.hashProposal([target], [0], [calldata], ethers.id(description));
+  await ethers.provider.send("evm_increaseTime", [86400 + 1]);
+  gas["governor.castVote"] = await gasOf(governor.connect(memberA).castVote(id, 1));
+  gas["governor.castVote.second"] = await gasOf(governor.connect(memberB).castVote(id, 0));
+  await ethers.provider.send("evm_increaseTime", [7 * 86400]);
+  gas["governor.queue"] = await gasOf(governor.queue([target], [0], [calldata], ethers.id(description)));
+  await ethers.provider.send("evm_increaseTime", [2 * 86400]);
+  gas["governor.execute"] = await gasOf(governor.execute([target], [0], [calldata], ethers.id(description)));
+  return Object.fromEntries(Object.entries(gas).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+async function main() {
+  const gas = await measure();
+  const text = `${JSON.stringify(gas, null, 2)}\n`;
+  if (process.env.GAS_SNAPSHOT_CHECK === "1") {
+    const committed: Record<string, number> = fs.existsSync(SNAPSHOT) ? JSON.parse(fs.readFileSync(SNAPSHOT, "utf8")) : {};
+    const keys = [...new Set([...Object.keys(committed), ...Object.keys(gas)])].sort();
+    const diffs = keys.filter((k) => committed[k] !== gas[k]);
+    if (diffs.length === 0) {
+      console.log(`gas snapshot: ${keys.length} entries match gas-snapshot.json`);
+      return;
+    }
+    console.error("gas snapshot differs from gas-snapshot.json (run `npm run gas:snapshot` and explain the change):");
+    for (const k of diffs) {
+      const before = committed[k];
+      const after = gas[k];
+      const delta = before !== undefined && after !== undefined ? ` (${after - before >= 0 ? "+" : ""}${after - before})` : "";
+      console.error(`  ${k}: ${before ?? "(none)"} -> ${after ?? "(removed)"}${delta}`);
+    }
+    process.exitCode = 1;
+    return;
+  }
+  fs.writeFileSync(SNAPSHOT, text);
+  console.log(text.trimEnd());
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
