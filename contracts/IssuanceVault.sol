@@ -49,11 +49,7 @@ contract IssuanceVault is IIssuanceVault, AccessControl {
     }
 
     /// @inheritdoc IIssuanceVault
-    function release()
-        external
-        onlyRole(DISTRIBUTOR_ROLE)
-        returns (uint256 fromWeek, uint256 toWeek, uint256 amount)
-    {
+    function release() external onlyRole(DISTRIBUTOR_ROLE) returns (uint256 fromWeek, uint256 toWeek, uint256 amount) {
         (fromWeek, toWeek, amount) = releasable();
         if (fromWeek == toWeek) revert IssuanceNothingToRelease(fromWeek, weeksEnded());
         uint256 balance = token.balanceOf(address(this));

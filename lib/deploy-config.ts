@@ -1,12 +1,20 @@
 import { z } from "zod";
 import { InputError } from "./errors";
 import { parseJsonFile } from "./json-file";
-import { DEFAULT_SCHEDULE_PARAMS, nextMonday0500Utc, scheduleFromParams, scheduleTotal, type Schedule } from "./issuance";
+import {
+  DEFAULT_SCHEDULE_PARAMS,
+  nextMonday0500Utc,
+  scheduleFromParams,
+  scheduleTotal,
+  type Schedule,
+} from "./issuance";
 import { formatDimo, parseDimo } from "./units";
 
 export const TOTAL_SUPPLY_WEI = 1_000_000_000n * 10n ** 18n;
 
-const dimoAmount = z.string().regex(/^\d+(\.\d{1,18})?$/, "expected a decimal DIMO amount as a string, e.g. \"450000000\"");
+const dimoAmount = z
+  .string()
+  .regex(/^\d+(\.\d{1,18})?$/, 'expected a decimal DIMO amount as a string, e.g. "450000000"');
 const recipient = z
   .string()
   .regex(
@@ -30,7 +38,9 @@ export const deployConfigSchema = z
         decayBps: intIn(0, 9999),
         genesis: z.union([
           z.literal("next-monday-0500-utc"),
-          z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, "expected an ISO-8601 UTC time like 2026-11-30T05:00:00Z"),
+          z
+            .string()
+            .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, "expected an ISO-8601 UTC time like 2026-11-30T05:00:00Z"),
         ]),
       })
       .strict(),
@@ -98,7 +108,8 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
   const seen = new Set<string>();
   allocation.forEach((a, i) => {
     const key = a.recipient.toLowerCase();
-    if (seen.has(key)) throw new InputError(source, `genesisAllocation[${i}].recipient`, `duplicate recipient "${a.recipient}"`);
+    if (seen.has(key))
+      throw new InputError(source, `genesisAllocation[${i}].recipient`, `duplicate recipient "${a.recipient}"`);
     seen.add(key);
   });
 
@@ -107,7 +118,8 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
     throw new InputError(source, "issuance", 'set exactly one of "pool" and "firstWeekly"');
   }
   const pool = iss.pool === undefined ? 0n : parseDimo(iss.pool, where("issuance.pool"));
-  const firstWeekly = iss.firstWeekly === undefined ? undefined : parseDimo(iss.firstWeekly, where("issuance.firstWeekly"));
+  const firstWeekly =
+    iss.firstWeekly === undefined ? undefined : parseDimo(iss.firstWeekly, where("issuance.firstWeekly"));
   const schedule = scheduleFromParams({
     pool,
     firstWeekly,

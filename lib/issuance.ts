@@ -39,9 +39,12 @@ export const DEFAULT_SCHEDULE_PARAMS: ScheduleParams = {
 };
 
 function validate(p: { weeksPerYear: number; years: number; decayBps: number }): void {
-  if (!Number.isInteger(p.weeksPerYear) || p.weeksPerYear < 1) throw new RangeError(`weeksPerYear must be a positive integer, got ${p.weeksPerYear}`);
-  if (!Number.isInteger(p.years) || p.years < 1) throw new RangeError(`years must be a positive integer, got ${p.years}`);
-  if (!Number.isInteger(p.decayBps) || p.decayBps < 0 || p.decayBps >= 10_000) throw new RangeError(`decayBps must be an integer in [0, 10000), got ${p.decayBps}`);
+  if (!Number.isInteger(p.weeksPerYear) || p.weeksPerYear < 1)
+    throw new RangeError(`weeksPerYear must be a positive integer, got ${p.weeksPerYear}`);
+  if (!Number.isInteger(p.years) || p.years < 1)
+    throw new RangeError(`years must be a positive integer, got ${p.years}`);
+  if (!Number.isInteger(p.decayBps) || p.decayBps < 0 || p.decayBps >= 10_000)
+    throw new RangeError(`decayBps must be an integer in [0, 10000), got ${p.decayBps}`);
 }
 
 /** `weeksPerYear * Σ_y weekly(y)` for a first weekly amount. */
@@ -86,7 +89,13 @@ export function scheduleFromParams(p: ScheduleParams): Schedule {
   validate(p);
   if (p.firstWeekly !== undefined) {
     if (p.firstWeekly < 0n) throw new RangeError("firstWeekly must not be negative");
-    return { firstWeekly: p.firstWeekly, remainder: 0n, weeksPerYear: p.weeksPerYear, years: p.years, decayBps: p.decayBps };
+    return {
+      firstWeekly: p.firstWeekly,
+      remainder: 0n,
+      weeksPerYear: p.weeksPerYear,
+      years: p.years,
+      decayBps: p.decayBps,
+    };
   }
   if (p.pool < 0n) throw new RangeError("pool must not be negative");
   const firstWeekly = largestFirstWeekly(p.pool, p.weeksPerYear, p.years, p.decayBps);

@@ -1,4 +1,11 @@
-import { findNodeAtLocation, getLocation, parseTree, type Node, type ParseError, printParseErrorCode } from "jsonc-parser";
+import {
+  findNodeAtLocation,
+  getLocation,
+  parseTree,
+  type Node,
+  type ParseError,
+  printParseErrorCode,
+} from "jsonc-parser";
 import type { ZodIssue, ZodType } from "zod";
 import { InputError } from "./errors";
 
@@ -11,7 +18,9 @@ export function lineOf(text: string, offset: number): number {
 
 /** `a.b[2].c` for a zod/jsonc path. */
 export function formatPath(path: (string | number)[]): string {
-  return path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), "") || "(root)";
+  return (
+    path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), "") || "(root)"
+  );
 }
 
 /**

@@ -14,6 +14,7 @@ import { InputError } from "../lib/errors";
 import { type DeployConfig, parseDeployConfig, resolveAddress, resolveGenesis } from "../lib/deploy-config";
 import { isoUtc } from "../lib/issuance";
 import { formatDimoRounded } from "../lib/units";
+import type { DimoGovernor, DimoTimelock, DimoToken, IssuanceVault } from "../typechain-types";
 
 export interface ContractRecord {
   address: string;
@@ -121,7 +122,8 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
   const config = loadDeployConfig(root, network.name, configFile);
   const configText = fs.readFileSync(configFile, "utf8");
   const signers = await ethers.getSigners();
-  if (signers.length === 0) throw new Error(`network ${network.name} has no deployer account (set DEPLOYER_PRIVATE_KEY)`);
+  if (signers.length === 0)
+    throw new Error(`network ${network.name} has no deployer account (set DEPLOYER_PRIVATE_KEY)`);
   const deployer = signers[0];
   const ctx = { accounts: signers.map((s) => s.address), env: process.env };
   const guardian = resolveAddress(config.guardian, "guardian", config.source, ctx);
@@ -133,7 +135,7 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
   const chainId = Number((await ethers.provider.getNetwork()).chainId);
   const recordPath = opts.recordPath ?? path.join(root, "deployments", `${network.name}.json`);
 
-  let record = opts.reset ? undefined : readDeploymentRecord(recordPath);
+  const record = opts.reset ? undefined : readDeploymentRecord(recordPath);
   if (record) {
     if (record.chainId !== chainId) {
       throw new InputError(
@@ -211,7 +213,7 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
   log(`  config ${config.source}; genesis ${isoUtc(genesis)}; guardian ${guardian}`);
 
   const g = config.governance;
-  const timelock = await deploy<import("../typechain-types").DimoTimelock>("DimoTimelock", [
+  const timelock = await deploy<DimoTimelock>("DimoTimelock", [
     g.timelockDelay,
     [],
     [ethers.ZeroAddress],
@@ -240,9 +242,9 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     recipients[i] === "issuanceVault" ? vaultAddress! : recipients[i] === "treasury" ? timelockAddress : recipients[i],
   );
   const allocAmounts = order.map((i) => config.allocation[i].amount);
-  const token = await deploy<import("../typechain-types").DimoToken>("DimoToken", [allocTo, allocAmounts]);
+  const token = await deploy<DimoToken>("DimoToken", [allocTo, allocAmounts]);
   const tokenAddress = await token.getAddress();
-  const vault = await deploy<import("../typechain-types").IssuanceVault>("IssuanceVault", [
+  const vault = await deploy<IssuanceVault>("IssuanceVault", [
     tokenAddress,
     genesis,
     config.scheduleParams,
@@ -251,7 +253,7 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
   if ((await vault.getAddress()) !== vaultAddress) {
     throw new Error(`vault deployed at ${await vault.getAddress()} but the token funded ${vaultAddress}`);
   }
-  const governor = await deploy<import("../typechain-types").DimoGovernor>("DimoGovernor", [
+  const governor = await deploy<DimoGovernor>("DimoGovernor", [
     tokenAddress,
     timelockAddress,
     g.votingDelay,

@@ -105,7 +105,9 @@ async function main() {
   const gas = await measure();
   const text = `${JSON.stringify(gas, null, 2)}\n`;
   if (process.env.GAS_SNAPSHOT_CHECK === "1") {
-    const committed: Record<string, number> = fs.existsSync(SNAPSHOT) ? JSON.parse(fs.readFileSync(SNAPSHOT, "utf8")) : {};
+    const committed: Record<string, number> = fs.existsSync(SNAPSHOT)
+      ? JSON.parse(fs.readFileSync(SNAPSHOT, "utf8"))
+      : {};
     const keys = [...new Set([...Object.keys(committed), ...Object.keys(gas)])].sort();
     const diffs = keys.filter((k) => committed[k] !== gas[k]);
     if (diffs.length === 0) {
@@ -116,7 +118,8 @@ async function main() {
     for (const k of diffs) {
       const before = committed[k];
       const after = gas[k];
-      const delta = before !== undefined && after !== undefined ? ` (${after - before >= 0 ? "+" : ""}${after - before})` : "";
+      const delta =
+        before !== undefined && after !== undefined ? ` (${after - before >= 0 ? "+" : ""}${after - before})` : "";
       console.error(`  ${k}: ${before ?? "(none)"} -> ${after ?? "(removed)"}${delta}`);
     }
     process.exitCode = 1;

@@ -5,7 +5,8 @@ task("deploy", "Deploys (or completes) the DIMO suite and writes deployments/<ne
   .addFlag("reset", "Ignore the existing deployment record and deploy everything again")
   .addFlag("yes", "Required to send transactions on a non-local network (otherwise: dry run)")
   .setAction(async (args: { deployConfig?: string; reset: boolean; yes: boolean }, hre) => {
-    const { deploySuite, isLocalNetwork, loadDeployConfig, defaultConfigPath } = await import("../scripts/deploy-suite");
+    const { deploySuite, isLocalNetwork, loadDeployConfig, defaultConfigPath } =
+      await import("../scripts/deploy-suite");
     const { formatDimo } = await import("../lib/units");
     await hre.run("compile", { quiet: true });
     if (!isLocalNetwork(hre.network.name) && !args.yes) {

@@ -22,7 +22,11 @@ describe("Governance (Governor + Timelock)", function () {
     return f;
   }
 
-  async function proposal(f: Awaited<ReturnType<typeof governanceFixture>>, calls: { target: string; data: string }[], description: string) {
+  async function proposal(
+    f: Awaited<ReturnType<typeof governanceFixture>>,
+    calls: { target: string; data: string }[],
+    description: string,
+  ) {
     const targets = calls.map((c) => c.target);
     const values = calls.map(() => 0n);
     const calldatas = calls.map((c) => c.data);
@@ -103,10 +107,9 @@ describe("Governance (Governor + Timelock)", function () {
       await time.increase(GOV_DEFAULTS.votingPeriod);
       await f.governor.queue(p.targets, p.values, p.calldatas, p.descriptionHash);
       await time.increase(GOV_DEFAULTS.timelockDelay - 10);
-      await expect(f.governor.execute(p.targets, p.values, p.calldatas, p.descriptionHash)).to.be.revertedWithCustomError(
-        f.timelock,
-        "TimelockUnexpectedOperationState",
-      );
+      await expect(
+        f.governor.execute(p.targets, p.values, p.calldatas, p.descriptionHash),
+      ).to.be.revertedWithCustomError(f.timelock, "TimelockUnexpectedOperationState");
     });
 
     it("moves treasury funds only through a passed proposal", async function () {
@@ -244,10 +247,9 @@ describe("Governance (Governor + Timelock)", function () {
       await expect(f.timelock.connect(f.guardian).cancel(opId)).to.emit(f.timelock, "Cancelled").withArgs(opId);
       expect(await f.governor.state(p.proposalId)).to.equal(State.Canceled);
       await time.increase(GOV_DEFAULTS.timelockDelay);
-      await expect(f.governor.execute(p.targets, p.values, p.calldatas, p.descriptionHash)).to.be.revertedWithCustomError(
-        f.governor,
-        "GovernorUnexpectedProposalState",
-      );
+      await expect(
+        f.governor.execute(p.targets, p.values, p.calldatas, p.descriptionHash),
+      ).to.be.revertedWithCustomError(f.governor, "GovernorUnexpectedProposalState");
     });
 
     it("cannot cancel when it is not the guardian", async function () {

@@ -45,9 +45,7 @@ contract DimoGovernor is
         GovernorTimelockControl(timelock)
     {}
 
-    function state(
-        uint256 proposalId
-    ) public view override(Governor, GovernorTimelockControl) returns (ProposalState) {
+    function state(uint256 proposalId) public view override(Governor, GovernorTimelockControl) returns (ProposalState) {
         return super.state(proposalId);
     }
 

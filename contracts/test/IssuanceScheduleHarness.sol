@@ -22,7 +22,11 @@ contract IssuanceScheduleHarness {
         return IssuanceSchedule.fromParams(p).weeklyOfYear(year);
     }
 
-    function amountOfWeeks(IssuanceSchedule.Params memory p, uint256 fromWeek, uint256 toWeek) external pure returns (uint256) {
+    function amountOfWeeks(
+        IssuanceSchedule.Params memory p,
+        uint256 fromWeek,
+        uint256 toWeek
+    ) external pure returns (uint256) {
         return IssuanceSchedule.fromParams(p).amountOfWeeks(fromWeek, toWeek);
     }
 

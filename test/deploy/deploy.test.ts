@@ -82,10 +82,17 @@ describe("deploy", function () {
     expect(await governor.votingPeriod()).to.equal(7 * 86400);
   });
 
-  for (const haltAfter of ["DimoToken", "IssuanceVault", "timelock.grantCanceller.guardian", "vault.renounceAdmin.deployer"]) {
+  for (const haltAfter of [
+    "DimoToken",
+    "IssuanceVault",
+    "timelock.grantCanceller.guardian",
+    "vault.renounceAdmin.deployer",
+  ]) {
     it(`resumes a deploy interrupted after ${haltAfter} without redoing what is done`, async function () {
       const recordPath = tmpFile("hardhat.json");
-      await expect(deploySuite(hre, { recordPath, reset: true, haltAfter, log: silent })).to.be.rejectedWith(DeployHalted);
+      await expect(deploySuite(hre, { recordPath, reset: true, haltAfter, log: silent })).to.be.rejectedWith(
+        DeployHalted,
+      );
       const partial = JSON.parse(fs.readFileSync(recordPath, "utf8"));
       const resumed = await deploySuite(hre, { recordPath, log: silent });
       for (const name of Object.keys(partial.contracts)) expect(resumed.deployed).not.to.include(name);
@@ -122,9 +129,21 @@ describe("deploy", function () {
     const recordPath = tmpFile("hardhat.json");
     const { record } = await deploySuite(hre, { recordPath, reset: true, log: silent });
     fs.writeFileSync(recordPath, JSON.stringify({ ...record, chainId: 1 }));
-    await expect(deploySuite(hre, { recordPath, log: silent })).to.be.rejectedWith(InputError, /chainId: record is for chain 1/);
-    const gone = { ...record, contracts: { ...record.contracts, DimoToken: { ...record.contracts.DimoToken, address: ethers.Wallet.createRandom().address } } };
+    await expect(deploySuite(hre, { recordPath, log: silent })).to.be.rejectedWith(
+      InputError,
+      /chainId: record is for chain 1/,
+    );
+    const gone = {
+      ...record,
+      contracts: {
+        ...record.contracts,
+        DimoToken: { ...record.contracts.DimoToken, address: ethers.Wallet.createRandom().address },
+      },
+    };
     fs.writeFileSync(recordPath, JSON.stringify(gone));
-    await expect(deploySuite(hre, { recordPath, log: silent })).to.be.rejectedWith(InputError, /contracts\.DimoToken\.address: no code/);
+    await expect(deploySuite(hre, { recordPath, log: silent })).to.be.rejectedWith(
+      InputError,
+      /contracts\.DimoToken\.address: no code/,
+    );
   });
 });

@@ -93,17 +93,25 @@ describe("lib/deploy-config", function () {
   });
 
   it("resolves local accounts, environment variables and literal addresses", function () {
-    const ctx = { accounts: ["0x00000000000000000000000000000000000000aa"], env: { GUARDIAN: "0x00000000000000000000000000000000000000bb" } };
+    const ctx = {
+      accounts: ["0x00000000000000000000000000000000000000aa"],
+      env: { GUARDIAN: "0x00000000000000000000000000000000000000bb" },
+    };
     expect(resolveAddress("account:0", "guardian", "f", ctx)).to.equal(ctx.accounts[0]);
     expect(resolveAddress("env:GUARDIAN", "guardian", "f", ctx)).to.equal(ctx.env.GUARDIAN);
     expect(() => resolveAddress("account:3", "guardian", "f", ctx)).to.throw(InputError, /only 1 local accounts/);
-    expect(() => resolveAddress("env:MISSING", "guardian", "f", ctx)).to.throw(InputError, /MISSING must hold a 0x address/);
+    expect(() => resolveAddress("env:MISSING", "guardian", "f", ctx)).to.throw(
+      InputError,
+      /MISSING must hold a 0x address/,
+    );
     expect(() => resolveAddress("treasury", "guardian", "f", ctx)).to.throw(InputError, /cannot resolve/);
   });
 
   it("resolves the default genesis to the next Monday 05:00 UTC", function () {
     const wed = Date.parse("2026-11-25T09:00:00Z") / 1000;
-    expect(new Date(resolveGenesis("next-monday-0500-utc", wed) * 1000).toISOString()).to.equal("2026-11-30T05:00:00.000Z");
+    expect(new Date(resolveGenesis("next-monday-0500-utc", wed) * 1000).toISOString()).to.equal(
+      "2026-11-30T05:00:00.000Z",
+    );
     expect(resolveGenesis(123, wed)).to.equal(123);
   });
 });
