@@ -139,6 +139,32 @@ describe("Governance (Governor + Timelock)", function () {
     });
   });
 
+  describe("when the proposer cancels", function () {
+    it("cancels a pending proposal, which can then never be voted", async function () {
+      const f = await loadFixture(governanceFixture);
+      const p = await quorumProposal(f);
+      await f.governor.connect(f.alice).propose(p.targets, p.values, p.calldatas, p.description);
+      await expect(f.governor.connect(f.alice).cancel(p.targets, p.values, p.calldatas, p.descriptionHash))
+        .to.emit(f.governor, "ProposalCanceled")
+        .withArgs(p.proposalId);
+      expect(await f.governor.state(p.proposalId)).to.equal(State.Canceled);
+      await time.increase(GOV_DEFAULTS.votingDelay + 1);
+      await expect(f.governor.connect(f.alice).castVote(p.proposalId, VoteType.For)).to.be.revertedWithCustomError(
+        f.governor,
+        "GovernorUnexpectedProposalState",
+      );
+    });
+
+    it("does not let anyone else cancel", async function () {
+      const f = await loadFixture(governanceFixture);
+      const p = await quorumProposal(f);
+      await f.governor.connect(f.alice).propose(p.targets, p.values, p.calldatas, p.description);
+      await expect(f.governor.connect(f.bob).cancel(p.targets, p.values, p.calldatas, p.descriptionHash))
+        .to.be.revertedWithCustomError(f.governor, "GovernorUnableToCancel")
+        .withArgs(p.proposalId, f.bob.address);
+    });
+  });
+
   describe("when a proposal misses quorum", function () {
     it("is defeated even with only votes in favour, and cannot be queued", async function () {
       const f = await loadFixture(governanceFixture);
