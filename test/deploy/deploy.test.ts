@@ -121,6 +121,8 @@ describe("deploy", function () {
     "DimoToken",
     "IssuanceVault",
     "timelock.grantCanceller.guardian",
+    "DataAccess",
+    "vehicles.grantOemIntegration.0",
     "vault.renounceAdmin.deployer",
   ]) {
     it(`resumes a deploy interrupted after ${haltAfter} without redoing what is done`, async function () {
