@@ -11,7 +11,17 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// @dev Warning: the publisher (the rewards oracle) can only propose roots: week N only after week N - 1,
 /// with a cumulative total that never decreases and never exceeds what was funded. A root becomes
 /// claimable only after the challenge window (default 24 h), during which the guardian or the Timelock can
-/// revoke it. There is deliberately no on-chain running total of claims (it would cost every claim a
+/// revoke it.
+///
+/// Cheap claims: with each root the publisher may post one whole layer of the tree (at most
+/// `MAX_CACHED_NODES` nodes, e.g. the layer 10 levels below the root of a million-leaf tree). The contract
+/// checks that the layer hashes up to the root and keeps it in contract code (cheap to read). A claim then
+/// carries only the proof from its leaf up to that layer plus the node's position (`anchor`): at depth 20
+/// that is 10 siblings instead of 20. A full proof to the root (`anchor == 0`) always works too; it is a
+/// plain OpenZeppelin `MerkleProof` proof. Layers follow the merkletreejs rule: pairs `(2j, 2j + 1)` are
+/// hashed sorted, an odd last node is carried up unchanged.
+///
+/// There is deliberately no on-chain running total of claims (it would cost every claim a
 /// storage write): the total claimed is the sum of `Claimed` events, and the balance always covers
 /// `totalFunded` minus that sum. Funds arrive only from the issuance vault (`pullIssuance`) and explicit `fund` calls
 /// (slashing compensation, referral budget). The Timelock administers every role and the window.
@@ -30,10 +40,11 @@ interface IRewardDistributor {
         bytes32 contentHash;
     }
 
-    /// @notice One claim of a batch.
+    /// @notice One claim of a batch (see `claim` for `anchor`).
     struct Claim {
         address account;
         uint256 cumulativeAmount;
+        uint256 anchor;
         bytes32[] proof;
     }
 
@@ -65,6 +76,9 @@ interface IRewardDistributor {
     error RewardsZeroAddress();
     /// @notice The challenge window is out of bounds.
     error RewardsInvalidChallengeWindow(uint256 window, uint256 min, uint256 max);
+    /// @notice The cached layer is malformed (length not a multiple of 32, too many nodes) or does not
+    /// hash up to the root.
+    error RewardsInvalidCachedLayer(uint256 length, bytes32 computedRoot);
     /// @notice The caller may not revoke (not the guardian nor the Timelock).
     error RewardsNotRevoker(address caller);
 
@@ -98,7 +112,15 @@ interface IRewardDistributor {
     function fund(uint256 amount, bytes32 reason) external;
 
     /// @notice Posts week `week`'s root. Only the publisher. Activates a matured pending root first.
-    function publishRoot(uint256 week, bytes32 root, uint256 cumulativeTotal, bytes32 contentHash) external;
+    /// @param cachedLayer Empty, or the concatenated 32-byte nodes of one layer of the tree (at most
+    /// `MAX_CACHED_NODES`), which must hash up to `root`.
+    function publishRoot(
+        uint256 week,
+        bytes32 root,
+        uint256 cumulativeTotal,
+        bytes32 contentHash,
+        bytes calldata cachedLayer
+    ) external;
 
     /// @notice Revokes the pending root during its challenge window. The guardian or the Timelock.
     function revokePendingRoot() external;
@@ -107,11 +129,18 @@ interface IRewardDistributor {
     function activateRoot() external;
 
     /// @notice Pays `account` what its cumulative amount under the active root exceeds its claims. Anyone.
-    function claim(address account, uint256 cumulativeAmount, bytes32[] calldata proof) external returns (uint256);
+    /// @param anchor 0 when `proof` reaches the root; `k + 1` when it reaches node `k` of the cached layer.
+    function claim(
+        address account,
+        uint256 cumulativeAmount,
+        uint256 anchor,
+        bytes32[] calldata proof
+    ) external returns (uint256);
 
     /// @notice The caller claims its own rewards to `recipient`.
     function claimTo(
         uint256 cumulativeAmount,
+        uint256 anchor,
         bytes32[] calldata proof,
         address recipient
     ) external returns (uint256);
@@ -121,6 +150,7 @@ interface IRewardDistributor {
     function claimToWithSig(
         address account,
         uint256 cumulativeAmount,
+        uint256 anchor,
         bytes32[] calldata proof,
         address recipient,
         uint256 deadline,
@@ -130,6 +160,15 @@ interface IRewardDistributor {
     /// @notice Many claims, each paid to its account. Entries with nothing left to claim are skipped.
     /// @return total The DIMO paid in all.
     function claimMany(Claim[] calldata claims) external returns (uint256 total);
+
+    /// @notice The nodes of the cached layer of `root` (empty when none was posted).
+    function cachedLayer(bytes32 root) external view returns (bytes32[] memory nodes);
+
+    /// @notice Where the cached layer of `root` lives (code of up to two contracts; no code when none).
+    function cachedLayerStores(bytes32 root) external view returns (address first, address second);
+
+    /// @notice Used by the layer store's constructor while `publishRoot` runs: the chunk being stored.
+    function layerChunk() external view returns (bytes memory);
 
     /// @notice The active (claimable) root.
     function activeRoot() external view returns (RootInfo memory);

@@ -11,6 +11,19 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {IRewardDistributor} from "../interfaces/IRewardDistributor.sol";
 import {IIssuanceVault} from "../interfaces/IIssuanceVault.sol";
 
+/// @title LayerStore
+/// @notice Holds one chunk of a root's cached layer as its code (read with EXTCODECOPY). Its code is the
+/// chunk the deploying distributor exposes through `layerChunk()` during `publishRoot`: a 0x00 byte (so
+/// that calling it stops at once) followed by up to 512 32-byte nodes.
+contract LayerStore {
+    constructor() {
+        bytes memory chunk = IRewardDistributor(msg.sender).layerChunk();
+        assembly ("memory-safe") {
+            return(add(chunk, 0x20), mload(chunk))
+        }
+    }
+}
+
 /// @title RewardDistributor
 /// @notice See {IRewardDistributor}.
 /// @dev No reentrancy guard: the only external calls are to the DIMO token (no hooks) and the issuance vault,
@@ -29,12 +42,21 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
     /// @notice Funding reason of vault releases.
     bytes32 public constant ISSUANCE = "issuance";
 
-    bytes32 private constant _CLAIM_TO_TYPEHASH =
-        keccak256("ClaimTo(address account,address recipient,uint256 nonce,uint256 deadline)");
+    /// @notice Most nodes of a cached layer.
+    uint256 public constant MAX_CACHED_NODES = 1024;
+    /// @dev Nodes per LayerStore (16 KiB of code, under the 24 KiB limit).
+    uint256 private constant _NODES_PER_STORE = 512;
+    /// @dev Transient slot of the chunk being stored (length, then the words).
+    bytes32 private constant _CHUNK_SLOT = keccak256("dimo.rewards.layerChunk");
+
+    bytes32 private constant _CLAIM_TO_TYPEHASH = keccak256(
+        "ClaimTo(address account,address recipient,uint256 nonce,uint256 deadline)"
+    );
 
     /// @inheritdoc IRewardDistributor
     IERC20 public immutable token;
     IIssuanceVault private immutable _vault;
+    bytes32 private immutable _storeInitCodeHash = keccak256(type(LayerStore).creationCode);
 
     RootInfo private _active;
     RootInfo private _pending;
@@ -97,7 +119,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
         uint256 week,
         bytes32 root,
         uint256 cumulativeTotal,
-        bytes32 contentHash
+        bytes32 contentHash,
+        bytes calldata cachedLayer_
     ) external onlyRole(PUBLISHER_ROLE) {
         if (_pending.root != bytes32(0)) {
             if (block.timestamp < _pending.activatesAt) revert RewardsRootPending(_pending.week, _pending.activatesAt);
@@ -109,6 +132,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
             revert RewardsTotalDecreased(cumulativeTotal, _active.cumulativeTotal);
         }
         if (cumulativeTotal > _totalFunded) revert RewardsInsufficientFunds(cumulativeTotal, _totalFunded);
+        if (cachedLayer_.length != 0) _storeLayer(root, cachedLayer_);
         uint64 activatesAt = uint64(block.timestamp + _challengeWindow);
         _pending = RootInfo(root, uint64(week), activatesAt, cumulativeTotal, contentHash);
         _nextWeek = week + 1;
@@ -145,24 +169,31 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
     // ---------------------------------------------------------------- claims
 
     /// @inheritdoc IRewardDistributor
-    function claim(address account, uint256 cumulativeAmount, bytes32[] calldata proof) external returns (uint256) {
-        return _claim(account, cumulativeAmount, proof, account, true);
+    function claim(
+        address account,
+        uint256 cumulativeAmount,
+        uint256 anchor,
+        bytes32[] calldata proof
+    ) external returns (uint256) {
+        return _claim(account, cumulativeAmount, anchor, proof, account, true);
     }
 
     /// @inheritdoc IRewardDistributor
     function claimTo(
         uint256 cumulativeAmount,
+        uint256 anchor,
         bytes32[] calldata proof,
         address recipient
     ) external returns (uint256) {
         if (recipient == address(0)) revert RewardsZeroAddress();
-        return _claim(msg.sender, cumulativeAmount, proof, recipient, true);
+        return _claim(msg.sender, cumulativeAmount, anchor, proof, recipient, true);
     }
 
     /// @inheritdoc IRewardDistributor
     function claimToWithSig(
         address account,
         uint256 cumulativeAmount,
+        uint256 anchor,
         bytes32[] calldata proof,
         address recipient,
         uint256 deadline,
@@ -174,18 +205,51 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
             keccak256(abi.encode(_CLAIM_TO_TYPEHASH, account, recipient, _useNonce(account), deadline))
         );
         if (!SignatureChecker.isValidSignatureNow(account, digest, signature)) revert RewardsInvalidSignature(account);
-        return _claim(account, cumulativeAmount, proof, recipient, true);
+        return _claim(account, cumulativeAmount, anchor, proof, recipient, true);
     }
 
     /// @inheritdoc IRewardDistributor
     function claimMany(Claim[] calldata claims) external returns (uint256 total) {
         for (uint256 i = 0; i < claims.length; ++i) {
             Claim calldata c = claims[i];
-            total += _claim(c.account, c.cumulativeAmount, c.proof, c.account, false);
+            total += _claim(c.account, c.cumulativeAmount, c.anchor, c.proof, c.account, false);
         }
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IRewardDistributor
+    function cachedLayer(bytes32 root) external view returns (bytes32[] memory nodes) {
+        (address first, address second) = cachedLayerStores(root);
+        uint256 n1 = first.code.length == 0 ? 0 : (first.code.length - 1) / 32;
+        uint256 n2 = second.code.length == 0 ? 0 : (second.code.length - 1) / 32;
+        nodes = new bytes32[](n1 + n2);
+        for (uint256 i = 0; i < n1 + n2; ++i) nodes[i] = _cachedNode(root, i);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function cachedLayerStores(bytes32 root) public view returns (address first, address second) {
+        return (_storeAddress(root, 0), _storeAddress(root, 1));
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function layerChunk() external view returns (bytes memory chunk) {
+        bytes32 slot = _CHUNK_SLOT;
+        assembly ("memory-safe") {
+            let len := tload(slot)
+            chunk := mload(0x40)
+            mstore(chunk, len)
+            let words := shr(5, add(len, 31))
+            for {
+                let i := 0
+            } lt(i, words) {
+                i := add(i, 1)
+            } {
+                mstore(add(add(chunk, 0x20), shl(5, i)), tload(add(slot, add(i, 1))))
+            }
+            mstore(0x40, add(add(chunk, 0x20), shl(5, words)))
+        }
+    }
 
     /// @inheritdoc IRewardDistributor
     function activeRoot() external view returns (RootInfo memory) {
@@ -228,6 +292,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
     function _claim(
         address account,
         uint256 cumulativeAmount,
+        uint256 anchor,
         bytes32[] calldata proof,
         address recipient,
         bool strict
@@ -237,7 +302,9 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
             if (strict) revert RewardsNothingToClaim(account, cumulativeAmount, already);
             return 0;
         }
-        if (!_verify(proof, _active.root, account, cumulativeAmount)) {
+        bytes32 root = _active.root;
+        bytes32 target = anchor == 0 ? root : _cachedNode(root, anchor - 1);
+        if (!_verify(proof, target, account, cumulativeAmount)) {
             revert RewardsInvalidProof(account, cumulativeAmount);
         }
         // Cannot underflow: cumulativeAmount > already was checked above.
@@ -279,6 +346,82 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
             }
             ok := eq(h, root)
         }
+    }
+
+    /// @dev Node `index` of `root`'s cached layer, zero when there is none (no proof hashes to zero).
+    function _cachedNode(bytes32 root, uint256 index) private view returns (bytes32 node) {
+        address store = _storeAddress(root, index / _NODES_PER_STORE);
+        uint256 offset = 1 + (index % _NODES_PER_STORE) * 32;
+        assembly ("memory-safe") {
+            mstore(0x00, 0)
+            extcodecopy(store, 0x00, offset, 0x20)
+            node := mload(0x00)
+        }
+    }
+
+    /// @dev CREATE2 address of LayerStore `part` of `root` (salt `keccak256(abi.encode(root, part))`).
+    function _storeAddress(bytes32 root, uint256 part) private view returns (address store) {
+        bytes32 initCodeHash = _storeInitCodeHash;
+        assembly ("memory-safe") {
+            mstore(0x00, root)
+            mstore(0x20, part)
+            let salt := keccak256(0x00, 0x40)
+            let m := mload(0x40)
+            mstore(m, or(shl(160, 0xff), address()))
+            mstore(add(m, 0x20), salt)
+            mstore(add(m, 0x40), initCodeHash)
+            store := and(keccak256(add(m, 11), 85), 0xffffffffffffffffffffffffffffffffffffffff)
+        }
+    }
+
+    /// @dev Checks that `layer` hashes up to `root` and stores it in LayerStores (once per root: a root
+    /// published again, e.g. after a revocation, keeps its first stored layer, which is equally valid).
+    function _storeLayer(bytes32 root, bytes calldata layer) private {
+        uint256 n = layer.length / 32;
+        if (layer.length % 32 != 0 || n > MAX_CACHED_NODES) revert RewardsInvalidCachedLayer(layer.length, 0);
+        bytes32 computed = _layerRoot(layer, n);
+        if (computed != root) revert RewardsInvalidCachedLayer(layer.length, computed);
+        if (_storeAddress(root, 0).code.length != 0) return;
+        bytes32 slot = _CHUNK_SLOT;
+        for (uint256 part = 0; part * _NODES_PER_STORE < n; ++part) {
+            uint256 from = part * _NODES_PER_STORE * 32;
+            uint256 to = from + _NODES_PER_STORE * 32;
+            if (to > layer.length) to = layer.length;
+            bytes memory chunk = bytes.concat(bytes1(0), layer[from:to]);
+            assembly ("memory-safe") {
+                let len := mload(chunk)
+                tstore(slot, len)
+                let words := shr(5, add(len, 31))
+                for {
+                    let i := 0
+                } lt(i, words) {
+                    i := add(i, 1)
+                } {
+                    tstore(add(slot, add(i, 1)), mload(add(add(chunk, 0x20), shl(5, i))))
+                }
+            }
+            new LayerStore{salt: keccak256(abi.encode(root, part))}();
+        }
+        assembly ("memory-safe") {
+            tstore(slot, 0)
+        }
+    }
+
+    /// @dev Hashes a layer up to its root: sorted pairs `(2j, 2j + 1)`, an odd last node carried up.
+    function _layerRoot(bytes calldata layer, uint256 n) private pure returns (bytes32) {
+        if (n == 0) return bytes32(0);
+        bytes32[] memory nodes = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) nodes[i] = bytes32(layer[i * 32:(i + 1) * 32]);
+        while (n > 1) {
+            uint256 m = 0;
+            for (uint256 i = 0; i + 1 < n; i += 2) {
+                (bytes32 a, bytes32 b) = nodes[i] < nodes[i + 1] ? (nodes[i], nodes[i + 1]) : (nodes[i + 1], nodes[i]);
+                nodes[m++] = keccak256(abi.encode(a, b));
+            }
+            if (n % 2 == 1) nodes[m++] = nodes[n - 1];
+            n = m;
+        }
+        return nodes[0];
     }
 
     /// @dev `token.transfer(to, amount)`, reverting with the token's own error on failure. The DIMO token
