@@ -453,6 +453,60 @@ describe("IssuanceVault", function () {
     });
   });
 
+  describe("sweepExcess", function () {
+    describe("when DIMO was sent to the vault by mistake", function () {
+      it("lets the Timelock return exactly the excess and nothing of the schedule's funds", async function () {
+        const { token, vault, timelock, timelockSigner, outsider } = await loadFixture(vaultFixture);
+        await token.connect(timelockSigner).transfer(await vault.getAddress(), DIMO(5));
+        const tx = vault.connect(timelockSigner).sweepExcess(outsider.address);
+        await expect(tx).to.emit(vault, "ExcessSwept").withArgs(outsider.address, DIMO(5));
+        await expect(tx).to.changeTokenBalances(token, [vault, outsider], [-DIMO(5), DIMO(5)]);
+        expect(await token.balanceOf(await vault.getAddress())).to.equal(POOL);
+        expect(await timelock.getAddress()).to.equal(timelockSigner.address);
+      });
+
+      it("counts what was already released as no longer owed", async function () {
+        const { token, vault, distributor, genesis, timelockSigner, outsider } = await loadFixture(vaultFixture);
+        await time.increaseTo(genesis + 3 * WEEK);
+        await vault.connect(distributor).release();
+        await token.connect(timelockSigner).transfer(await vault.getAddress(), 7n);
+        await expect(vault.connect(timelockSigner).sweepExcess(outsider.address))
+          .to.emit(vault, "ExcessSwept")
+          .withArgs(outsider.address, 7n);
+      });
+    });
+
+    describe("when the vault holds only what the schedule owes", function () {
+      it("reverts with IssuanceNoExcess(balance, owed)", async function () {
+        const { vault, timelockSigner, outsider } = await loadFixture(vaultFixture);
+        await expect(vault.connect(timelockSigner).sweepExcess(outsider.address))
+          .to.be.revertedWithCustomError(vault, "IssuanceNoExcess")
+          .withArgs(POOL, POOL);
+      });
+    });
+
+    describe("when the recipient is the zero address", function () {
+      it("reverts with IssuanceZeroAddress", async function () {
+        const { vault, timelockSigner } = await loadFixture(vaultFixture);
+        await expect(vault.connect(timelockSigner).sweepExcess(ethers.ZeroAddress)).to.be.revertedWithCustomError(
+          vault,
+          "IssuanceZeroAddress",
+        );
+      });
+    });
+
+    describe("when the caller is not the Timelock", function () {
+      it("reverts with AccessControlUnauthorizedAccount, even for the distributor and the guardian", async function () {
+        const { vault, distributor, guardian, deployer } = await loadFixture(vaultFixture);
+        for (const who of [distributor, guardian, deployer]) {
+          await expect(vault.connect(who).sweepExcess(who.address))
+            .to.be.revertedWithCustomError(vault, "AccessControlUnauthorizedAccount")
+            .withArgs(who.address, DEFAULT_ADMIN_ROLE);
+        }
+      });
+    });
+  });
+
   describe("views", function () {
     describe("releasable", function () {
       it("is nothing before week 0 has ended", async function () {

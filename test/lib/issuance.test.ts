@@ -122,6 +122,21 @@ describe("lib/issuance", function () {
     });
   });
 
+  describe("pool or fixed first weekly amount, as IssuanceSchedule.fromParams", function () {
+    it("refuses both a pool and a fixed first weekly amount", function () {
+      expect(() => scheduleFromParams({ ...DEFAULT_SCHEDULE_PARAMS, firstWeekly: 1n })).to.throw(
+        RangeError,
+        /either a pool .* or a fixed first weekly amount/,
+      );
+    });
+
+    it("derives from the pool when the fixed amount is zero", function () {
+      expect(scheduleFromParams({ ...DEFAULT_SCHEDULE_PARAMS, firstWeekly: 0n })).to.deep.equal(
+        scheduleFromParams(DEFAULT_SCHEDULE_PARAMS),
+      );
+    });
+  });
+
   describe("properties (fast-check)", function () {
     const params = fc.record({
       pool: fc.bigInt({ min: 0n, max: 10n ** 30n }),
