@@ -5,6 +5,11 @@ import { deployWallet, deviceKey, mintDevice, registryFixture } from "./fixtures
 
 describe("DeviceRegistry", function () {
   describe("constructor", function () {
+    it("refuses the zero admin", async function () {
+      const factory = await ethers.getContractFactory("DeviceRegistry");
+      await expect(factory.deploy(ethers.ZeroAddress)).to.be.revertedWithCustomError(factory, "DeviceZeroAddress");
+    });
+
     it("gives the admin DEFAULT_ADMIN_ROLE, which administers MANUFACTURER_ROLE", async function () {
       const { devices, admin } = await loadFixture(registryFixture);
       const adminRole = await devices.DEFAULT_ADMIN_ROLE();
