@@ -54,6 +54,14 @@ export const deployConfigSchema = z
       })
       .strict(),
     guardian: recipient,
+    registry: z
+      .object({
+        manufacturers: z.array(recipient),
+        softwareIntegrations: z.array(recipient),
+        oemIntegrations: z.array(recipient),
+      })
+      .strict()
+      .default({ manufacturers: [], softwareIntegrations: [], oemIntegrations: [] }),
   })
   .strict();
 
@@ -75,6 +83,8 @@ export interface DeployConfig {
     timelockDelay: number;
   };
   guardian: string;
+  /** Genesis approvals granted at deploy time (later ones go through a DAO vote). */
+  registry: { manufacturers: string[]; softwareIntegrations: string[]; oemIntegrations: string[] };
 }
 
 /**
@@ -161,6 +171,7 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
       timelockDelay: g.timelockDelaySeconds,
     },
     guardian: file.guardian,
+    registry: file.registry,
   };
 }
 

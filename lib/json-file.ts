@@ -6,7 +6,7 @@ import {
   type ParseError,
   printParseErrorCode,
 } from "jsonc-parser";
-import type { ZodIssue, ZodType } from "zod";
+import type { ZodIssue, ZodType, ZodTypeDef } from "zod";
 import { InputError } from "./errors";
 
 /** 1-based line of a character offset. */
@@ -27,7 +27,7 @@ export function formatPath(path: (string | number)[]): string {
  * Parses JSON text and validates it with a zod schema. Any problem becomes an InputError naming the file,
  * the line of the offending value and its field path.
  */
-export function parseJsonFile<T>(text: string, source: string, schema: ZodType<T>): T {
+export function parseJsonFile<T>(text: string, source: string, schema: ZodType<T, ZodTypeDef, unknown>): T {
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
   if (errors.length > 0 || tree === undefined) {

@@ -13,6 +13,8 @@ for (const metric of ["lines", "branches", "statements", "functions"]) {
   const enforced = metric === "lines" || metric === "branches";
   const pass = !enforced || pct >= FLOOR;
   ok &&= pass;
-  console.log(`coverage ${metric}: ${pct}%${enforced ? ` (floor ${FLOOR}%)` : ""}${pass ? "" : "  <-- below the floor"}`);
+  console.log(
+    `coverage ${metric}: ${pct}%${enforced ? ` (floor ${FLOOR}%)` : ""}${pass ? "" : "  <-- below the floor"}`,
+  );
 }
 process.exit(ok ? 0 : 1);

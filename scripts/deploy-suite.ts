@@ -14,7 +14,15 @@ import { InputError } from "../lib/errors";
 import { type DeployConfig, parseDeployConfig, resolveAddress, resolveGenesis } from "../lib/deploy-config";
 import { isoUtc } from "../lib/issuance";
 import { formatDimoRounded } from "../lib/units";
-import type { DimoGovernor, DimoTimelock, DimoToken, IssuanceVault } from "../typechain-types";
+import type {
+  DataAccess,
+  DeviceRegistry,
+  DimoGovernor,
+  DimoTimelock,
+  DimoToken,
+  IssuanceVault,
+  VehicleRegistry,
+} from "../typechain-types";
 
 export interface ContractRecord {
   address: string;
@@ -132,6 +140,13 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
       ? a.recipient
       : resolveAddress(a.recipient, `genesisAllocation[${i}].recipient`, config.source, ctx),
   );
+  const resolveList = (list: string[], field: string) =>
+    list.map((v, i) => resolveAddress(v, `${field}[${i}]`, config.source, ctx));
+  const registryApprovals = {
+    manufacturers: resolveList(config.registry.manufacturers, "registry.manufacturers"),
+    softwareIntegrations: resolveList(config.registry.softwareIntegrations, "registry.softwareIntegrations"),
+    oemIntegrations: resolveList(config.registry.oemIntegrations, "registry.oemIntegrations"),
+  };
   const chainId = Number((await ethers.provider.getNetwork()).chainId);
   const recordPath = opts.recordPath ?? path.join(root, "deployments", `${network.name}.json`);
 
@@ -263,6 +278,17 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
   ]);
   const governorAddress = await governor.getAddress();
 
+  // Vehicle registry (issue 3): devices, vehicles, data-access grants. The deployer administers them only
+  // until the genesis approvals of the config are granted, then hands admin to the Timelock.
+  const devices = await deploy<DeviceRegistry>("DeviceRegistry", [deployer.address]);
+  const vehicles = await deploy<VehicleRegistry>("VehicleRegistry", [await devices.getAddress(), deployer.address]);
+  // The capacity provider (the staking contract) is set once, later, by the Timelock or the staking deploy.
+  const access = await deploy<DataAccess>("DataAccess", [
+    await vehicles.getAddress(),
+    ethers.ZeroAddress,
+    deployer.address,
+  ]);
+
   // Wiring. Later issues add their contracts' steps before the final renounces.
   const PROPOSER = await timelock.PROPOSER_ROLE();
   const CANCELLER = await timelock.CANCELLER_ROLE();
@@ -288,6 +314,48 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     () => vault.hasRole(VAULT_ADMIN, timelockAddress),
     () => vault.grantRole(VAULT_ADMIN, timelockAddress),
   );
+  const MANUFACTURER = await devices.MANUFACTURER_ROLE();
+  for (const [i, m] of registryApprovals.manufacturers.entries()) {
+    await step(
+      `devices.grantManufacturer.${i}`,
+      () => devices.hasRole(MANUFACTURER, m),
+      () => devices.grantRole(MANUFACTURER, m),
+    );
+  }
+  const SOFTWARE = await vehicles.SOFTWARE_INTEGRATION_ROLE();
+  for (const [i, a] of registryApprovals.softwareIntegrations.entries()) {
+    await step(
+      `vehicles.grantSoftwareIntegration.${i}`,
+      () => vehicles.hasRole(SOFTWARE, a),
+      () => vehicles.grantRole(SOFTWARE, a),
+    );
+  }
+  const OEM = await vehicles.OEM_INTEGRATION_ROLE();
+  for (const [i, a] of registryApprovals.oemIntegrations.entries()) {
+    await step(
+      `vehicles.grantOemIntegration.${i}`,
+      () => vehicles.hasRole(OEM, a),
+      () => vehicles.grantRole(OEM, a),
+    );
+  }
+  for (const [name, c] of [
+    ["devices", devices],
+    ["vehicles", vehicles],
+    ["access", access],
+  ] as const) {
+    const role = await c.DEFAULT_ADMIN_ROLE();
+    await step(
+      `${name}.grantAdmin.timelock`,
+      () => c.hasRole(role, timelockAddress),
+      () => c.grantRole(role, timelockAddress),
+    );
+    await step(
+      `${name}.renounceAdmin.deployer`,
+      async () => !(await c.hasRole(role, deployer.address)),
+      () => c.renounceRole(role, deployer.address),
+    );
+  }
+
   // The deployer gives up every power.
   await step(
     "vault.renounceAdmin.deployer",

@@ -98,6 +98,52 @@ async function measure(): Promise<Record<string, number>> {
   gas["governor.queue"] = await gasOf(governor.queue([target], [0], [calldata], ethers.id(description)));
   await ethers.provider.send("evm_increaseTime", [2 * 86400]);
   gas["governor.execute"] = await gasOf(governor.execute([target], [0], [calldata], ethers.id(description)));
+  // Registry: mint a vehicle, mint a device, pair them (both EIP-712 signatures), grant data access.
+  const devices = await ethers.getContractAt("DeviceRegistry", record.contracts.DeviceRegistry.address);
+  const vehicles = await ethers.getContractAt("VehicleRegistry", record.contracts.VehicleRegistry.address);
+  const access = await ethers.getContractAt("DataAccess", record.contracts.DataAccess.address);
+  const manufacturer = signers[4];
+  const [driver, consumer] = signers.slice(11);
+  const deviceKey = ethers.Wallet.createRandom();
+  const info = {
+    make: "Tesla",
+    model: "Model 3",
+    year: 2022,
+    powertrain: 3,
+    vinCommitment: ethers.id("gas-snapshot-vin"),
+  };
+  gas["vehicle.mint"] = await gasOf(vehicles.connect(driver).mintVehicle(info));
+  gas["device.mint"] = await gasOf(
+    devices.connect(manufacturer).mintDevice(driver.address, deviceKey.address, "AP-000001", "7.2"),
+  );
+  const domain = {
+    name: "DIMO VehicleRegistry",
+    version: "1",
+    chainId,
+    verifyingContract: await vehicles.getAddress(),
+  };
+  const pairTypes = {
+    PairDevice: [
+      { name: "vehicleId", type: "uint256" },
+      { name: "deviceId", type: "uint256" },
+      { name: "ownerNonce", type: "uint256" },
+      { name: "deviceNonce", type: "uint256" },
+      { name: "deadline", type: "uint256" },
+    ],
+  };
+  const pair = { vehicleId: 1n, deviceId: 1n, ownerNonce: 0n, deviceNonce: 0n, deadline: 2n ** 64n };
+  const ownerSig = await driver.signTypedData(domain, pairTypes, pair);
+  const deviceSig = await deviceKey.signTypedData(domain, pairTypes, pair);
+  gas["device.pair"] = await gasOf(vehicles.connect(driver).pairDevice(1n, 1n, pair.deadline, ownerSig, deviceSig));
+  // Until the staking contract exists, the capacity provider is the test double (set by the Timelock).
+  const capacity = await ethers.deployContract("CapacityDouble");
+  await capacity.setCaller(await access.getAddress());
+  await capacity.setLimit(consumer.address, 10);
+  await ethers.provider.send("hardhat_impersonateAccount", [timelockAddress]);
+  await access.connect(await ethers.getSigner(timelockAddress)).setCapacity(await capacity.getAddress());
+  await ethers.provider.send("hardhat_stopImpersonatingAccount", [timelockAddress]);
+  gas["access.grant"] = await gasOf(access.connect(driver).grant(1n, consumer.address, 0b11111n, 2n ** 63n));
+
   return Object.fromEntries(Object.entries(gas).sort(([a], [b]) => a.localeCompare(b)));
 }
 

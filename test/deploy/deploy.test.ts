@@ -8,6 +8,28 @@ import { InputError } from "../../lib/errors";
 
 const ROOT = hre.config.paths.root;
 const silent = () => undefined;
+const CONTRACTS = [
+  "DimoTimelock",
+  "DimoToken",
+  "IssuanceVault",
+  "DimoGovernor",
+  "DeviceRegistry",
+  "VehicleRegistry",
+  "DataAccess",
+];
+// 6 governance/vault wiring steps, 3 genesis approvals (config/deploy/hardhat.json), 3 × 2 registry handovers.
+const STEPS = 6 + 3 + 6;
+
+async function rejects(promise: Promise<unknown>, type: new (...args: never[]) => Error, pattern: RegExp) {
+  let err: unknown;
+  try {
+    await promise;
+  } catch (e) {
+    err = e;
+  }
+  expect(err, "expected a rejection").to.be.instanceOf(type);
+  expect((err as Error).message).to.match(pattern);
+}
 
 function tmpFile(name: string): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dimo-deploy-")), name);
@@ -26,8 +48,8 @@ describe("deploy", function () {
     const recordPath = tmpFile("hardhat.json");
     const [deployer] = await ethers.getSigners();
     const first = await deploySuite(hre, { recordPath, reset: true, log: silent });
-    expect(first.deployed).to.deep.equal(["DimoTimelock", "DimoToken", "IssuanceVault", "DimoGovernor"]);
-    expect(first.stepsSent).to.have.length(6);
+    expect(first.deployed).to.deep.equal(CONTRACTS);
+    expect(first.stepsSent).to.have.length(STEPS);
     const nonce = await deployer.getNonce();
 
     const second = await deploySuite(hre, { recordPath, log: silent });
@@ -47,7 +69,7 @@ describe("deploy", function () {
     expect(record.configSha256).to.match(/^[0-9a-f]{64}$/);
     expect(record.genesisIso).to.match(/^\d{4}-\d{2}-\d{2}T05:00:00Z$/);
     expect(new Date(record.genesis * 1000).getUTCDay()).to.equal(1); // Monday
-    for (const name of ["DimoTimelock", "DimoToken", "IssuanceVault", "DimoGovernor"]) {
+    for (const name of CONTRACTS) {
       const c = record.contracts[name];
       expect(c.address, name).to.match(/^0x[0-9a-fA-F]{40}$/);
       expect(c.txHash, name).to.match(/^0x[0-9a-f]{64}$/);
@@ -57,7 +79,7 @@ describe("deploy", function () {
       expect(receipt!.contractAddress, name).to.equal(c.address);
       expect(receipt!.blockNumber, name).to.equal(c.blockNumber);
     }
-    expect(Object.keys(record.steps)).to.have.length(6);
+    expect(Object.keys(record.steps)).to.have.length(STEPS);
   });
 
   it("funds the vault and treasury as configured and leaves the deployer without any power", async function () {
@@ -80,25 +102,38 @@ describe("deploy", function () {
     expect(await timelock.hasRole(await timelock.CANCELLER_ROLE(), guardian.address)).to.equal(true);
     expect(await timelock.hasRole(await timelock.PROPOSER_ROLE(), guardian.address)).to.equal(false);
     expect(await governor.votingPeriod()).to.equal(7 * 86400);
+    const devices = await ethers.getContractAt("DeviceRegistry", record.contracts.DeviceRegistry.address);
+    const vehicles = await ethers.getContractAt("VehicleRegistry", record.contracts.VehicleRegistry.address);
+    const access = await ethers.getContractAt("DataAccess", record.contracts.DataAccess.address);
+    for (const c of [devices, vehicles, access]) {
+      expect(await c.hasRole(await c.DEFAULT_ADMIN_ROLE(), deployer.address)).to.equal(false);
+      expect(await c.hasRole(await c.DEFAULT_ADMIN_ROLE(), timelock)).to.equal(true);
+    }
+    const signers = await ethers.getSigners();
+    expect(await devices.hasRole(await devices.MANUFACTURER_ROLE(), signers[4].address)).to.equal(true);
+    expect(await vehicles.integrationKind(signers[5].address)).to.equal(1); // Software
+    expect(await vehicles.integrationKind(signers[6].address)).to.equal(2); // Oem
+    expect(await vehicles.deviceRegistry()).to.equal(devices);
+    expect(await access.vehicles()).to.equal(vehicles);
   });
 
   for (const haltAfter of [
     "DimoToken",
     "IssuanceVault",
     "timelock.grantCanceller.guardian",
+    "DataAccess",
+    "vehicles.grantOemIntegration.0",
     "vault.renounceAdmin.deployer",
   ]) {
     it(`resumes a deploy interrupted after ${haltAfter} without redoing what is done`, async function () {
       const recordPath = tmpFile("hardhat.json");
-      await expect(deploySuite(hre, { recordPath, reset: true, haltAfter, log: silent })).to.be.rejectedWith(
-        DeployHalted,
-      );
+      await rejects(deploySuite(hre, { recordPath, reset: true, haltAfter, log: silent }), DeployHalted, /halted/);
       const partial = JSON.parse(fs.readFileSync(recordPath, "utf8"));
       const resumed = await deploySuite(hre, { recordPath, log: silent });
       for (const name of Object.keys(partial.contracts)) expect(resumed.deployed).not.to.include(name);
       for (const name of Object.keys(partial.steps)) expect(resumed.stepsSent).not.to.include(name);
-      expect(Object.keys(resumed.record.contracts)).to.have.length(4);
-      expect(Object.keys(resumed.record.steps)).to.have.length(6);
+      expect(Object.keys(resumed.record.contracts)).to.deep.equal(CONTRACTS);
+      expect(Object.keys(resumed.record.steps)).to.have.length(STEPS);
       const vault = await ethers.getContractAt("IssuanceVault", resumed.record.contracts.IssuanceVault.address);
       const token = await ethers.getContractAt("DimoToken", resumed.record.contracts.DimoToken.address);
       expect(await token.balanceOf(vault)).to.equal(await vault.scheduleTotal());
@@ -129,10 +164,7 @@ describe("deploy", function () {
     const recordPath = tmpFile("hardhat.json");
     const { record } = await deploySuite(hre, { recordPath, reset: true, log: silent });
     fs.writeFileSync(recordPath, JSON.stringify({ ...record, chainId: 1 }));
-    await expect(deploySuite(hre, { recordPath, log: silent })).to.be.rejectedWith(
-      InputError,
-      /chainId: record is for chain 1/,
-    );
+    await rejects(deploySuite(hre, { recordPath, log: silent }), InputError, /chainId: record is for chain 1/);
     const gone = {
       ...record,
       contracts: {
@@ -141,9 +173,6 @@ describe("deploy", function () {
       },
     };
     fs.writeFileSync(recordPath, JSON.stringify(gone));
-    await expect(deploySuite(hre, { recordPath, log: silent })).to.be.rejectedWith(
-      InputError,
-      /contracts\.DimoToken\.address: no code/,
-    );
+    await rejects(deploySuite(hre, { recordPath, log: silent }), InputError, /contracts\.DimoToken\.address: no code/);
   });
 });

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title Data-access capacity of data consumers
+/// @notice What the data-access registry asks the staking contract before a vehicle owner grants a consumer
+/// access: a consumer may read at most as many vehicles as its stake covers, `requiredStake(n + 1)`.
+/// @dev Warning: `reserveAccess` and `releaseAccess` must accept calls from the data-access registry only.
+/// The registry reserves one unit per (vehicle, consumer) grant record and releases it exactly once, when
+/// the record is deleted (revoked by the owner or the consumer, or pruned once stale or expired).
+interface IAccessCapacity {
+    /// @notice Reserves capacity for one more vehicle; reverts unless the consumer's stake covers
+    /// `vehiclesAccessed(consumer) + 1` vehicles and the consumer is not frozen.
+    function reserveAccess(address consumer) external;
+
+    /// @notice Releases the capacity of one vehicle.
+    function releaseAccess(address consumer) external;
+
+    /// @notice Number of vehicles the consumer currently holds grant records for.
+    function vehiclesAccessed(address consumer) external view returns (uint256);
+
+    /// @notice Whether the consumer's stake covers one more vehicle now (and it is not frozen).
+    function coversOneMore(address consumer) external view returns (bool);
+}

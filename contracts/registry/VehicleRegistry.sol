@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {Base64} from "@openzeppelin/contracts/utils/Base64.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+import {IVehicleRegistry} from "../interfaces/IVehicleRegistry.sol";
+import {IDeviceRegistry} from "../interfaces/IDeviceRegistry.sol";
+import {PrintableText} from "../libraries/PrintableText.sol";
+
+/// @title VehicleRegistry
+/// @notice See {IVehicleRegistry}.
+contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessControl {
+    using EnumerableSet for EnumerableSet.AddressSet;
+    using Strings for uint256;
+
+    /// @notice Role of DAO-approved software integrations (Smartcar-style).
+    bytes32 public constant SOFTWARE_INTEGRATION_ROLE = keccak256("SOFTWARE_INTEGRATION_ROLE");
+    /// @notice Role of DAO-approved OEM integrations (Tesla-style).
+    bytes32 public constant OEM_INTEGRATION_ROLE = keccak256("OEM_INTEGRATION_ROLE");
+    /// @notice Most software connections one vehicle can hold (bounds the work of a transfer).
+    uint256 public constant MAX_CONNECTIONS = 8;
+    /// @notice Longest make or model, in bytes.
+    uint256 public constant MAX_TEXT_LENGTH = 32; // bytes
+    /// @notice Oldest accepted model year (the first automobile).
+    uint16 public constant MIN_YEAR = 1886;
+    /// @notice Newest accepted model year.
+    uint16 public constant MAX_YEAR = 2100;
+
+    bytes32 private constant _MINT_TYPEHASH = keccak256(
+        "MintVehicle(address owner,string make,string model,uint16 year,uint8 powertrain,bytes32 vinCommitment,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 private constant _PAIR_TYPEHASH = keccak256(
+        "PairDevice(uint256 vehicleId,uint256 deviceId,uint256 ownerNonce,uint256 deviceNonce,uint256 deadline)"
+    );
+    bytes32 private constant _CONSENT_TYPEHASH = keccak256(
+        "ConnectionConsent(uint256 vehicleId,address integration,uint256 nonce,uint256 deadline)"
+    );
+
+    IDeviceRegistry private immutable _devices;
+
+    mapping(uint256 vehicleId => VehicleInfo) private _vehicles;
+    mapping(bytes32 vinCommitment => uint256 vehicleId) private _vehicleOfVin;
+    mapping(uint256 vehicleId => uint256 deviceId) private _pairedDevice;
+    mapping(uint256 deviceId => uint256 vehicleId) private _pairedVehicle;
+    mapping(uint256 vehicleId => EnumerableSet.AddressSet) private _connections;
+    mapping(uint256 vehicleId => mapping(address integration => ConnectionKind)) private _connectionKind;
+    mapping(uint256 vehicleId => uint256 epoch) private _epochs;
+    uint256 private _count;
+
+    /// @param deviceRegistry_ The hardware device registry.
+    /// @param admin Holder of `DEFAULT_ADMIN_ROLE` (the Timelock), who approves integrations.
+    constructor(
+        IDeviceRegistry deviceRegistry_,
+        address admin
+    ) ERC721("DIMO Vehicle", "DIMOV") EIP712("DIMO VehicleRegistry", "1") {
+        if (address(deviceRegistry_) == address(0) || admin == address(0)) revert RegistryZeroAddress();
+        _devices = deviceRegistry_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ---------------------------------------------------------------- vehicles
+
+    /// @inheritdoc IVehicleRegistry
+    function mintVehicle(VehicleInfo calldata info) external returns (uint256) {
+        return _mintVehicle(msg.sender, info);
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function mintVehicleFor(
+        address owner,
+        VehicleInfo calldata info,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256) {
+        if (owner == address(0)) revert RegistryZeroAddress();
+        _checkDeadline(deadline);
+        bytes32 structHash = keccak256(
+            abi.encode(
+                _MINT_TYPEHASH,
+                owner,
+                keccak256(bytes(info.make)),
+                keccak256(bytes(info.model)),
+                info.year,
+                uint8(info.powertrain),
+                info.vinCommitment,
+                _useNonce(owner),
+                deadline
+            )
+        );
+        _checkSignature(owner, structHash, signature);
+        return _mintVehicle(owner, info);
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function vehicle(uint256 vehicleId) external view returns (VehicleInfo memory) {
+        _ownerOrRevert(vehicleId);
+        return _vehicles[vehicleId];
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function vehicleOfVin(bytes32 vinCommitment) external view returns (uint256) {
+        return _vehicleOfVin[vinCommitment];
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function totalVehicles() external view returns (uint256) {
+        return _count;
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function ownershipEpoch(uint256 vehicleId) external view returns (uint256) {
+        return _epochs[vehicleId];
+    }
+
+    /// @notice On-chain JSON metadata a wallet can display (name, description and attributes).
+    function tokenURI(uint256 vehicleId) public view override returns (string memory) {
+        _ownerOrRevert(vehicleId);
+        VehicleInfo storage v = _vehicles[vehicleId];
+        string memory year = uint256(v.year).toString();
+        string memory name = string.concat(year, " ", v.make, " ", v.model);
+        bytes memory json = abi.encodePacked(
+            '{"name":"',
+            name,
+            '","description":"DIMO vehicle #',
+            vehicleId.toString(),
+            '","attributes":[{"trait_type":"Make","value":"',
+            v.make,
+            '"},{"trait_type":"Model","value":"',
+            v.model,
+            '"},{"trait_type":"Year","display_type":"number","value":',
+            year,
+            '},{"trait_type":"Powertrain","value":"',
+            _powertrainName(v.powertrain),
+            '"}]}'
+        );
+        return string.concat("data:application/json;base64,", Base64.encode(json));
+    }
+
+    // ---------------------------------------------------------------- devices
+
+    /// @inheritdoc IVehicleRegistry
+    function pairDevice(
+        uint256 vehicleId,
+        uint256 deviceId,
+        uint256 deadline,
+        bytes calldata ownerSignature,
+        bytes calldata deviceSignature
+    ) external {
+        _checkDeadline(deadline);
+        address owner = _ownerOrRevert(vehicleId);
+        address deviceKey = _devices.deviceKeyOf(deviceId);
+        if (deviceKey == address(0)) revert RegistryDeviceNotFound(deviceId);
+        uint256 current = _pairedDevice[vehicleId];
+        if (current != 0) revert RegistryVehicleAlreadyPaired(vehicleId, current);
+        uint256 other = _pairedVehicle[deviceId];
+        if (other != 0) revert RegistryDeviceAlreadyPaired(deviceId, other);
+
+        bytes32 structHash = keccak256(
+            abi.encode(_PAIR_TYPEHASH, vehicleId, deviceId, _useNonce(owner), _useNonce(deviceKey), deadline)
+        );
+        _checkSignature(owner, structHash, ownerSignature);
+        _checkSignature(deviceKey, structHash, deviceSignature);
+
+        _pairedDevice[vehicleId] = deviceId;
+        _pairedVehicle[deviceId] = vehicleId;
+        emit DevicePaired(vehicleId, deviceId, owner);
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function unpairDevice(uint256 vehicleId) external {
+        _onlyOwner(vehicleId);
+        uint256 deviceId = _pairedDevice[vehicleId];
+        if (deviceId == 0) revert RegistryVehicleNotPaired(vehicleId);
+        _unpair(vehicleId, deviceId, false);
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function pairedDevice(uint256 vehicleId) external view returns (uint256) {
+        return _pairedDevice[vehicleId];
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function pairedVehicle(uint256 deviceId) external view returns (uint256) {
+        return _pairedVehicle[deviceId];
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function deviceRegistry() external view returns (address) {
+        return address(_devices);
+    }
+
+    // ---------------------------------------------------------------- software connections
+
+    /// @inheritdoc IVehicleRegistry
+    function attestConnection(uint256 vehicleId, uint256 deadline, bytes calldata ownerSignature) external {
+        ConnectionKind kind = integrationKind(msg.sender);
+        if (kind == ConnectionKind.None) revert RegistryNotIntegration(msg.sender);
+        _checkDeadline(deadline);
+        address owner = _ownerOrRevert(vehicleId);
+        EnumerableSet.AddressSet storage set = _connections[vehicleId];
+        if (set.contains(msg.sender)) revert RegistryAlreadyConnected(vehicleId, msg.sender);
+        if (set.length() >= MAX_CONNECTIONS) revert RegistryTooManyConnections(vehicleId, MAX_CONNECTIONS);
+        bytes32 structHash = keccak256(
+            abi.encode(_CONSENT_TYPEHASH, vehicleId, msg.sender, _useNonce(owner), deadline)
+        );
+        _checkSignature(owner, structHash, ownerSignature);
+
+        set.add(msg.sender);
+        _connectionKind[vehicleId][msg.sender] = kind;
+        emit ConnectionAttested(vehicleId, msg.sender, kind, owner);
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function disconnect(uint256 vehicleId, address integration) external {
+        address owner = _ownerOrRevert(vehicleId);
+        if (msg.sender != owner && msg.sender != integration) {
+            revert RegistryNotVehicleOwner(vehicleId, msg.sender, owner);
+        }
+        if (!_connections[vehicleId].contains(integration)) revert RegistryNotConnected(vehicleId, integration);
+        _removeConnection(vehicleId, integration, false);
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function connections(
+        uint256 vehicleId
+    ) external view returns (address[] memory integrations, ConnectionKind[] memory kinds) {
+        integrations = _connections[vehicleId].values();
+        kinds = new ConnectionKind[](integrations.length);
+        for (uint256 i = 0; i < integrations.length; ++i) {
+            kinds[i] = _connectionKind[vehicleId][integrations[i]];
+        }
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function integrationKind(address integration) public view returns (ConnectionKind) {
+        if (hasRole(OEM_INTEGRATION_ROLE, integration)) return ConnectionKind.Oem;
+        if (hasRole(SOFTWARE_INTEGRATION_ROLE, integration)) return ConnectionKind.Software;
+        return ConnectionKind.None;
+    }
+
+    // ---------------------------------------------------------------- misc
+
+    /// @inheritdoc IVehicleRegistry
+    function nonces(address signer) public view override(IVehicleRegistry, Nonces) returns (uint256) {
+        return super.nonces(signer);
+    }
+
+    /// @inheritdoc ERC721
+    function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {
+        return super.supportsInterface(interfaceId);
+    }
+
+    /// @dev A transfer (not a mint) ends the pairing and the connections and advances the ownership epoch.
+    function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
+        from = super._update(to, tokenId, auth);
+        if (from != address(0) && from != to) {
+            uint256 deviceId = _pairedDevice[tokenId];
+            if (deviceId != 0) _unpair(tokenId, deviceId, true);
+            EnumerableSet.AddressSet storage set = _connections[tokenId];
+            // At most MAX_CONNECTIONS iterations; remove from the end to keep indexes valid.
+            for (uint256 n = set.length(); n > 0; --n) {
+                _removeConnection(tokenId, set.at(n - 1), true);
+            }
+            uint256 epoch = ++_epochs[tokenId];
+            emit OwnershipEpochAdvanced(tokenId, epoch, from, to);
+        }
+    }
+
+    function _mintVehicle(address owner, VehicleInfo calldata info) private returns (uint256 vehicleId) {
+        if (!PrintableText.isValid(info.make, MAX_TEXT_LENGTH)) revert RegistryInvalidText("make");
+        if (!PrintableText.isValid(info.model, MAX_TEXT_LENGTH)) revert RegistryInvalidText("model");
+        if (info.year < MIN_YEAR || info.year > MAX_YEAR) revert RegistryInvalidYear(info.year);
+        if (info.vinCommitment == bytes32(0)) revert RegistryZeroVinCommitment();
+        uint256 existing = _vehicleOfVin[info.vinCommitment];
+        if (existing != 0) revert RegistryDuplicateVin(info.vinCommitment, existing);
+
+        vehicleId = ++_count;
+        _vehicles[vehicleId] = info;
+        _vehicleOfVin[info.vinCommitment] = vehicleId;
+        _mint(owner, vehicleId);
+        emit VehicleMinted(vehicleId, owner, info.vinCommitment, info.make, info.model, info.year, info.powertrain);
+    }
+
+    function _unpair(uint256 vehicleId, uint256 deviceId, bool byTransfer) private {
+        delete _pairedDevice[vehicleId];
+        delete _pairedVehicle[deviceId];
+        emit DeviceUnpaired(vehicleId, deviceId, byTransfer);
+    }
+
+    function _removeConnection(uint256 vehicleId, address integration, bool byTransfer) private {
+        _connections[vehicleId].remove(integration);
+        delete _connectionKind[vehicleId][integration];
+        emit ConnectionRemoved(vehicleId, integration, byTransfer);
+    }
+
+    function _ownerOrRevert(uint256 vehicleId) private view returns (address owner) {
+        owner = _ownerOf(vehicleId);
+        if (owner == address(0)) revert RegistryVehicleNotFound(vehicleId);
+    }
+
+    function _onlyOwner(uint256 vehicleId) private view {
+        address owner = _ownerOrRevert(vehicleId);
+        if (msg.sender != owner) revert RegistryNotVehicleOwner(vehicleId, msg.sender, owner);
+    }
+
+    function _checkDeadline(uint256 deadline) private view {
+        if (block.timestamp > deadline) revert RegistrySignatureExpired(deadline, block.timestamp);
+    }
+
+    function _checkSignature(address signer, bytes32 structHash, bytes calldata signature) private view {
+        if (!SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), signature)) {
+            revert RegistryInvalidSignature(signer);
+        }
+    }
+
+    function _powertrainName(Powertrain p) private pure returns (string memory) {
+        if (p == Powertrain.ICE) return "ICE";
+        if (p == Powertrain.HEV) return "HEV";
+        if (p == Powertrain.PHEV) return "PHEV";
+        return "BEV";
+    }
+}
