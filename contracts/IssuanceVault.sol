@@ -61,13 +61,24 @@ contract IssuanceVault is IIssuanceVault, AccessControl {
     }
 
     /// @inheritdoc IIssuanceVault
+    function sweepExcess(address to) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 amount) {
+        if (to == address(0)) revert IssuanceZeroAddress();
+        uint256 balance = token.balanceOf(address(this));
+        uint256 owed = _schedule().total() - _totalReleased;
+        if (balance <= owed) revert IssuanceNoExcess(balance, owed);
+        amount = balance - owed;
+        token.safeTransfer(to, amount);
+        emit ExcessSwept(to, amount);
+    }
+
+    /// @inheritdoc IIssuanceVault
     function releasable() public view returns (uint256 fromWeek, uint256 toWeek, uint256 amount) {
         IssuanceSchedule.Schedule memory s = _schedule();
         fromWeek = _nextWeek;
         toWeek = weeksEnded();
         uint256 last = s.totalWeeks();
         if (toWeek > last) toWeek = last;
-        if (toWeek < fromWeek) toWeek = fromWeek;
+        // toWeek >= fromWeek: fromWeek was set to an earlier, clipped value of the same non-decreasing count.
         amount = s.amountOfWeeks(fromWeek, toWeek);
     }
 

@@ -85,10 +85,19 @@ export function largestFirstWeekly(pool: bigint, weeksPerYear: number, years: nu
   return lo;
 }
 
+/**
+ * Same rule as `IssuanceSchedule.fromParams`: a non-zero `firstWeekly` gives a fixed schedule (the pool must
+ * then be zero); otherwise the first weekly amount is derived from the pool.
+ */
 export function scheduleFromParams(p: ScheduleParams): Schedule {
   validate(p);
-  if (p.firstWeekly !== undefined) {
+  if (p.firstWeekly !== undefined && p.firstWeekly !== 0n) {
     if (p.firstWeekly < 0n) throw new RangeError("firstWeekly must not be negative");
+    if (p.pool !== 0n) {
+      throw new RangeError(
+        `give either a pool (${p.pool}) or a fixed first weekly amount (${p.firstWeekly}), not both`,
+      );
+    }
     return {
       firstWeekly: p.firstWeekly,
       remainder: 0n,

@@ -1,2 +1,3 @@
 import "./deploy";
 import "./issuance";
+import "./registry";

@@ -15,7 +15,7 @@ import {IAccessCapacity} from "./IAccessCapacity.sol";
 interface IDataAccess {
     /// @notice A grant record.
     /// @param permissions Bit `t` set means data type `t` may be read.
-    /// @param expiresAt Unix time after which the grant no longer counts.
+    /// @param expiresAt Unix time from which the grant no longer counts (it counts while `now < expiresAt`).
     /// @param epoch The vehicle's ownership epoch when granted.
     struct Grant {
         uint256 permissions;

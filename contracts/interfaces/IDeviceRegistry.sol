@@ -23,6 +23,8 @@ interface IDeviceRegistry {
     error DeviceKeyAlreadyBound(address deviceKey, uint256 deviceId);
     /// @notice The device key is the zero address.
     error DeviceZeroKey();
+    /// @notice The admin is the zero address.
+    error DeviceZeroAddress();
     /// @notice A serial or hardware revision is empty, too long or has a character outside printable ASCII.
     error DeviceInvalidText(string field);
     /// @notice No device has this id.

@@ -22,6 +22,12 @@ interface IIssuanceVault {
     /// @notice A zero address was given for the token or the admin.
     error IssuanceZeroAddress();
 
+    /// @notice Nothing above what the schedule still owes is held.
+    error IssuanceNoExcess(uint256 balance, uint256 owed);
+
+    /// @notice Emitted after DIMO sent to the vault beyond what the schedule owes was returned to `to`.
+    event ExcessSwept(address indexed to, uint256 amount);
+
     /// @notice Emitted after weeks `[fromWeek, toWeek)` were released to `distributor`.
     event WeeksReleased(address indexed distributor, uint256 indexed fromWeek, uint256 toWeek, uint256 amount);
 
@@ -31,6 +37,10 @@ interface IIssuanceVault {
     /// @return toWeek One past the last week released.
     /// @return amount DIMO released, in wei.
     function release() external returns (uint256 fromWeek, uint256 toWeek, uint256 amount);
+
+    /// @notice Sends DIMO held beyond what the schedule still owes (`scheduleTotal - totalReleased`), e.g.
+    /// tokens sent here by mistake, to `to`. Only the Timelock; the schedule's own funds cannot be touched.
+    function sweepExcess(address to) external returns (uint256 amount);
 
     /// @notice What `release` would pay now: weeks `[fromWeek, toWeek)` and their amount in wei.
     function releasable() external view returns (uint256 fromWeek, uint256 toWeek, uint256 amount);

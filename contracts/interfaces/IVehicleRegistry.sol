@@ -15,6 +15,11 @@ pragma solidity 0.8.28;
 /// every data-access grant the previous owner gave. The new owner re-pairs and re-consents with their own
 /// signatures. The VIN commitment stays with the vehicle.
 ///
+/// Nonces: owners and device keys each have one sequential nonce shared by every signature kind, so signatures
+/// are used in nonce order; an unused signature stays valid until its deadline (keep deadlines short).
+/// Known limitation: whoever registers a VIN commitment first holds it; a commitment seen in a pending
+/// transaction can be front-run, and there is no dispute path yet (a DAO-approved VIN attestation would close it).
+///
 /// VIN commitment: `keccak256(abi.encodePacked("DIMO-VIN-v1", scrypt(normalizedVin)))` computed off-chain
 /// by `lib/vin.ts` (the memory-hard step makes guessing VINs from commitments costly); the raw VIN never
 /// reaches the chain. The registry only enforces that a commitment is registered once.

@@ -186,7 +186,8 @@ library IssuanceSchedule {
         if (sumLo > pool) {
             // Each unit below removes at least `weeksPerYear` from the sum.
             uint256 down = Math.ceilDiv(sumLo - pool, weeksPerYear);
-            lo = down >= lo ? 0 : lo - down;
+            // The estimate overshoots by far less than `lo * weeksPerYear`, so `down < lo` (checked anyway).
+            lo -= down;
             sumLo = _sumFor(lo, weeksPerYear, yearCount, decayBps);
         }
         // Invariant: _sumFor(lo) <= pool < _sumFor(hi).

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {ERC721Utils} from "@openzeppelin/contracts/token/ERC721/utils/ERC721Utils.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IDeviceRegistry} from "../interfaces/IDeviceRegistry.sol";
 import {PrintableText} from "../libraries/PrintableText.sol";
@@ -20,6 +21,7 @@ contract DeviceRegistry is IDeviceRegistry, ERC721, AccessControl {
 
     /// @param admin Holder of `DEFAULT_ADMIN_ROLE` (the Timelock), who approves manufacturers.
     constructor(address admin) ERC721("DIMO Hardware Device", "DIMOHW") {
+        if (admin == address(0)) revert DeviceZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -38,8 +40,10 @@ contract DeviceRegistry is IDeviceRegistry, ERC721, AccessControl {
         deviceId = ++_count;
         _devices[deviceId] = Device(deviceKey, msg.sender, serial, hardwareRevision);
         _deviceOfKey[deviceKey] = deviceId;
-        _safeMint(to, deviceId);
+        _mint(to, deviceId);
         emit DeviceMinted(deviceId, msg.sender, deviceKey, to, serial, hardwareRevision);
+        // Safe-mint check last, after the state change and its event.
+        ERC721Utils.checkOnERC721Received(msg.sender, address(0), to, deviceId, "");
     }
 
     /// @inheritdoc IDeviceRegistry

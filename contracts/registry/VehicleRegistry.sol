@@ -78,6 +78,7 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
         uint256 deadline,
         bytes calldata signature
     ) external returns (uint256) {
+        if (owner == address(0)) revert RegistryZeroAddress();
         _checkDeadline(deadline);
         bytes32 structHash = keccak256(
             abi.encode(
@@ -272,7 +273,6 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
     }
 
     function _mintVehicle(address owner, VehicleInfo calldata info) private returns (uint256 vehicleId) {
-        if (owner == address(0)) revert RegistryZeroAddress();
         if (!PrintableText.isValid(info.make, MAX_TEXT_LENGTH)) revert RegistryInvalidText("make");
         if (!PrintableText.isValid(info.model, MAX_TEXT_LENGTH)) revert RegistryInvalidText("model");
         if (info.year < MIN_YEAR || info.year > MAX_YEAR) revert RegistryInvalidYear(info.year);

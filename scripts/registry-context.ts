@@ -1,0 +1,192 @@
+/**
+ * What the registry tasks need from a network: its deployment record, typed instances of the registry
+ * contracts, the local signers, the EIP-712 domain, and the registry's events read page by page.
+ *
+ * The record is `deployments/<network>.json`; `DIMO_DEPLOYMENTS_DIR` (or the `deploymentsDir` option)
+ * points at another directory, so tests and benches never touch the repository's records.
+ */
+import path from "node:path";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { BaseContract, EventLog, Log, TypedDataDomain } from "ethers";
+import { type DeploymentRecord, readDeploymentRecord } from "./deploy-suite";
+import { REGISTRY_EVENT_NAMES, type RegistryEvent } from "../lib/registry-snapshot";
+import type { DataAccess, DeviceRegistry, VehicleRegistry } from "../typechain-types";
+
+/** Environment variable naming the directory of deployment records (default `<root>/deployments`). */
+export const DEPLOYMENTS_DIR_ENV = "DIMO_DEPLOYMENTS_DIR";
+
+/** The network has no usable deployment record (not deployed, incomplete, or the node was restarted). */
+export class DeploymentRecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DeploymentRecordError";
+  }
+}
+
+/** EIP-712 types of the VehicleRegistry (see IVehicleRegistry). */
+export const REGISTRY_TYPES = {
+  MintVehicle: {
+    MintVehicle: [
+      { name: "owner", type: "address" },
+      { name: "make", type: "string" },
+      { name: "model", type: "string" },
+      { name: "year", type: "uint16" },
+      { name: "powertrain", type: "uint8" },
+      { name: "vinCommitment", type: "bytes32" },
+      { name: "nonce", type: "uint256" },
+      { name: "deadline", type: "uint256" },
+    ],
+  },
+  PairDevice: {
+    PairDevice: [
+      { name: "vehicleId", type: "uint256" },
+      { name: "deviceId", type: "uint256" },
+      { name: "ownerNonce", type: "uint256" },
+      { name: "deviceNonce", type: "uint256" },
+      { name: "deadline", type: "uint256" },
+    ],
+  },
+  ConnectionConsent: {
+    ConnectionConsent: [
+      { name: "vehicleId", type: "uint256" },
+      { name: "integration", type: "address" },
+      { name: "nonce", type: "uint256" },
+      { name: "deadline", type: "uint256" },
+    ],
+  },
+} as const satisfies Record<string, Record<string, { name: string; type: string }[]>>;
+
+export interface RegistryContext {
+  network: string;
+  chainId: bigint;
+  record: DeploymentRecord;
+  /** Path of the record, relative to the project root when inside it. */
+  recordFile: string;
+  vehicles: VehicleRegistry;
+  devices: DeviceRegistry;
+  access: DataAccess;
+  /** Block of the VehicleRegistry deployment: where event replays start. */
+  vehiclesDeployBlock: number;
+  /** EIP-712 domain of the VehicleRegistry. */
+  domain: TypedDataDomain;
+  signers: HardhatEthersSigner[];
+}
+
+/** Path of a network's deployment record: `<dir>/<network>.json`. */
+export function deploymentRecordPath(hre: HardhatRuntimeEnvironment, deploymentsDir?: string): string {
+  const dir = deploymentsDir ?? process.env[DEPLOYMENTS_DIR_ENV] ?? path.join(hre.config.paths.root, "deployments");
+  return path.resolve(dir, `${hre.network.name}.json`);
+}
+
+/** Loads and checks the network's record and returns the registry contracts and signers. */
+export async function loadRegistryContext(
+  hre: HardhatRuntimeEnvironment,
+  opts: { deploymentsDir?: string } = {},
+): Promise<RegistryContext> {
+  const { ethers, network } = hre;
+  const file = deploymentRecordPath(hre, opts.deploymentsDir);
+  const rel = path.relative(hre.config.paths.root, file);
+  const recordFile = rel.startsWith("..") || path.isAbsolute(rel) ? file : rel;
+  const deployCmd = `npx hardhat deploy --network ${network.name}`;
+  const record = readDeploymentRecord(file);
+  if (!record) throw new DeploymentRecordError(`no ${recordFile}: run \`${deployCmd}\` first`);
+  const chainId = (await ethers.provider.getNetwork()).chainId;
+  if (BigInt(record.chainId) !== chainId) {
+    throw new DeploymentRecordError(
+      `${recordFile} is for chain ${record.chainId} but ${network.name} is chain ${chainId}: run \`${deployCmd} --reset\``,
+    );
+  }
+  for (const name of ["DeviceRegistry", "VehicleRegistry", "DataAccess"]) {
+    const c = record.contracts[name];
+    if (!c) throw new DeploymentRecordError(`${recordFile} has no ${name}: run \`${deployCmd}\` to complete it`);
+    if ((await ethers.provider.getCode(c.address)) === "0x") {
+      throw new DeploymentRecordError(
+        `${recordFile}: no code at ${name} ${c.address} on ${network.name} (was the node restarted?): run \`${deployCmd} --reset\``,
+      );
+    }
+  }
+  const vehiclesAddress = record.contracts.VehicleRegistry.address;
+  return {
+    network: network.name,
+    chainId,
+    record,
+    recordFile,
+    vehicles: await ethers.getContractAt("VehicleRegistry", vehiclesAddress),
+    devices: await ethers.getContractAt("DeviceRegistry", record.contracts.DeviceRegistry.address),
+    access: await ethers.getContractAt("DataAccess", record.contracts.DataAccess.address),
+    vehiclesDeployBlock: record.contracts.VehicleRegistry.blockNumber,
+    domain: { name: "DIMO VehicleRegistry", version: "1", chainId, verifyingContract: vehiclesAddress },
+    signers: await ethers.getSigners(),
+  };
+}
+
+/** The local signer with this address, if any. */
+export function localSigner(ctx: RegistryContext, address: string): HardhatEthersSigner | undefined {
+  return ctx.signers.find((s) => s.address.toLowerCase() === address.toLowerCase());
+}
+
+/** Converts a VehicleRegistry log to a replayable event (undefined for events the snapshot ignores). */
+export function toRegistryEvent(log: EventLog | Log): RegistryEvent | undefined {
+  if (!("eventName" in log)) throw new Error(`undecodable log at block ${log.blockNumber} index ${log.index}`);
+  const pos = { blockNumber: log.blockNumber, logIndex: log.index };
+  const a = log.args;
+  switch (log.eventName) {
+    case "VehicleMinted":
+      return {
+        ...pos,
+        name: "VehicleMinted",
+        vehicleId: a.vehicleId as bigint,
+        owner: a.owner as string,
+        make: a.make as string,
+        model: a.model as string,
+        year: Number(a.year),
+        powertrain: Number(a.powertrain),
+      };
+    case "Transfer":
+      return { ...pos, name: "Transfer", vehicleId: a.tokenId as bigint, from: a.from as string, to: a.to as string };
+    case "DevicePaired":
+    case "DeviceUnpaired":
+      return { ...pos, name: log.eventName, vehicleId: a.vehicleId as bigint, deviceId: a.deviceId as bigint };
+    case "ConnectionAttested":
+      return {
+        ...pos,
+        name: "ConnectionAttested",
+        vehicleId: a.vehicleId as bigint,
+        integration: a.integration as string,
+        kind: Number(a.kind),
+      };
+    case "ConnectionRemoved":
+      return {
+        ...pos,
+        name: "ConnectionRemoved",
+        vehicleId: a.vehicleId as bigint,
+        integration: a.integration as string,
+      };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Reads the VehicleRegistry's snapshot events in blocks `[fromBlock, toBlock]`, one `queryFilter` (one
+ * eth_getLogs for all six events) per window of `pageSize` blocks, in chain order. `onPage` is called after
+ * each window with the events it held.
+ */
+export async function readRegistryEvents(
+  ctx: RegistryContext,
+  range: { fromBlock: number; toBlock: number; pageSize: number },
+  onPage: (events: RegistryEvent[], page: { index: number; count: number; fromBlock: number; toBlock: number }) => void,
+): Promise<void> {
+  const topics = [REGISTRY_EVENT_NAMES.map((n) => ctx.vehicles.interface.getEvent(n).topicHash)];
+  const count = Math.max(0, Math.ceil((range.toBlock - range.fromBlock + 1) / range.pageSize));
+  for (let index = 0; index < count; index++) {
+    const fromBlock = range.fromBlock + index * range.pageSize;
+    const toBlock = Math.min(range.toBlock, fromBlock + range.pageSize - 1);
+    // A topic list (any of the six events) is plain ethers, which the typechain overloads do not declare.
+    const logs = await (ctx.vehicles as BaseContract).queryFilter(topics, fromBlock, toBlock);
+    logs.sort((x, y) => x.blockNumber - y.blockNumber || x.index - y.index);
+    const events = logs.map(toRegistryEvent).filter((e): e is RegistryEvent => e !== undefined);
+    onPage(events, { index, count, fromBlock, toBlock });
+  }
+}
