@@ -54,6 +54,12 @@ export const deployConfigSchema = z
       })
       .strict(),
     guardian: recipient,
+    rewards: z
+      .object({
+        publisher: recipient,
+        challengeWindowSeconds: intIn(3600, 7 * 86400),
+      })
+      .strict(),
     registry: z
       .object({
         manufacturers: z.array(recipient),
@@ -85,6 +91,8 @@ export interface DeployConfig {
   guardian: string;
   /** Genesis approvals granted at deploy time (later ones go through a DAO vote). */
   registry: { manufacturers: string[]; softwareIntegrations: string[]; oemIntegrations: string[] };
+  /** The rewards oracle that publishes weekly roots, and the challenge window of each root. */
+  rewards: { publisher: string; challengeWindowSeconds: number };
 }
 
 /**
@@ -172,6 +180,7 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
     },
     guardian: file.guardian,
     registry: file.registry,
+    rewards: file.rewards,
   };
 }
 

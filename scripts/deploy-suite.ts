@@ -21,6 +21,7 @@ import type {
   DimoTimelock,
   DimoToken,
   IssuanceVault,
+  RewardDistributor,
   VehicleRegistry,
 } from "../typechain-types";
 
@@ -147,6 +148,7 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     softwareIntegrations: resolveList(config.registry.softwareIntegrations, "registry.softwareIntegrations"),
     oemIntegrations: resolveList(config.registry.oemIntegrations, "registry.oemIntegrations"),
   };
+  const rewardsPublisher = resolveAddress(config.rewards.publisher, "rewards.publisher", config.source, ctx);
   const chainId = Number((await ethers.provider.getNetwork()).chainId);
   const recordPath = opts.recordPath ?? path.join(root, "deployments", `${network.name}.json`);
 
@@ -289,6 +291,18 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     deployer.address,
   ]);
 
+  // Reward distributor (issue 4): the Timelock administers it; the publisher (rewards oracle) and the
+  // guardian come from the config.
+  const distributor = await deploy<RewardDistributor>("RewardDistributor", [
+    tokenAddress,
+    await vault.getAddress(),
+    timelockAddress,
+    rewardsPublisher,
+    guardian,
+    config.rewards.challengeWindowSeconds,
+  ]);
+  const distributorAddress = await distributor.getAddress();
+
   // Wiring. Later issues add their contracts' steps before the final renounces.
   const PROPOSER = await timelock.PROPOSER_ROLE();
   const CANCELLER = await timelock.CANCELLER_ROLE();
@@ -355,6 +369,13 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
       () => c.renounceRole(role, deployer.address),
     );
   }
+
+  const DISTRIBUTOR = await vault.DISTRIBUTOR_ROLE();
+  await step(
+    "vault.grantDistributor.distributor",
+    () => vault.hasRole(DISTRIBUTOR, distributorAddress),
+    () => vault.grantRole(DISTRIBUTOR, distributorAddress),
+  );
 
   // The deployer gives up every power.
   await step(

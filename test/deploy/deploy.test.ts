@@ -16,9 +16,11 @@ const CONTRACTS = [
   "DeviceRegistry",
   "VehicleRegistry",
   "DataAccess",
+  "RewardDistributor",
 ];
-// 6 governance/vault wiring steps, 3 genesis approvals (config/deploy/hardhat.json), 3 × 2 registry handovers.
-const STEPS = 6 + 3 + 6;
+// 6 governance/vault wiring steps, 3 genesis approvals (config/deploy/hardhat.json), 3 × 2 registry handovers,
+// the distributor's role on the vault.
+const STEPS = 6 + 3 + 6 + 1;
 
 async function rejects(promise: Promise<unknown>, type: new (...args: never[]) => Error, pattern: RegExp) {
   let err: unknown;
@@ -115,6 +117,13 @@ describe("deploy", function () {
     expect(await vehicles.integrationKind(signers[6].address)).to.equal(2); // Oem
     expect(await vehicles.deviceRegistry()).to.equal(devices);
     expect(await access.vehicles()).to.equal(vehicles);
+    const distributor = await ethers.getContractAt("RewardDistributor", record.contracts.RewardDistributor.address);
+    expect(await vault.hasRole(await vault.DISTRIBUTOR_ROLE(), distributor)).to.equal(true);
+    expect(await distributor.hasRole(await distributor.DEFAULT_ADMIN_ROLE(), timelock)).to.equal(true);
+    expect(await distributor.hasRole(await distributor.DEFAULT_ADMIN_ROLE(), deployer.address)).to.equal(false);
+    expect(await distributor.hasRole(await distributor.PUBLISHER_ROLE(), signers[7].address)).to.equal(true);
+    expect(await distributor.hasRole(await distributor.GUARDIAN_ROLE(), guardian.address)).to.equal(true);
+    expect(await distributor.challengeWindow()).to.equal(86400);
   });
 
   for (const haltAfter of [
@@ -123,6 +132,8 @@ describe("deploy", function () {
     "timelock.grantCanceller.guardian",
     "DataAccess",
     "vehicles.grantOemIntegration.0",
+    "RewardDistributor",
+    "vault.grantDistributor.distributor",
     "vault.renounceAdmin.deployer",
   ]) {
     it(`resumes a deploy interrupted after ${haltAfter} without redoing what is done`, async function () {
