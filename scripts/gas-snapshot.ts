@@ -64,7 +64,9 @@ async function measure(): Promise<Record<string, number>> {
   gas["token.delegate"] = await gasOf(token.connect(user1).delegate(user1.address));
   gas["token.transfer.delegated"] = await gasOf(token.connect(user1).transfer(user2.address, ethers.parseEther("1")));
 
-  // Vault: the Timelock grants the distributor role (impersonated here; on a real network a proposal).
+  // Vault, measured on its own and then rolled back: the Timelock grants the distributor role to an EOA
+  // (impersonated here; on a real network a proposal) so that each release is the vault's cost alone.
+  const beforeVault = await ethers.provider.send("evm_snapshot", []);
   const [distributor] = signers.slice(10);
   await ethers.provider.send("hardhat_impersonateAccount", [timelockAddress]);
   await ethers.provider.send("hardhat_setBalance", [timelockAddress, "0xde0b6b3a7640000"]);
@@ -82,6 +84,8 @@ async function measure(): Promise<Record<string, number>> {
   gas["vault.release.52weeks"] = await gasOf(vault.connect(distributor).release());
   await at(genesis + 40 * 52 * WEEK + 1);
   gas["vault.release.allRemainingWeeks"] = await gasOf(vault.connect(distributor).release());
+
+  await ethers.provider.send("evm_revert", [beforeVault]);
 
   // Governance: delegate, propose, vote, queue, execute a parameter change.
   await token.connect(memberA).delegate(memberA.address);
@@ -140,11 +144,96 @@ async function measure(): Promise<Record<string, number>> {
   await capacity.setCaller(await access.getAddress());
   await capacity.setLimit(consumer.address, 10);
   await ethers.provider.send("hardhat_impersonateAccount", [timelockAddress]);
+  await ethers.provider.send("hardhat_setBalance", [timelockAddress, "0xde0b6b3a7640000"]);
   await access.connect(await ethers.getSigner(timelockAddress)).setCapacity(await capacity.getAddress());
   await ethers.provider.send("hardhat_stopImpersonatingAccount", [timelockAddress]);
   gas["access.grant"] = await gasOf(access.connect(driver).grant(1n, consumer.address, 0b11111n, 2n ** 63n));
 
+  Object.assign(gas, await measureRewards(record, genesis));
   return Object.fromEntries(Object.entries(gas).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+const coder = ethers.AbiCoder.defaultAbiCoder();
+
+function leafOf(account: string, amount: bigint): string {
+  return ethers.keccak256(ethers.keccak256(coder.encode(["address", "uint256"], [account, amount])));
+}
+
+function hashPair(a: string, b: string): string {
+  return BigInt(a) < BigInt(b) ? ethers.keccak256(ethers.concat([a, b])) : ethers.keccak256(ethers.concat([b, a]));
+}
+
+/**
+ * A depth-20 distribution for `entries` without building a million leaves: each entry's leaf climbs 10
+ * pseudo-random siblings to its own node of a 1,024-node layer (the cached layer posted with the root), and
+ * that layer climbs 10 more levels to the root. Every claim therefore proves depth 20: 10 siblings in
+ * calldata, 10 levels through the cached layer.
+ */
+function depth20Tree(week: number, entries: { account: string; amount: bigint }[]) {
+  const layer = Array.from({ length: 1024 }, (_, i) => ethers.id(`gas-snapshot-layer-${week}-${i}`));
+  const proofs = entries.map((e, n) => {
+    const siblings = Array.from({ length: 10 }, (_, l) => ethers.id(`gas-snapshot-sibling-${week}-${n}-${l}`));
+    const slot = 17 + n * 29; // distinct positions across both layer stores
+    layer[slot] = siblings.reduce((h, s) => hashPair(h, s), leafOf(e.account, e.amount));
+    return { ...e, anchor: slot + 1, proof: siblings };
+  });
+  let nodes = [...layer];
+  while (nodes.length > 1) {
+    const up: string[] = [];
+    for (let i = 0; i + 1 < nodes.length; i += 2) up.push(hashPair(nodes[i], nodes[i + 1]));
+    nodes = up;
+  }
+  return { root: nodes[0], layer: ethers.concat(layer), proofs, total: entries.reduce((t, e) => t + e.amount, 0n) };
+}
+
+/** Publishing, first and repeat claims at proof depth 20, and a batch of 32 repeat claims. */
+async function measureRewards(
+  record: Awaited<ReturnType<typeof deploySuite>>["record"],
+  genesis: number,
+): Promise<Record<string, number>> {
+  const gas: Record<string, number> = {};
+  const signers = await ethers.getSigners();
+  const publisher = signers[7];
+  const distributor = await ethers.getContractAt("RewardDistributor", record.contracts.RewardDistributor.address);
+  const WEEK = 604_800;
+  await ethers.provider.send("evm_setNextBlockTimestamp", [genesis + 3 * WEEK]);
+  gas["rewards.pullIssuance"] = await gasOf(distributor.pullIssuance());
+  // Recipients hold no DIMO and have not delegated.
+  const driver = ethers.getAddress(ethers.dataSlice(ethers.id("gas-snapshot-driver"), 12));
+  const batch = Array.from({ length: 32 }, (_, i) =>
+    ethers.getAddress(ethers.dataSlice(ethers.id(`gas-snapshot-batch-${i}`), 12)),
+  );
+  const week0 = depth20Tree(0, [
+    { account: driver, amount: ethers.parseEther("1234.5") },
+    ...batch.map((a, i) => ({ account: a, amount: ethers.parseEther(String(100 + i)) })),
+  ]);
+  const window = Number(await distributor.challengeWindow());
+  gas["rewards.publish"] = await gasOf(
+    distributor.connect(publisher).publishRoot(0, week0.root, week0.total, ethers.id("week-0"), week0.layer),
+  );
+  await ethers.provider.send("evm_increaseTime", [window]);
+  gas["rewards.activateRoot"] = await gasOf(distributor.activateRoot());
+  const [first, ...rest] = week0.proofs;
+  gas["claim.first.depth20"] = await gasOf(distributor.claim(first.account, first.amount, first.anchor, first.proof));
+  for (const p of rest) await distributor.claim(p.account, p.amount, p.anchor, p.proof);
+
+  const week1 = depth20Tree(1, [
+    { account: driver, amount: ethers.parseEther("2469") },
+    ...batch.map((a, i) => ({ account: a, amount: ethers.parseEther(String(200 + i)) })),
+  ]);
+  await distributor.connect(publisher).publishRoot(1, week1.root, week1.total, ethers.id("week-1"), week1.layer);
+  await ethers.provider.send("evm_increaseTime", [window]);
+  await distributor.activateRoot();
+  const [again, ...batchProofs] = week1.proofs;
+  gas["claim.repeat.depth20"] = await gasOf(distributor.claim(again.account, again.amount, again.anchor, again.proof));
+  const claims = batchProofs.map((p) => ({
+    account: p.account,
+    cumulativeAmount: p.amount,
+    anchor: p.anchor,
+    proof: p.proof,
+  }));
+  gas["claim.batch32.perClaim"] = Math.round((await gasOf(distributor.claimMany(claims))) / 32);
+  return gas;
 }
 
 async function main() {
