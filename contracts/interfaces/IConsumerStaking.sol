@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IAccessCapacity} from "./IAccessCapacity.sol";
+
+/// @title Data-consumer staking
+/// @notice Data consumers (app developers) stake DIMO to be allowed to read vehicle data: reading `n`
+/// vehicles needs `requiredStake(n) = baseStake + perVehicleStake * n`. Unstaking starts an unbonding period
+/// longer than a whole governance cycle (voting delay + voting period + timelock delay), and unbonding stake
+/// stays slashable, so misuse found late can still be punished.
+/// @dev Warning: only the Timelock (a passed DAO vote) can slash, change parameters, extend or lift a freeze.
+/// The guardian can only freeze a consumer at once, for `freezeDuration`, and only once until the DAO has
+/// acted on that consumer (lifted the freeze or slashed): the guardian alone cannot keep a consumer frozen
+/// forever. Slashed DIMO goes to the reward distributor as compensation for the owners of the vehicles the
+/// consumer could read, as of `affectedAsOf` (the freeze time when there was a freeze, else the time the slash
+/// proposal was made); any remainder is burned or sent to the treasury, as the proposal says.
+/// The contract's DIMO balance always equals the sum of staked and unbonding amounts.
+interface IConsumerStaking is IAccessCapacity {
+    /// @notice What happens to the part of a slash not used as compensation.
+    enum Remainder {
+        Burn,
+        Treasury
+    }
+
+    /// @notice A consumer's position.
+    /// @param staked Active stake, in wei.
+    /// @param unbonding Stake waiting for `releaseAt`, in wei (still slashable).
+    /// @param releaseAt When `unbonding` can be withdrawn.
+    /// @param frozenUntil No withdrawal and no new grant before this time.
+    /// @param vehiclesAccessed Grant records the consumer holds.
+    /// @param guardianFreezeSpent The guardian froze this consumer and the DAO has not acted since.
+    struct Position {
+        uint256 staked;
+        uint256 unbonding;
+        uint64 releaseAt;
+        uint64 frozenUntil;
+        uint64 vehiclesAccessed;
+        bool guardianFreezeSpent;
+    }
+
+    /// @notice The stake does not cover what is asked.
+    error StakingInsufficientStake(address consumer, uint256 staked, uint256 required);
+    /// @notice The consumer is frozen until `frozenUntil`.
+    error StakingFrozen(address consumer, uint256 frozenUntil);
+    /// @notice The unbonding period has not ended.
+    error StakingStillUnbonding(address consumer, uint256 releaseAt);
+    /// @notice Nothing is unbonding.
+    error StakingNothingToWithdraw(address consumer);
+    /// @notice The amount is zero or above what is available.
+    error StakingInvalidAmount(uint256 amount, uint256 available);
+    /// @notice The slash exceeds stake + unbonding, or the compensation exceeds the slash.
+    error StakingInvalidSlash(uint256 amount, uint256 compensation, uint256 slashable);
+    /// @notice The unbonding period is not longer than a governance cycle.
+    error StakingUnbondingTooShort(uint256 unbondingPeriod, uint256 governanceCycle);
+    /// @notice The guardian already froze this consumer and the DAO has not acted since.
+    error StakingFreezeSpent(address consumer);
+    /// @notice The consumer is not frozen.
+    error StakingNotFrozen(address consumer);
+    /// @notice The caller is not the data-access registry.
+    error StakingNotAccessRegistry(address caller);
+    /// @notice A parameter is out of bounds.
+    error StakingInvalidParameter(string name, uint256 value);
+    /// @notice A zero address was given.
+    error StakingZeroAddress();
+    /// @notice The data-access registry is already set.
+    error StakingAccessRegistryAlreadySet(address registry);
+
+    /// @notice Emitted after `consumer` staked `amount`.
+    event Staked(address indexed consumer, uint256 amount, uint256 staked);
+    /// @notice Emitted after `consumer` moved `amount` into unbonding until `releaseAt`.
+    event UnstakeRequested(address indexed consumer, uint256 amount, uint256 releaseAt);
+    /// @notice Emitted after `consumer` withdrew `amount`.
+    event Withdrawn(address indexed consumer, uint256 amount);
+    /// @notice Emitted after `consumer` was frozen until `frozenUntil` by `by` (the guardian or the Timelock).
+    event Frozen(address indexed consumer, uint256 frozenUntil, address indexed by);
+    /// @notice Emitted after the Timelock lifted a freeze.
+    event Unfrozen(address indexed consumer);
+    /// @notice Emitted after the Timelock slashed `consumer`.
+    /// @param slashId Sequential id of the slash.
+    /// @param amount Total slashed, in wei.
+    /// @param compensation Part sent to the distributor for the affected drivers, in wei.
+    /// @param remainder Part burned or sent to the treasury, in wei.
+    /// @param affectedAsOf The time at which the affected vehicles are counted (see the contract notes).
+    /// @param evidenceHash Hash of the evidence file.
+    /// @param evidenceURI Where the evidence is.
+    event Slashed(
+        address indexed consumer,
+        uint256 indexed slashId,
+        uint256 amount,
+        uint256 compensation,
+        uint256 remainder,
+        Remainder remainderTo,
+        uint256 affectedAsOf,
+        bytes32 evidenceHash,
+        string evidenceURI
+    );
+    /// @notice Emitted after the stake parameters changed.
+    event StakeParametersSet(uint256 baseStake, uint256 perVehicleStake);
+    /// @notice Emitted after the unbonding period changed.
+    event UnbondingPeriodSet(uint256 unbondingPeriod);
+    /// @notice Emitted after the freeze duration changed.
+    event FreezeDurationSet(uint256 freezeDuration);
+    /// @notice Emitted after the data-access registry was set (once).
+    event AccessRegistrySet(address indexed registry);
+
+    /// @notice Stakes `amount` from the caller.
+    function stake(uint256 amount) external;
+
+    /// @notice Stakes `amount` from the caller using an EIP-2612 permit.
+    function stakeWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
+
+    /// @notice Moves `amount` of active stake into unbonding. What stays must cover the current grants.
+    function requestUnstake(uint256 amount) external;
+
+    /// @notice Withdraws the unbonding stake once its period has ended and the consumer is not frozen.
+    function withdraw() external returns (uint256 amount);
+
+    /// @notice Freezes a consumer now, for `freezeDuration`. Only the guardian (once until the DAO acts) or
+    /// the Timelock.
+    function freeze(address consumer) external;
+
+    /// @notice Sets a consumer's freeze end. Only the Timelock (extends or shortens a freeze).
+    function extendFreeze(address consumer, uint64 until) external;
+
+    /// @notice Lifts a freeze. Only the Timelock.
+    function unfreeze(address consumer) external;
+
+    /// @notice Slashes `amount` of the consumer's stake + unbonding. Only the Timelock.
+    /// @param compensation Part sent to the distributor for the affected drivers.
+    /// @param remainderTo What happens to `amount - compensation`.
+    /// @param affectedAsOf When to count the vehicles the consumer could read (0: the freeze start, which
+    /// must exist).
+    function slash(
+        address consumer,
+        uint256 amount,
+        uint256 compensation,
+        Remainder remainderTo,
+        uint64 affectedAsOf,
+        bytes32 evidenceHash,
+        string calldata evidenceURI
+    ) external returns (uint256 slashId);
+
+    /// @notice Sets the stake formula. Only the Timelock.
+    function setStakeParameters(uint256 baseStake, uint256 perVehicleStake) external;
+
+    /// @notice Sets the unbonding period; it must stay longer than the governance cycle. Only the Timelock.
+    function setUnbondingPeriod(uint256 unbondingPeriod) external;
+
+    /// @notice Sets the guardian's freeze duration. Only the Timelock.
+    function setFreezeDuration(uint256 freezeDuration) external;
+
+    /// @notice Sets the data-access registry, the only caller of `reserveAccess`/`releaseAccess`. Once; only
+    /// the admin.
+    function setAccessRegistry(address registry) external;
+
+    /// @notice The data-access registry.
+    function accessRegistry() external view returns (address);
+
+    /// @notice When the consumer was last frozen (0 when never).
+    function frozenAt(address consumer) external view returns (uint256);
+
+    /// @notice The stake formula and periods.
+    function stakeParameters()
+        external
+        view
+        returns (uint256 baseStake, uint256 perVehicleStake, uint256 unbondingPeriod, uint256 freezeDuration);
+
+    /// @notice Number of slashes so far (slash ids are 1..slashCount).
+    function slashCount() external view returns (uint256);
+
+    /// @notice The DIMO token.
+    function token() external view returns (address);
+
+    /// @notice `baseStake + perVehicleStake * vehicles`, in wei.
+    function requiredStake(uint256 vehicles) external view returns (uint256);
+
+    /// @notice A consumer's position.
+    function position(address consumer) external view returns (Position memory);
+
+    /// @notice Voting delay + voting period + timelock delay, read live from the Governor and Timelock.
+    function governanceCycle() external view returns (uint256);
+
+    /// @notice The unbonding period a request made now gets: the configured period, or a day more than the
+    /// governance cycle if governance has grown longer since.
+    function effectiveUnbondingPeriod() external view returns (uint256);
+
+    /// @notice Total active stake and total unbonding, in wei.
+    function totals() external view returns (uint256 staked, uint256 unbonding);
+}
