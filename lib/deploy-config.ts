@@ -54,6 +54,14 @@ export const deployConfigSchema = z
       })
       .strict(),
     guardian: recipient,
+    staking: z
+      .object({
+        baseStake: dimoAmount,
+        perVehicleStake: dimoAmount,
+        unbondingPeriodSeconds: intIn(1, 365 * 86400),
+        freezeDurationSeconds: intIn(1, 60 * 86400),
+      })
+      .strict(),
     rewards: z
       .object({
         publisher: recipient,
@@ -91,6 +99,13 @@ export interface DeployConfig {
   guardian: string;
   /** Genesis approvals granted at deploy time (later ones go through a DAO vote). */
   registry: { manufacturers: string[]; softwareIntegrations: string[]; oemIntegrations: string[] };
+  /** Data-consumer staking: requiredStake(n) = baseStake + perVehicleStake * n (wei), periods in seconds. */
+  staking: {
+    baseStake: bigint;
+    perVehicleStake: bigint;
+    unbondingPeriodSeconds: number;
+    freezeDurationSeconds: number;
+  };
   /** The rewards oracle that publishes weekly roots, and the challenge window of each root. */
   rewards: { publisher: string; challengeWindowSeconds: number };
 }
@@ -159,6 +174,14 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
     throw new InputError(source, "issuance.genesis", `not a valid date: "${iss.genesis}"`);
   }
   const g = file.governance;
+  const cycle = g.votingDelaySeconds + g.votingPeriodSeconds + g.timelockDelaySeconds;
+  if (file.staking.unbondingPeriodSeconds <= cycle) {
+    throw new InputError(
+      source,
+      "staking.unbondingPeriodSeconds",
+      `${file.staking.unbondingPeriodSeconds} s must be longer than a governance cycle (voting delay + voting period + timelock delay = ${cycle} s)`,
+    );
+  }
   return {
     source,
     allocation,
@@ -181,6 +204,12 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
     guardian: file.guardian,
     registry: file.registry,
     rewards: file.rewards,
+    staking: {
+      baseStake: parseDimo(file.staking.baseStake, where("staking.baseStake")),
+      perVehicleStake: parseDimo(file.staking.perVehicleStake, where("staking.perVehicleStake")),
+      unbondingPeriodSeconds: file.staking.unbondingPeriodSeconds,
+      freezeDurationSeconds: file.staking.freezeDurationSeconds,
+    },
   };
 }
 

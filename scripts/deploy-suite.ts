@@ -15,6 +15,7 @@ import { type DeployConfig, parseDeployConfig, resolveAddress, resolveGenesis } 
 import { isoUtc } from "../lib/issuance";
 import { formatDimoRounded } from "../lib/units";
 import type {
+  ConsumerStaking,
   DataAccess,
   DeviceRegistry,
   DimoGovernor,
@@ -303,6 +304,25 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
   ]);
   const distributorAddress = await distributor.getAddress();
 
+  // Data-consumer staking (issue 5): the capacity provider of DataAccess.
+  const st = config.staking;
+  const staking = await deploy<ConsumerStaking>("ConsumerStaking", [
+    {
+      token: tokenAddress,
+      governor: governorAddress,
+      timelock: timelockAddress,
+      distributor: distributorAddress,
+      guardian,
+      baseStake: st.baseStake,
+      perVehicleStake: st.perVehicleStake,
+      unbondingPeriod: st.unbondingPeriodSeconds,
+      freezeDuration: st.freezeDurationSeconds,
+    },
+    deployer.address,
+  ]);
+  const stakingAddress = await staking.getAddress();
+  const accessAddress = await access.getAddress();
+
   // Wiring. Later issues add their contracts' steps before the final renounces.
   const PROPOSER = await timelock.PROPOSER_ROLE();
   const CANCELLER = await timelock.CANCELLER_ROLE();
@@ -327,6 +347,16 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     "vault.grantAdmin.timelock",
     () => vault.hasRole(VAULT_ADMIN, timelockAddress),
     () => vault.grantRole(VAULT_ADMIN, timelockAddress),
+  );
+  await step(
+    "staking.setAccessRegistry",
+    async () => (await staking.accessRegistry()) === accessAddress,
+    () => staking.setAccessRegistry(accessAddress),
+  );
+  await step(
+    "access.setCapacity.staking",
+    async () => (await access.capacity()) === stakingAddress,
+    () => access.setCapacity(stakingAddress),
   );
   const MANUFACTURER = await devices.MANUFACTURER_ROLE();
   for (const [i, m] of registryApprovals.manufacturers.entries()) {
@@ -356,6 +386,7 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     ["devices", devices],
     ["vehicles", vehicles],
     ["access", access],
+    ["staking", staking],
   ] as const) {
     const role = await c.DEFAULT_ADMIN_ROLE();
     await step(

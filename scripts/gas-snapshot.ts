@@ -139,15 +139,35 @@ async function measure(): Promise<Record<string, number>> {
   const ownerSig = await driver.signTypedData(domain, pairTypes, pair);
   const deviceSig = await deviceKey.signTypedData(domain, pairTypes, pair);
   gas["device.pair"] = await gasOf(vehicles.connect(driver).pairDevice(1n, 1n, pair.deadline, ownerSig, deviceSig));
-  // Until the staking contract exists, the capacity provider is the test double (set by the Timelock).
-  const capacity = await ethers.deployContract("CapacityDouble");
-  await capacity.setCaller(await access.getAddress());
-  await capacity.setLimit(consumer.address, 10);
+  // The consumer stakes enough for a few vehicles (staking is the capacity provider of DataAccess).
+  const staking = await ethers.getContractAt("ConsumerStaking", record.contracts.ConsumerStaking.address);
+  await token.connect(memberB).transfer(consumer.address, ethers.parseEther("20000"));
+  await token.connect(consumer).approve(await staking.getAddress(), ethers.parseEther("20000"));
+  gas["staking.stake"] = await gasOf(staking.connect(consumer).stake(ethers.parseEther("10100")));
+  gas["staking.stake.more"] = await gasOf(staking.connect(consumer).stake(ethers.parseEther("100")));
+  gas["access.grant"] = await gasOf(access.connect(driver).grant(1n, consumer.address, 0b11111n, 2n ** 63n));
+  gas["access.revoke"] = await gasOf(access.connect(driver).revoke(1n, consumer.address));
+  gas["staking.requestUnstake"] = await gasOf(staking.connect(consumer).requestUnstake(ethers.parseEther("5000")));
+  await ethers.provider.send("evm_increaseTime", [Number((await staking.stakeParameters()).unbondingPeriod)]);
+  gas["staking.withdraw"] = await gasOf(staking.connect(consumer).withdraw());
+  // A slash as the Timelock executes it after a passed vote: half compensation, half burned.
+  gas["staking.freeze"] = await gasOf(staking.connect(signers[1]).freeze(consumer.address));
   await ethers.provider.send("hardhat_impersonateAccount", [timelockAddress]);
   await ethers.provider.send("hardhat_setBalance", [timelockAddress, "0xde0b6b3a7640000"]);
-  await access.connect(await ethers.getSigner(timelockAddress)).setCapacity(await capacity.getAddress());
+  gas["staking.slash"] = await gasOf(
+    staking
+      .connect(await ethers.getSigner(timelockAddress))
+      .slash(
+        consumer.address,
+        ethers.parseEther("1000"),
+        ethers.parseEther("500"),
+        0,
+        0,
+        ethers.id("evidence"),
+        "ipfs://evidence",
+      ),
+  );
   await ethers.provider.send("hardhat_stopImpersonatingAccount", [timelockAddress]);
-  gas["access.grant"] = await gasOf(access.connect(driver).grant(1n, consumer.address, 0b11111n, 2n ** 63n));
 
   Object.assign(gas, await measureRewards(record, genesis));
   return Object.fromEntries(Object.entries(gas).sort(([a], [b]) => a.localeCompare(b)));

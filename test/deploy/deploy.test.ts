@@ -17,10 +17,11 @@ const CONTRACTS = [
   "VehicleRegistry",
   "DataAccess",
   "RewardDistributor",
+  "ConsumerStaking",
 ];
 // 6 governance/vault wiring steps, 3 genesis approvals (config/deploy/hardhat.json), 3 × 2 registry handovers,
-// the distributor's role on the vault.
-const STEPS = 6 + 3 + 6 + 1;
+// the distributor's role on the vault, staking ↔ DataAccess (2) and the staking handover (2).
+const STEPS = 6 + 3 + 6 + 1 + 2 + 2;
 
 async function rejects(promise: Promise<unknown>, type: new (...args: never[]) => Error, pattern: RegExp) {
   let err: unknown;
@@ -124,6 +125,14 @@ describe("deploy", function () {
     expect(await distributor.hasRole(await distributor.PUBLISHER_ROLE(), signers[7].address)).to.equal(true);
     expect(await distributor.hasRole(await distributor.GUARDIAN_ROLE(), guardian.address)).to.equal(true);
     expect(await distributor.challengeWindow()).to.equal(86400);
+    const staking = await ethers.getContractAt("ConsumerStaking", record.contracts.ConsumerStaking.address);
+    expect(await access.capacity()).to.equal(staking);
+    expect(await staking.accessRegistry()).to.equal(access);
+    expect(await staking.hasRole(await staking.DEFAULT_ADMIN_ROLE(), timelock)).to.equal(true);
+    expect(await staking.hasRole(await staking.DEFAULT_ADMIN_ROLE(), deployer.address)).to.equal(false);
+    expect(await staking.hasRole(await staking.GUARDIAN_ROLE(), guardian.address)).to.equal(true);
+    expect(await staking.requiredStake(3)).to.equal(ethers.parseEther("10030"));
+    expect(await staking.governanceCycle()).to.equal(86400 + 7 * 86400 + 2 * 86400);
   });
 
   for (const haltAfter of [
