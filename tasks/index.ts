@@ -1,3 +1,5 @@
 import "./deploy";
 import "./issuance";
 import "./registry";
+import "./staking";
+import "./governance";
