@@ -182,6 +182,13 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
       `${file.staking.unbondingPeriodSeconds} s must be longer than a governance cycle (voting delay + voting period + timelock delay = ${cycle} s)`,
     );
   }
+  if (file.staking.freezeDurationSeconds <= cycle) {
+    throw new InputError(
+      source,
+      "staking.freezeDurationSeconds",
+      `${file.staking.freezeDurationSeconds} s must be longer than a governance cycle (${cycle} s) so a slash vote can land during a freeze`,
+    );
+  }
   return {
     source,
     allocation,

@@ -3,7 +3,8 @@ pragma solidity 0.8.28;
 
 /// @title Data-access capacity of data consumers
 /// @notice What the data-access registry asks the staking contract before a vehicle owner grants a consumer
-/// access: a consumer may read at most as many vehicles as its stake covers, `requiredStake(n + 1)`.
+/// access: a consumer may read at most as many vehicles as its stake covers, `requiredStake(n + 1)`; and,
+/// before every read, whether the consumer's stake still covers the grants it holds (`isCovered`).
 /// @dev Warning: `reserveAccess` and `releaseAccess` must accept calls from the data-access registry only.
 /// The registry reserves one unit per (vehicle, consumer) grant record and releases it exactly once, when
 /// the record is deleted (revoked by the owner or the consumer, or pruned once stale or expired).
@@ -20,4 +21,10 @@ interface IAccessCapacity {
 
     /// @notice Whether the consumer's stake covers one more vehicle now (and it is not frozen).
     function coversOneMore(address consumer) external view returns (bool);
+
+    /// @notice Whether the consumer's stake covers the grant records it holds now:
+    /// `staked >= requiredStake(vehiclesAccessed)`. A freeze does not change it (a freeze blocks withdrawals and
+    /// new grants, not reads). It turns false when a slash or a rise of the stake formula leaves the stake short,
+    /// and true again when the consumer tops up or enough records are revoked or pruned.
+    function isCovered(address consumer) external view returns (bool);
 }

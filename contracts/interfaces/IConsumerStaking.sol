@@ -8,13 +8,19 @@ import {IAccessCapacity} from "./IAccessCapacity.sol";
 /// vehicles needs `requiredStake(n) = baseStake + perVehicleStake * n`. Unstaking starts an unbonding period
 /// longer than a whole governance cycle (voting delay + voting period + timelock delay), and unbonding stake
 /// stays slashable, so misuse found late can still be punished.
-/// @dev Warning: only the Timelock (a passed DAO vote) can slash, change parameters, extend or lift a freeze.
-/// The guardian can only freeze a consumer at once, for `freezeDuration`, and only once until the DAO has
-/// acted on that consumer (lifted the freeze or slashed): the guardian alone cannot keep a consumer frozen
-/// forever. Slashed DIMO goes to the reward distributor as compensation for the owners of the vehicles the
-/// consumer could read, as of `affectedAsOf` (the freeze time when there was a freeze, else the time the slash
-/// proposal was made); any remainder is burned or sent to the treasury, as the proposal says.
-/// The contract's DIMO balance always equals the sum of staked and unbonding amounts.
+/// @dev Warning: only the Timelock (a passed DAO vote) can slash, change parameters, extend or lift a freeze
+/// and sweep DIMO sent to the contract by mistake. The guardian can only freeze a consumer at once, for
+/// `effectiveFreezeDuration()` (always longer than a governance cycle, so a slash vote started at the freeze can
+/// execute before it ends), and only once until the DAO has acted on that consumer (lifted the freeze or
+/// slashed): the guardian alone cannot keep a consumer frozen forever. Slashed DIMO goes to the reward
+/// distributor as compensation for the owners of the vehicles the consumer could read, as of `affectedAsOf`
+/// (the start of the freeze episode when there was a freeze, else the time the slash proposal was made); any
+/// remainder is burned or sent to the treasury, as the proposal says.
+/// Warning: grants count only while the stake covers them (`isCovered`): after a slash or a rise of the stake
+/// formula, the data-access registry stops every read of the consumer until it tops up or enough grants are
+/// revoked or pruned.
+/// The contract's DIMO balance equals the sum of staked and unbonding amounts (`totals()`), plus any DIMO sent
+/// to it directly (not staked, owed to nobody), which only the Timelock can take out, with `sweepExcess`.
 interface IConsumerStaking is IAccessCapacity {
     /// @notice What happens to the part of a slash not used as compensation.
     enum Remainder {
@@ -46,15 +52,20 @@ interface IConsumerStaking is IAccessCapacity {
     error StakingStillUnbonding(address consumer, uint256 releaseAt);
     /// @notice Nothing is unbonding.
     error StakingNothingToWithdraw(address consumer);
-    /// @notice The amount is zero or above what is available.
+    /// @notice The amount is zero or above what is available (`stake(0)`: both zero).
     error StakingInvalidAmount(uint256 amount, uint256 available);
-    /// @notice The slash exceeds stake + unbonding, or the compensation exceeds the slash.
+    /// @notice The slash is zero, its compensation exceeds it, or the consumer has nothing slashable (`slashable`
+    /// = staked + unbonding).
     error StakingInvalidSlash(uint256 amount, uint256 compensation, uint256 slashable);
     /// @notice The unbonding period is not longer than a governance cycle.
     error StakingUnbondingTooShort(uint256 unbondingPeriod, uint256 governanceCycle);
+    /// @notice The freeze duration is not longer than a governance cycle.
+    error StakingFreezeTooShort(uint256 freezeDuration, uint256 governanceCycle);
+    /// @notice The contract holds no DIMO beyond what it owes (`owed` = total staked + total unbonding).
+    error StakingNoExcess(uint256 balance, uint256 owed);
     /// @notice The guardian already froze this consumer and the DAO has not acted since.
     error StakingFreezeSpent(address consumer);
-    /// @notice The consumer is not frozen.
+    /// @notice The consumer is not frozen (and, for `unfreeze`, no guardian freeze awaits the DAO's answer).
     error StakingNotFrozen(address consumer);
     /// @notice The caller is not the data-access registry.
     error StakingNotAccessRegistry(address caller);
@@ -73,9 +84,10 @@ interface IConsumerStaking is IAccessCapacity {
     event Withdrawn(address indexed consumer, uint256 amount);
     /// @notice Emitted after `consumer` was frozen until `frozenUntil` by `by` (the guardian or the Timelock).
     event Frozen(address indexed consumer, uint256 frozenUntil, address indexed by);
-    /// @notice Emitted after the Timelock lifted a freeze.
+    /// @notice Emitted after the Timelock lifted a freeze (or answered a guardian freeze that had lapsed).
     event Unfrozen(address indexed consumer);
-    /// @notice Emitted after the Timelock slashed `consumer`.
+    /// @notice Emitted after the Timelock slashed `consumer`. The amounts are those actually moved (capped at
+    /// what the consumer had when the slash executed).
     /// @param slashId Sequential id of the slash.
     /// @param amount Total slashed, in wei.
     /// @param compensation Part sent to the distributor for the affected drivers, in wei.
@@ -102,8 +114,11 @@ interface IConsumerStaking is IAccessCapacity {
     event FreezeDurationSet(uint256 freezeDuration);
     /// @notice Emitted after the data-access registry was set (once).
     event AccessRegistrySet(address indexed registry);
+    /// @notice Emitted after the Timelock sent `amount` of DIMO held beyond the totals (sent to the contract
+    /// directly, never staked) to `to`.
+    event ExcessSwept(address indexed to, uint256 amount);
 
-    /// @notice Stakes `amount` from the caller.
+    /// @notice Stakes `amount` from the caller (more than zero). Allowed while frozen.
     function stake(uint256 amount) external;
 
     /// @notice Stakes `amount` from the caller using an EIP-2612 permit.
@@ -115,21 +130,29 @@ interface IConsumerStaking is IAccessCapacity {
     /// @notice Withdraws the unbonding stake once its period has ended and the consumer is not frozen.
     function withdraw() external returns (uint256 amount);
 
-    /// @notice Freezes a consumer now, for `freezeDuration`. Only the guardian (once until the DAO acts) or
-    /// the Timelock.
+    /// @notice Freezes a consumer now, for `effectiveFreezeDuration()` (a freeze in force is never shortened).
+    /// Only the guardian (once until the DAO acts) or the Timelock. A freeze of a consumer not frozen starts a
+    /// freeze episode and sets `frozenAt`; a freeze during a freeze does not move it.
     function freeze(address consumer) external;
 
-    /// @notice Sets a consumer's freeze end. Only the Timelock (extends or shortens a freeze).
+    /// @notice Sets the end of a freeze in force (extends or shortens it). Only the Timelock. It does not give
+    /// the guardian its freeze back (only `unfreeze` and `slash` do).
     function extendFreeze(address consumer, uint64 until) external;
 
-    /// @notice Lifts a freeze. Only the Timelock.
+    /// @notice Lifts a freeze and gives the guardian its freeze back. Only the Timelock. Also accepted when a
+    /// guardian freeze lapsed unanswered (the consumer is no longer frozen but `guardianFreezeSpent`): it then
+    /// only gives the guardian its freeze back.
     function unfreeze(address consumer) external;
 
-    /// @notice Slashes `amount` of the consumer's stake + unbonding. Only the Timelock.
-    /// @param compensation Part sent to the distributor for the affected drivers.
-    /// @param remainderTo What happens to `amount - compensation`.
-    /// @param affectedAsOf When to count the vehicles the consumer could read (0: the freeze start, which
-    /// must exist).
+    /// @notice Slashes `amount` of the consumer's stake + unbonding, unbonding stake first, and gives the
+    /// guardian its freeze back. Only the Timelock. When less than `amount` is left at execution (stake withdrawn
+    /// while the vote ran), everything left is slashed and the compensation is capped at that; the Slashed event
+    /// reports the amounts actually moved.
+    /// @param amount What the proposal slashes; more than zero.
+    /// @param compensation Part sent to the distributor for the affected drivers; at most `amount`.
+    /// @param remainderTo What happens to the slashed amount minus the compensation.
+    /// @param affectedAsOf When to count the vehicles the consumer could read: not in the future; 0 means the
+    /// start of the freeze episode (`frozenAt`, which must exist).
     function slash(
         address consumer,
         uint256 amount,
@@ -140,14 +163,22 @@ interface IConsumerStaking is IAccessCapacity {
         string calldata evidenceURI
     ) external returns (uint256 slashId);
 
-    /// @notice Sets the stake formula. Only the Timelock.
+    /// @notice Sets the stake formula. Only the Timelock. `perVehicleStake` must be more than zero and both at
+    /// most the DIMO supply (1,000,000,000 DIMO). A rise applies at once to the grants already held: a consumer
+    /// left short is not covered (`isCovered`) and its grants stop counting until it tops up.
     function setStakeParameters(uint256 baseStake, uint256 perVehicleStake) external;
 
     /// @notice Sets the unbonding period; it must stay longer than the governance cycle. Only the Timelock.
     function setUnbondingPeriod(uint256 unbondingPeriod) external;
 
-    /// @notice Sets the guardian's freeze duration. Only the Timelock.
+    /// @notice Sets the freeze duration; it must be longer than the governance cycle and at most
+    /// `MAX_FREEZE_DURATION`. Only the Timelock.
     function setFreezeDuration(uint256 freezeDuration) external;
+
+    /// @notice Sends the DIMO the contract holds beyond total staked + total unbonding (sent to it directly,
+    /// owed to nobody) to `to`. Only the Timelock.
+    /// @return amount The DIMO sent, in wei.
+    function sweepExcess(address to) external returns (uint256 amount);
 
     /// @notice Sets the data-access registry, the only caller of `reserveAccess`/`releaseAccess`. Once; only
     /// the admin.
@@ -156,7 +187,8 @@ interface IConsumerStaking is IAccessCapacity {
     /// @notice The data-access registry.
     function accessRegistry() external view returns (address);
 
-    /// @notice When the consumer was last frozen (0 when never).
+    /// @notice When the consumer's current (or last) freeze episode started: the time of a freeze made while
+    /// it was not frozen; a freeze during a freeze does not move it (0 when never frozen).
     function frozenAt(address consumer) external view returns (uint256);
 
     /// @notice The stake formula and periods.
@@ -183,6 +215,11 @@ interface IConsumerStaking is IAccessCapacity {
     /// @notice The unbonding period a request made now gets: the configured period, or a day more than the
     /// governance cycle if governance has grown longer since.
     function effectiveUnbondingPeriod() external view returns (uint256);
+
+    /// @notice How long a freeze made now lasts: the longer of the configured duration and the governance cycle
+    /// plus `CYCLE_MARGIN` (a day), so that a slash vote started at the freeze can execute before it ends even when
+    /// governance has grown longer since the duration was set.
+    function effectiveFreezeDuration() external view returns (uint256);
 
     /// @notice Total active stake and total unbonding, in wei.
     function totals() external view returns (uint256 staked, uint256 unbonding);

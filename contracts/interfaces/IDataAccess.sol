@@ -10,6 +10,10 @@ import {IAccessCapacity} from "./IAccessCapacity.sol";
 /// @dev Warning: a grant is bound to the vehicle's ownership epoch: when the vehicle is transferred, every
 /// grant the previous owner gave stops counting at once (`canRead` is false), and its capacity can be
 /// released by anyone through `prune`. Only the current owner grants; the owner or the consumer revokes.
+/// Warning: grants never count beyond what the consumer's stake covers. After a slash or a rise of the stake
+/// formula leaves the stake below `requiredStake(records held)`, `canRead` is false for every grant of that
+/// consumer until it tops up its stake or enough of its records are revoked or pruned (`IAccessCapacity.isCovered`;
+/// stale and expired records count until pruned). A freeze does not stop reads.
 /// Data types are bit positions (see `lib/` policy): 0 location, 1 odometer, 2 fuel/battery level,
 /// 3 diagnostic codes, 4 tire pressure, … up to 255.
 interface IDataAccess {
@@ -70,7 +74,9 @@ interface IDataAccess {
     /// capacity. Anyone.
     function prune(uint256 vehicleId, address consumer) external;
 
-    /// @notice Whether `consumer` may read data type `dataType` of `vehicleId` now.
+    /// @notice Whether `consumer` may read data type `dataType` of `vehicleId` now: the grant record exists, belongs
+    /// to the vehicle's current ownership epoch, has not expired, has the type's bit set, and the consumer's stake
+    /// covers the records it holds (`IAccessCapacity.isCovered`).
     function canRead(address consumer, uint256 vehicleId, uint8 dataType) external view returns (bool);
 
     /// @notice The grant record (zeroes when none).

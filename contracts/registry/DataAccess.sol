@@ -71,7 +71,11 @@ contract DataAccess is IDataAccess, AccessControl {
 
     /// @inheritdoc IDataAccess
     function canRead(address consumer, uint256 vehicleId, uint8 dataType) external view returns (bool) {
-        return _counts(vehicleId, consumer) && (_grants[vehicleId][consumer].permissions >> dataType) & 1 == 1;
+        // A record that counts exists, so the capacity provider is set (grants need it and it never changes).
+        return
+            _counts(vehicleId, consumer) &&
+            (_grants[vehicleId][consumer].permissions >> dataType) & 1 == 1 &&
+            _capacity.isCovered(consumer);
     }
 
     /// @inheritdoc IDataAccess

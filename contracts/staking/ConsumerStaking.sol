@@ -18,12 +18,17 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
 
     /// @notice Role of the guardian (security council): may freeze.
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
-    /// @notice Longest freeze the guardian's single freeze may last.
+    /// @notice Longest freeze duration the DAO may configure (a freeze lasts longer only when the governance
+    /// cycle itself has grown past it; see `effectiveFreezeDuration`).
     uint256 public constant MAX_FREEZE_DURATION = 60 days; // seconds
     /// @notice Longest unbonding period.
     uint256 public constant MAX_UNBONDING_PERIOD = 365 days; // seconds
-    /// @notice Margin added to the governance cycle when it outgrows the configured unbonding period.
+    /// @notice Margin added to the governance cycle when it outgrows the configured unbonding period or freeze
+    /// duration.
     uint256 public constant CYCLE_MARGIN = 1 days; // seconds
+    /// @notice Largest `baseStake` or `perVehicleStake`: the whole DIMO supply, 1,000,000,000 DIMO. It keeps
+    /// `requiredStake(n)` far from overflowing for any number of grants a position can hold (`n` < 2^64).
+    uint256 public constant MAX_STAKE_PARAMETER = 1_000_000_000e18; // wei
 
     IERC20 private immutable _token;
     IGovernor private immutable _governor;
@@ -82,7 +87,7 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
 
     /// @inheritdoc IConsumerStaking
     function stake(uint256 amount) public {
-        if (amount == 0) revert StakingInvalidAmount(0, type(uint256).max);
+        if (amount == 0) revert StakingInvalidAmount(0, 0);
         _token.safeTransferFrom(msg.sender, address(this), amount);
         Position storage p = _positions[msg.sender];
         p.staked += amount;
@@ -169,6 +174,12 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
         return block.timestamp >= p.frozenUntil && p.staked >= requiredStake(uint256(p.vehiclesAccessed) + 1);
     }
 
+    /// @notice Whether the stake covers the grant records held now; see {IAccessCapacity}.
+    function isCovered(address consumer) external view returns (bool) {
+        Position storage p = _positions[consumer];
+        return p.staked >= requiredStake(p.vehiclesAccessed);
+    }
+
     // ---------------------------------------------------------------- guardian and DAO
 
     /// @inheritdoc IConsumerStaking
@@ -182,9 +193,10 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
         } else {
             revert AccessControlUnauthorizedAccount(msg.sender, GUARDIAN_ROLE);
         }
-        uint64 until = uint64(block.timestamp + _freezeDuration);
+        // A freeze of a consumer not frozen starts a new episode; one during a freeze leaves its start in place.
+        if (block.timestamp >= p.frozenUntil) _frozenAt[consumer] = uint64(block.timestamp);
+        uint64 until = uint64(block.timestamp + effectiveFreezeDuration());
         if (until > p.frozenUntil) p.frozenUntil = until;
-        _frozenAt[consumer] = uint64(block.timestamp);
         emit Frozen(consumer, p.frozenUntil, msg.sender);
     }
 
@@ -193,15 +205,16 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
         if (until <= block.timestamp) revert StakingInvalidParameter("until", until);
         Position storage p = _positions[consumer];
         if (p.frozenUntil == 0 || block.timestamp >= p.frozenUntil) revert StakingNotFrozen(consumer);
+        // Not an answer to the guardian: its freeze stays spent until an unfreeze or a slash.
         p.frozenUntil = until;
-        p.guardianFreezeSpent = false;
         emit Frozen(consumer, until, msg.sender);
     }
 
     /// @inheritdoc IConsumerStaking
     function unfreeze(address consumer) external onlyRole(DEFAULT_ADMIN_ROLE) {
         Position storage p = _positions[consumer];
-        if (block.timestamp >= p.frozenUntil) revert StakingNotFrozen(consumer);
+        // A guardian freeze that lapsed unanswered still awaits the DAO: lifting it gives the guardian its freeze back.
+        if (block.timestamp >= p.frozenUntil && !p.guardianFreezeSpent) revert StakingNotFrozen(consumer);
         p.frozenUntil = 0;
         p.guardianFreezeSpent = false;
         emit Unfrozen(consumer);
@@ -219,13 +232,18 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
     ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 slashId) {
         Position storage p = _positions[consumer];
         uint256 slashable = p.staked + p.unbonding;
-        if (amount == 0 || amount > slashable || compensation > amount) {
+        if (amount == 0 || compensation > amount || slashable == 0) {
             revert StakingInvalidSlash(amount, compensation, slashable);
         }
         if (affectedAsOf == 0) {
             affectedAsOf = _frozenAt[consumer];
             if (affectedAsOf == 0) revert StakingInvalidParameter("affectedAsOf", 0);
+        } else if (affectedAsOf > block.timestamp) {
+            revert StakingInvalidParameter("affectedAsOf", affectedAsOf);
         }
+        // Stake may have left while the vote ran: take what is there, and compensate at most that.
+        if (amount > slashable) amount = slashable;
+        if (compensation > amount) compensation = amount;
         _take(p, amount);
         p.guardianFreezeSpent = false;
         slashId = ++_slashCount;
@@ -258,6 +276,17 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
         _setFreezeDuration(freezeDuration);
     }
 
+    /// @inheritdoc IConsumerStaking
+    function sweepExcess(address to) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 amount) {
+        if (to == address(0)) revert StakingZeroAddress();
+        uint256 balance = _token.balanceOf(address(this));
+        uint256 owed = _totalStaked + _totalUnbonding;
+        if (balance <= owed) revert StakingNoExcess(balance, owed);
+        amount = balance - owed;
+        _token.safeTransfer(to, amount);
+        emit ExcessSwept(to, amount);
+    }
+
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IConsumerStaking
@@ -284,6 +313,12 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
     function effectiveUnbondingPeriod() public view returns (uint256) {
         uint256 cycle = governanceCycle();
         return _unbondingPeriod > cycle ? _unbondingPeriod : cycle + CYCLE_MARGIN;
+    }
+
+    /// @inheritdoc IConsumerStaking
+    function effectiveFreezeDuration() public view returns (uint256) {
+        uint256 minimum = governanceCycle() + CYCLE_MARGIN;
+        return _freezeDuration > minimum ? _freezeDuration : minimum;
     }
 
     /// @inheritdoc IConsumerStaking
@@ -344,6 +379,10 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
     }
 
     function _setStakeParameters(uint256 baseStake, uint256 perVehicleStake) private {
+        if (baseStake > MAX_STAKE_PARAMETER) revert StakingInvalidParameter("baseStake", baseStake);
+        if (perVehicleStake == 0 || perVehicleStake > MAX_STAKE_PARAMETER) {
+            revert StakingInvalidParameter("perVehicleStake", perVehicleStake);
+        }
         _baseStake = baseStake;
         _perVehicleStake = perVehicleStake;
         emit StakeParametersSet(baseStake, perVehicleStake);
@@ -358,9 +397,9 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
     }
 
     function _setFreezeDuration(uint256 freezeDuration) private {
-        if (freezeDuration == 0 || freezeDuration > MAX_FREEZE_DURATION) {
-            revert StakingInvalidParameter("freezeDuration", freezeDuration);
-        }
+        uint256 cycle = governanceCycle();
+        if (freezeDuration <= cycle) revert StakingFreezeTooShort(freezeDuration, cycle);
+        if (freezeDuration > MAX_FREEZE_DURATION) revert StakingInvalidParameter("freezeDuration", freezeDuration);
         _freezeDuration = freezeDuration;
         emit FreezeDurationSet(freezeDuration);
     }

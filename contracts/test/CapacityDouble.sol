@@ -37,4 +37,9 @@ contract CapacityDouble is IAccessCapacity {
     function coversOneMore(address consumer) external view returns (bool) {
         return vehiclesAccessed[consumer] < limitOf[consumer];
     }
+
+    /// @dev Covered while the records held do not exceed the limit (lowering the limit plays a slash).
+    function isCovered(address consumer) external view returns (bool) {
+        return vehiclesAccessed[consumer] <= limitOf[consumer];
+    }
 }

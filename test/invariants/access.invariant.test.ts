@@ -10,8 +10,9 @@ import { mintVehicle, registryFixture, vehicleInfo } from "../registry/fixtures"
  *
  * - for each consumer: the capacity's vehiclesAccessed == grant records with non-zero permissions == ghost count;
  * - every reservation left the consumer within the limit in force at that moment;
- * - canRead is false for every grant from an older ownership epoch or past its expiry, and otherwise follows the
- *   permission bits.
+ * - canRead is false for every grant from an older ownership epoch or past its expiry, and for every grant of a
+ *   consumer holding more records than its limit in force (not covered: a lowered limit plays a slash), and
+ *   otherwise follows the permission bits; isCovered == (records ≤ limit).
  *
  * FUZZ_RUNS sets the number of sequences (default 40); FUZZ_SEED replays a failing run.
  */
@@ -84,7 +85,10 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   },
 );
 
-/** A sequence once worth saving: grant, sell, re-grant over the stale record, sell back, prune, expire. */
+/**
+ * A sequence once worth saving: grant, sell, re-grant over the stale record, sell back, prune, expire; then a limit
+ * lowered below the grants held (nothing readable) and a revoke back within it.
+ */
 const REGRESSION: Action[] = [
   { kind: "setLimit", c: 0, limit: 1 },
   { kind: "grant", v: 0, c: 0, permissions: 5n, ttl: 100 },
@@ -97,6 +101,12 @@ const REGRESSION: Action[] = [
   { kind: "warp", seconds: 51 },
   { kind: "prune", v: 1, c: 0 },
   { kind: "revokeByConsumer", v: 1, c: 0 },
+  { kind: "grant", v: 2, c: 0, permissions: 3n, ttl: 500 },
+  { kind: "grant", v: 0, c: 0, permissions: 1n, ttl: 500 }, // over the limit of 1
+  { kind: "setLimit", c: 0, limit: 2 },
+  { kind: "grant", v: 0, c: 0, permissions: 1n, ttl: 500 }, // 2 of 2
+  { kind: "setLimit", c: 0, limit: 1 }, // below the grants held: neither is readable
+  { kind: "revokeByOwner", v: 0, c: 0 }, // back within the limit: vehicle 2 is readable again
 ];
 
 interface GhostGrant {
@@ -272,8 +282,10 @@ async function runSequence(actions: Action[]): Promise<void> {
 
     await Promise.all(
       consumers.map(async ({ address: consumer }, c) => {
-        const [accessed, ...pairs] = await Promise.all([
+        const covered = count[c] <= limit[c];
+        const [accessed, coveredOnChain, ...pairs] = await Promise.all([
           capacity.vehiclesAccessed(consumer),
+          capacity.isCovered(consumer),
           ...vehicleIds.map(async (id, v) => {
             const ghost = grants.get(key(v, c));
             const sampled = [0, 255];
@@ -296,11 +308,14 @@ async function runSequence(actions: Action[]): Promise<void> {
             if (ghost !== undefined && (ghost.epoch < epoch[v] || ghost.expiresAt <= now)) {
               expect(readable[i], `stale or expired grant ${key(v, c)} readable (type ${t})`).to.equal(false);
             }
+            // Grants never count beyond what the capacity covers.
+            if (!covered) expect(readable[i], `uncovered grant ${key(v, c)} readable (type ${t})`).to.equal(false);
             const bit = ghost !== undefined && ((ghost.permissions >> BigInt(t)) & 1n) === 1n;
-            expect(readable[i], `canRead ${key(v, c)} type ${t}`).to.equal(live && bit);
+            expect(readable[i], `canRead ${key(v, c)} type ${t}`).to.equal(live && bit && covered);
           });
         }
         expect(accessed, `vehiclesAccessed of consumer ${c}`).to.equal(BigInt(records));
+        expect(coveredOnChain, `isCovered of consumer ${c}`).to.equal(covered);
         expect(records, `grant records of consumer ${c}`).to.equal(count[c]);
       }),
     );

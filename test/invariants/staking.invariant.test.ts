@@ -11,6 +11,7 @@ import {
   EVIDENCE_HASH,
   EVIDENCE_URI,
   FREEZE_DURATION,
+  MAX_STAKE_PARAMETER,
   NUMBER_OF_VEHICLES,
   PER_VEHICLE_STAKE,
   PERMISSIONS,
@@ -32,10 +33,13 @@ import {
  * - every position (staked, unbonding, releaseAt, frozenUntil, vehiclesAccessed, guardian freeze) and frozenAt
  *   equals the ghost;
  * - every consumer's vehiclesAccessed == its grant records in DataAccess;
+ * - a consumer's grants never count beyond what its stake covers: isCovered == (staked ≥ requiredStake(records)),
+ *   and canRead of each of its grants == isCovered (none readable while short, after a slash or a formula rise);
  * - total supply == genesis − burned; distributor totalFunded and treasury follow the slashes.
  *
  * And at every successful step: a withdrawal happened at or after releaseAt and not while frozen; a slash never
- * exceeded staked + unbonding; a reservation left staked ≥ requiredStake(vehiclesAccessed).
+ * exceeded staked + unbonding (an amount above it is capped, and so is the compensation); a reservation left
+ * staked ≥ requiredStake(vehiclesAccessed).
  *
  * FUZZ_RUNS (default 40; 4 under solidity-coverage) sets the number of runs, FUZZ_STEPS (default 40) the longest
  * sequence, FUZZ_SEED replays a run fast-check reported.
@@ -61,7 +65,16 @@ type Action =
   | { kind: "freezeByTimelock"; c: number }
   | { kind: "extendFreeze"; c: number; days: number }
   | { kind: "unfreeze"; c: number }
-  | { kind: "slash"; c: number; bps: number; compBps: number; treasury: boolean; explicitAsOf: boolean; over: boolean }
+  | {
+      kind: "slash";
+      c: number;
+      bps: number;
+      compBps: number;
+      treasury: boolean;
+      explicitAsOf: boolean;
+      over: boolean;
+      future?: boolean;
+    }
   | { kind: "setStakeParameters"; base: number; perVehicle: number }
   | { kind: "warp"; seconds: number }
   | { kind: "warpTo"; c: number; to: "release" | "freezeEnd"; offset: -1 | 0 }
@@ -127,14 +140,15 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
       treasury: fc.boolean(),
       explicitAsOf: fc.boolean(),
       over: fc.nat({ max: 7 }).map((n) => n === 0),
+      future: fc.nat({ max: 9 }).map((n) => n === 0),
     }),
   },
   {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant("setStakeParameters" as const),
-      base: fc.constantFrom(0, 5_000, 10_000, 20_000),
-      perVehicle: fc.constantFrom(0, 10, 1_000),
+      base: fc.constantFrom(0, 5_000, 10_000, 20_000, 1_000_000_001),
+      perVehicle: fc.constantFrom(0, 10, 10, 1_000, 1_000, 1_000_000_001),
     }),
   },
   {
@@ -158,8 +172,10 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 
 /**
  * Sequences once worth keeping (from the initial state of `invariantFixture`): a freeze racing the end of
- * unbonding, a slash of unbonding stake, a withdrawal at the second the freeze ends; then Timelock freezes,
- * extensions, free grants and a guardian freeze that lapsed unanswered.
+ * unbonding, a slash of unbonding stake, a withdrawal at the second the freeze ends; then Timelock freezes and
+ * extensions (which leave the guardian's freeze spent), refused stake formulas, a formula rise that leaves two
+ * consumers short (nothing readable) and a top-up, a guardian freeze that lapsed unanswered and the DAO's unfreeze
+ * answering it, a slash above what is left (capped), and an affectedAsOf in the future.
  */
 const REGRESSIONS: Action[][] = [
   [
@@ -195,14 +211,24 @@ const REGRESSIONS: Action[][] = [
     { kind: "freezeByTimelock", c: 1 },
     { kind: "extendFreeze", c: 1, days: 0 },
     { kind: "extendFreeze", c: 1, days: 40 },
-    { kind: "freezeByGuardian", c: 1 }, // allowed (the DAO acted), does not shorten the 40 days
-    { kind: "setStakeParameters", base: 0, perVehicle: 0 },
+    { kind: "freezeByGuardian", c: 1 }, // allowed (the DAO's freeze is not the guardian's), frozenAt stays
+    { kind: "extendFreeze", c: 1, days: 3 }, // shortens; the guardian's freeze stays spent
+    { kind: "freezeByGuardian", c: 1 }, // spent
+    { kind: "setStakeParameters", base: 0, perVehicle: 0 }, // grants are never free
+    { kind: "setStakeParameters", base: 1_000_000_001, perVehicle: 10 }, // above the supply
+    { kind: "setStakeParameters", base: 0, perVehicle: 10 },
     { kind: "grant", v: 2, c: 2 },
-    { kind: "slash", c: 1, bps: 10_000, compBps: 10_000, treasury: false, explicitAsOf: true, over: true },
-    { kind: "warpTo", c: 1, to: "freezeEnd", offset: 0 },
+    { kind: "setStakeParameters", base: 20_000, perVehicle: 1_000 }, // consumers A and C no longer covered
+    { kind: "stake", c: 2, mode: "cover", dimo: 1 }, // C covers one more: readable again
+    { kind: "warpTo", c: 1, to: "freezeEnd", offset: 0 }, // the guardian's freeze lapsed unanswered
     { kind: "extendFreeze", c: 1, days: 3 },
-    { kind: "unfreeze", c: 1 },
-    { kind: "freezeByGuardian", c: 1 }, // lapsed unanswered: still spent
+    { kind: "freezeByGuardian", c: 1 }, // still spent
+    { kind: "unfreeze", c: 1 }, // the DAO answers it
+    { kind: "unfreeze", c: 1 }, // nothing left to answer
+    { kind: "freezeByGuardian", c: 1 }, // a new episode
+    { kind: "slash", c: 1, bps: 10_000, compBps: 10_000, treasury: false, explicitAsOf: true, over: true }, // capped
+    { kind: "slash", c: 1, bps: 5_000, compBps: 0, treasury: false, explicitAsOf: true, over: false }, // empty
+    { kind: "slash", c: 0, bps: 100, compBps: 0, treasury: false, explicitAsOf: true, over: false, future: true },
   ],
 ];
 
@@ -325,9 +351,7 @@ async function runSequence(actions: Action[]): Promise<string[]> {
         const tx = staking.connect(who).stake(amount);
         if (amount === 0n) {
           record(`${a.kind}:StakingInvalidAmount`);
-          await expect(tx)
-            .to.be.revertedWithCustomError(staking, "StakingInvalidAmount")
-            .withArgs(0, ethers.MaxUint256);
+          await expect(tx).to.be.revertedWithCustomError(staking, "StakingInvalidAmount").withArgs(0, 0);
         } else if (amount > g.wallet) {
           record(`${a.kind}:ERC20InsufficientBalance`);
           await expect(tx)
@@ -478,9 +502,10 @@ async function runSequence(actions: Action[]): Promise<string[]> {
             await expect(tx).to.be.revertedWithCustomError(staking, "StakingFreezeSpent").withArgs(who);
             return;
           }
-          const until = t + BigInt(FREEZE_DURATION);
+          // A freeze of a consumer not frozen starts a new episode; one during a freeze leaves frozenAt.
+          if (t >= g.frozenUntil) g.frozenAt = t;
+          const until = t + BigInt(FREEZE_DURATION); // 21 days > the governance cycle + 1 day (fixed here)
           if (until > g.frozenUntil) g.frozenUntil = until;
-          g.frozenAt = t;
           if (byGuardian) g.spent = true;
           record(`${a.kind}:ok`);
           await expect(tx).to.emit(staking, "Frozen").withArgs(who, g.frozenUntil, signer.address);
@@ -503,8 +528,7 @@ async function runSequence(actions: Action[]): Promise<string[]> {
             record(`${a.kind}:StakingNotFrozen`);
             await expect(tx).to.be.revertedWithCustomError(staking, "StakingNotFrozen").withArgs(who);
           } else {
-            g.frozenUntil = until;
-            g.spent = false;
+            g.frozenUntil = until; // the guardian's freeze stays spent
             record(`${a.kind}:ok`);
             await expect(tx).to.emit(staking, "Frozen").withArgs(who, until, tl.address);
           }
@@ -517,7 +541,7 @@ async function runSequence(actions: Action[]): Promise<string[]> {
         const t = await nextBlock();
         await asDao(async (tl) => {
           const tx = staking.connect(tl).unfreeze(who);
-          if (t >= g.frozenUntil) {
+          if (t >= g.frozenUntil && !g.spent) {
             record(`${a.kind}:StakingNotFrozen`);
             await expect(tx).to.be.revertedWithCustomError(staking, "StakingNotFrozen").withArgs(who);
           } else {
@@ -533,20 +557,20 @@ async function runSequence(actions: Action[]): Promise<string[]> {
         const g = ghost[a.c];
         const who = consumers[a.c].address;
         const slashable = g.staked + g.unbonding;
-        const amount = a.over ? slashable + 1n : (slashable * BigInt(a.bps)) / 10_000n;
-        const compensation = (amount * BigInt(a.compBps)) / 10_000n;
+        const proposed = a.over ? slashable + 1n : (slashable * BigInt(a.bps)) / 10_000n;
+        const proposedCompensation = (proposed * BigInt(a.compBps)) / 10_000n;
         const t = await nextBlock();
-        const asOf = a.explicitAsOf ? t - 1n : 0n;
+        const asOf = a.explicitAsOf ? (a.future === true ? t + 1n : t - 1n) : 0n;
         const remainderTo = a.treasury ? Remainder.Treasury : Remainder.Burn;
         await asDao(async (tl) => {
           const tx = staking
             .connect(tl)
-            .slash(who, amount, compensation, remainderTo, asOf, EVIDENCE_HASH, EVIDENCE_URI);
-          if (amount === 0n || amount > slashable) {
+            .slash(who, proposed, proposedCompensation, remainderTo, asOf, EVIDENCE_HASH, EVIDENCE_URI);
+          if (proposed === 0n || proposedCompensation > proposed || slashable === 0n) {
             record(`${a.kind}:StakingInvalidSlash`);
             await expect(tx)
               .to.be.revertedWithCustomError(staking, "StakingInvalidSlash")
-              .withArgs(amount, compensation, slashable);
+              .withArgs(proposed, proposedCompensation, slashable);
             return;
           }
           if (asOf === 0n && g.frozenAt === 0n) {
@@ -556,8 +580,17 @@ async function runSequence(actions: Action[]): Promise<string[]> {
               .withArgs("affectedAsOf", 0);
             return;
           }
-          // A slash never exceeds staked + unbonding.
-          expect(amount <= slashable, "slash above stake + unbonding").to.equal(true);
+          if (asOf > t) {
+            record(`${a.kind}:StakingInvalidParameter`);
+            await expect(tx)
+              .to.be.revertedWithCustomError(staking, "StakingInvalidParameter")
+              .withArgs("affectedAsOf", asOf);
+            return;
+          }
+          // A slash never exceeds staked + unbonding: a larger amount takes what is there (the event, the position
+          // and the balances below check the chain did exactly that), and the compensation is at most that.
+          const amount = proposed > slashable ? slashable : proposed;
+          const compensation = proposedCompensation > amount ? amount : proposedCompensation;
           const fromUnbonding = amount < g.unbonding ? amount : g.unbonding;
           g.unbonding -= fromUnbonding;
           g.staked -= amount - fromUnbonding;
@@ -586,13 +619,26 @@ async function runSequence(actions: Action[]): Promise<string[]> {
       }
       case "setStakeParameters": {
         await nextBlock();
-        base = DIMO(a.base);
-        perVehicle = DIMO(a.perVehicle);
-        record(`${a.kind}:ok`);
+        const newBase = DIMO(a.base);
+        const newPerVehicle = DIMO(a.perVehicle);
         await asDao(async (tl) => {
-          await expect(staking.connect(tl).setStakeParameters(base, perVehicle))
-            .to.emit(staking, "StakeParametersSet")
-            .withArgs(base, perVehicle);
+          const tx = staking.connect(tl).setStakeParameters(newBase, newPerVehicle);
+          if (newBase > MAX_STAKE_PARAMETER) {
+            record(`${a.kind}:StakingInvalidParameter`);
+            await expect(tx)
+              .to.be.revertedWithCustomError(staking, "StakingInvalidParameter")
+              .withArgs("baseStake", newBase);
+          } else if (newPerVehicle === 0n || newPerVehicle > MAX_STAKE_PARAMETER) {
+            record(`${a.kind}:StakingInvalidParameter`);
+            await expect(tx)
+              .to.be.revertedWithCustomError(staking, "StakingInvalidParameter")
+              .withArgs("perVehicleStake", newPerVehicle);
+          } else {
+            base = newBase;
+            perVehicle = newPerVehicle;
+            record(`${a.kind}:ok`);
+            await expect(tx).to.emit(staking, "StakeParametersSet").withArgs(base, perVehicle);
+          }
         });
         return;
       }
@@ -614,23 +660,38 @@ async function runSequence(actions: Action[]): Promise<string[]> {
 
   async function checkInvariants(): Promise<void> {
     expect(BigInt(await time.latest()), "ghost clock").to.equal(now);
-    const [balance, totals, supply, funded, treasury, distributorBalance, positions, frozenAts, records] =
-      await Promise.all([
-        token.balanceOf(f.stakingAddress),
-        staking.totals(),
-        token.totalSupply(),
-        distributor.totalFunded(),
-        token.balanceOf(f.timelockAddress),
-        token.balanceOf(distributorAddress),
-        Promise.all(consumers.map((c) => staking.position(c.address))),
-        Promise.all(consumers.map((c) => staking.frozenAt(c.address))),
-        Promise.all(
-          consumers.map(async (c) => {
-            const all = await Promise.all(vehicleIds.map((id) => access.grantOf(id, c.address)));
-            return all.filter((gr) => gr.permissions !== 0n).length;
-          }),
-        ),
-      ]);
+    const [
+      balance,
+      totals,
+      supply,
+      funded,
+      treasury,
+      distributorBalance,
+      positions,
+      frozenAts,
+      records,
+      covered,
+      reads,
+    ] = await Promise.all([
+      token.balanceOf(f.stakingAddress),
+      staking.totals(),
+      token.totalSupply(),
+      distributor.totalFunded(),
+      token.balanceOf(f.timelockAddress),
+      token.balanceOf(distributorAddress),
+      Promise.all(consumers.map((c) => staking.position(c.address))),
+      Promise.all(consumers.map((c) => staking.frozenAt(c.address))),
+      Promise.all(
+        consumers.map(async (c) => {
+          const all = await Promise.all(vehicleIds.map((id) => access.grantOf(id, c.address)));
+          return all.filter((gr) => gr.permissions !== 0n).length;
+        }),
+      ),
+      Promise.all(consumers.map((c) => staking.isCovered(c.address))),
+      Promise.all(
+        consumers.map((c, i) => Promise.all([...grants[i]].map((v) => access.canRead(c.address, vehicleIds[v], 0)))),
+      ),
+    ]);
     const sumStaked = positions.reduce((s, p) => s + p.staked, 0n);
     const sumUnbonding = positions.reduce((s, p) => s + p.unbonding, 0n);
     // staking balance == Σ staked + Σ unbonding == totals() == in − slashed − withdrawn.
@@ -653,6 +714,10 @@ async function runSequence(actions: Action[]): Promise<string[]> {
       ).to.deep.equal([g.staked, g.unbonding, g.releaseAt, g.frozenUntil, BigInt(count(c)), g.spent, g.frozenAt]);
       // vehiclesAccessed == the consumer's grant records in DataAccess.
       expect(p.vehiclesAccessed, `vehiclesAccessed of consumer ${c} == grant records`).to.equal(BigInt(records[c]));
+      // Grants never count beyond what the stake covers.
+      const coveredNow = g.staked >= required(count(c));
+      expect(covered[c], `isCovered of consumer ${c}`).to.equal(coveredNow);
+      expect(reads[c], `canRead of consumer ${c}'s grants`).to.deep.equal(reads[c].map(() => coveredNow));
     }
   }
 
@@ -706,7 +771,7 @@ describe("ConsumerStaking invariants (random action sequences)", function () {
     ]);
   });
 
-  it("hold through the saved regression: Timelock freezes and extensions, free grants, a lapsed guardian freeze", async function () {
+  it("hold through the saved regression: Timelock freezes and extensions, refused formulas, reads stopped by a rise, a lapsed guardian freeze answered, a capped slash", async function () {
     expect(await runSequence(REGRESSIONS[1])).to.deep.equal([
       "slash:StakingInvalidSlash",
       "stake:ok",
@@ -716,12 +781,22 @@ describe("ConsumerStaking invariants (random action sequences)", function () {
       "extendFreeze:StakingInvalidParameter",
       "extendFreeze:ok",
       "freezeByGuardian:ok",
+      "extendFreeze:ok",
+      "freezeByGuardian:StakingFreezeSpent",
+      "setStakeParameters:StakingInvalidParameter",
+      "setStakeParameters:StakingInvalidParameter",
       "setStakeParameters:ok",
       "grant:ok",
-      "slash:StakingInvalidSlash",
+      "setStakeParameters:ok",
+      "stake:ok",
       "extendFreeze:StakingNotFrozen",
-      "unfreeze:StakingNotFrozen",
       "freezeByGuardian:StakingFreezeSpent",
+      "unfreeze:ok",
+      "unfreeze:StakingNotFrozen",
+      "freezeByGuardian:ok",
+      "slash:ok",
+      "slash:StakingInvalidSlash",
+      "slash:StakingInvalidParameter",
     ]);
   });
 });

@@ -383,13 +383,17 @@ describe("DataAccess", function () {
         expect(await grantRecords(access, consumerA.address, aliceFleet)).to.equal(3);
       });
 
-      it("keeps existing grants when the limit is lowered below them", async function () {
+      it("keeps the records when the limit is lowered below them, but none of them counts for reading", async function () {
         const { access, capacity, alice, consumerA, aliceFleet, expiresAt } = await loadFixture(fleetFixture);
         for (const id of aliceFleet.slice(0, 3)) {
           await access.connect(alice).grant(id, consumerA.address, PERMISSIONS, expiresAt);
         }
         await capacity.setLimit(consumerA.address, 1);
-        expect(await access.canRead(consumerA.address, aliceFleet[2], 0)).to.equal(true);
+        expect(await capacity.isCovered(consumerA.address)).to.equal(false);
+        for (const id of aliceFleet.slice(0, 3)) {
+          expect((await access.grantOf(id, consumerA.address)).permissions).to.equal(PERMISSIONS);
+          expect(await canReadAny(access, consumerA.address, id)).to.equal(false);
+        }
         await expect(access.connect(alice).grant(aliceFleet[3], consumerA.address, PERMISSIONS, expiresAt))
           .to.be.revertedWithCustomError(capacity, "CapacityExceeded")
           .withArgs(consumerA.address, 3n, 1n);
@@ -571,6 +575,50 @@ describe("DataAccess", function () {
     it("is false for a vehicle that does not exist", async function () {
       const { access, consumerA } = await loadFixture(vehiclesFixture);
       expect(await access.canRead(consumerA.address, 99n, 0)).to.equal(false);
+    });
+
+    describe("when the consumer's capacity no longer covers its grants (a slash or a parameter rise)", function () {
+      /** Consumer A reads vehicles 1, 3 and 4 (limit 3), then its limit drops to 1. */
+      async function uncoveredFixture() {
+        const ctx = await fleetFixture();
+        for (const id of ctx.aliceFleet.slice(0, 3)) {
+          await ctx.access.connect(ctx.alice).grant(id, ctx.consumerA.address, PERMISSIONS, ctx.expiresAt);
+        }
+        await ctx.capacity.setLimit(ctx.consumerA.address, 1);
+        return ctx;
+      }
+
+      it("is false for every grant of that consumer, whatever the type", async function () {
+        const { access, consumerA, aliceFleet } = await loadFixture(uncoveredFixture);
+        for (const id of aliceFleet.slice(0, 3)) {
+          expect(await access.canRead(consumerA.address, id, 0)).to.equal(false);
+          expect(await access.canRead(consumerA.address, id, 1)).to.equal(false);
+        }
+      });
+
+      it("does not affect other consumers of the same vehicles", async function () {
+        const { access, alice, consumerB, aliceFleet, expiresAt } = await loadFixture(uncoveredFixture);
+        await access.connect(alice).grant(aliceFleet[0], consumerB.address, PERMISSIONS, expiresAt);
+        expect(await access.canRead(consumerB.address, aliceFleet[0], 0)).to.equal(true);
+      });
+
+      it("is true again once the capacity covers the grants again (a top-up)", async function () {
+        const { access, capacity, consumerA, aliceFleet } = await loadFixture(uncoveredFixture);
+        await capacity.setLimit(consumerA.address, 3);
+        for (const id of aliceFleet.slice(0, 3)) expect(await access.canRead(consumerA.address, id, 0)).to.equal(true);
+      });
+
+      it("is true again for the grants left once enough are revoked or pruned", async function () {
+        const { access, vehicles, alice, bob, outsider, consumerA, aliceFleet } = await loadFixture(uncoveredFixture);
+        await access.connect(consumerA).revoke(aliceFleet[0], consumerA.address);
+        expect(await access.canRead(consumerA.address, aliceFleet[2], 0)).to.equal(false); // 2 records, limit 1
+        // A stale record counts until pruned.
+        await vehicles.connect(alice).transferFrom(alice.address, bob.address, aliceFleet[1]);
+        expect(await access.canRead(consumerA.address, aliceFleet[2], 0)).to.equal(false);
+        await access.connect(outsider).prune(aliceFleet[1], consumerA.address);
+        expect(await access.canRead(consumerA.address, aliceFleet[2], 0)).to.equal(true);
+        expect(await access.canRead(consumerA.address, aliceFleet[2], 1)).to.equal(true);
+      });
     });
   });
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { InputError } from "../../lib/errors";
 import { parseDeployConfig } from "../../lib/deploy-config";
 import { deploySuite } from "../../scripts/deploy-suite";
@@ -34,10 +35,7 @@ import {
   type StakingContext,
 } from "./fixtures";
 
-/**
- * How a data consumer (or a rogue guardian) might try to get around staking, and why each attempt fails — or,
- * where marked "(doubtful)", where it does not fail as one would wish.
- */
+/** How a data consumer (or a rogue guardian) might try to get around staking, and why each attempt fails. */
 
 /** Consumer B staked 50,000 DIMO; consumer A exactly enough for two vehicles and holds both grants. */
 async function attackFixture() {
@@ -143,29 +141,43 @@ describe("ConsumerStaking attacks", function () {
       );
     });
 
-    it("(doubtful) a consumer whose unbonding ends during the vote withdraws first, and the slash sized on the old stake then reverts entirely", async function () {
+    it("a consumer whose unbonding ends during the vote withdraws first, but the slash sized on the old stake still takes everything left", async function () {
       const f = await loadFixture(attackFixture);
       const consumer = f.consumerB;
       // The consumer had asked to unstake 20,000 DIMO ten days before the report; nobody froze it.
       await f.staking.connect(consumer).requestUnstake(DIMO(20_000));
       await time.increase(10 * DAY);
+      const reportedAt = await time.latest();
       const p = await proposal(
         f,
-        [slashCall(f, consumer.address, DIMO(50_000), DIMO(50_000), await time.latest())],
+        [slashCall(f, consumer.address, DIMO(50_000), DIMO(50_000), reportedAt)],
         "Slash all of consumer B",
       );
       await propose(f, p);
       await voteAndQueue(f, p);
       // While the vote runs its unbonding ends: it takes the 20,000 out.
       await expect(f.staking.connect(consumer).withdraw()).to.emit(f.staking, "Withdrawn");
-      // The proposal asks for more than is left, so nothing at all is slashed.
-      const eta = await f.governor.proposalEta(p.proposalId);
-      await time.increaseTo(eta);
-      await expect(f.governor.execute(p.targets, p.values, p.calldatas, p.descriptionHash))
-        .to.be.revertedWithCustomError(f.staking, "StakingInvalidSlash")
-        .withArgs(DIMO(50_000), DIMO(50_000), DIMO(30_000));
-      expect((await f.staking.position(consumer.address)).staked).to.equal(DIMO(30_000));
-      expect(await f.governor.state(p.proposalId)).to.equal(ProposalState.Queued);
+      // The proposal asks for more than is left: the 30,000 left are slashed, and all of it compensates.
+      const supply = await f.token.totalSupply();
+      const tx = executeWhenReady(f, p);
+      await expect(tx)
+        .to.emit(f.staking, "Slashed")
+        .withArgs(
+          consumer.address,
+          1,
+          DIMO(30_000),
+          DIMO(30_000),
+          0,
+          Remainder.Burn,
+          reportedAt,
+          EVIDENCE_HASH,
+          EVIDENCE_URI,
+        );
+      await expect(tx).to.emit(f.distributor, "Funded").withArgs(f.stakingAddress, DIMO(30_000), anyValue);
+      const after = await f.staking.position(consumer.address);
+      expect([after.staked, after.unbonding]).to.deep.equal([0n, 0n]);
+      expect(await f.token.totalSupply()).to.equal(supply);
+      expect(await f.governor.state(p.proposalId)).to.equal(ProposalState.Executed);
     });
   });
 
@@ -258,7 +270,7 @@ describe("ConsumerStaking attacks", function () {
   });
 
   describe("slash above stake", function () {
-    it("a slash is at most staked + unbonding, and its compensation at most the slash", async function () {
+    it("a slash takes at most staked + unbonding, its compensation is at most the slash, and another consumer's stake is never reachable", async function () {
       const f = await loadFixture(attackFixture);
       await f.staking.connect(f.consumerB).requestUnstake(DIMO(10_000));
       await asDao(f, async (tl) => {
@@ -266,9 +278,6 @@ describe("ConsumerStaking attacks", function () {
           f.staking
             .connect(tl)
             .slash(f.consumerB.address, amount, compensation, Remainder.Burn, 1, EVIDENCE_HASH, EVIDENCE_URI);
-        await expect(slash(DIMO(50_000) + 1n, 0n))
-          .to.be.revertedWithCustomError(f.staking, "StakingInvalidSlash")
-          .withArgs(DIMO(50_000) + 1n, 0n, DIMO(50_000));
         await expect(slash(DIMO(10), DIMO(10) + 1n))
           .to.be.revertedWithCustomError(f.staking, "StakingInvalidSlash")
           .withArgs(DIMO(10), DIMO(10) + 1n, DIMO(50_000));
@@ -278,14 +287,31 @@ describe("ConsumerStaking attacks", function () {
         )
           .to.be.revertedWithCustomError(f.staking, "StakingInvalidSlash")
           .withArgs(1n, 0n, 0n);
-        await expect(slash(DIMO(50_000), 0n)).to.emit(f.staking, "Slashed");
+        await expect(slash(DIMO(50_000) + 1n, 0n))
+          .to.emit(f.staking, "Slashed")
+          .withArgs(
+            f.consumerB.address,
+            1,
+            DIMO(50_000),
+            0,
+            DIMO(50_000),
+            Remainder.Burn,
+            1,
+            EVIDENCE_HASH,
+            EVIDENCE_URI,
+          );
+        // Emptied: nothing more to slash.
+        await expect(slash(1n, 0n))
+          .to.be.revertedWithCustomError(f.staking, "StakingInvalidSlash")
+          .withArgs(1n, 0n, 0n);
       });
       expect(await f.staking.totals()).to.deep.equal([requiredStake(2), 0n]);
       expect(await f.token.balanceOf(f.stakingAddress)).to.equal(requiredStake(2));
     });
 
-    it("a proposal asking too much passes the vote but cannot execute", async function () {
+    it("a proposal asking more than staked executes and takes exactly staked + unbonding", async function () {
       const f = await loadFixture(attackFixture);
+      const supply = await f.token.totalSupply();
       const p = await proposal(
         f,
         [slashCall(f, f.consumerB.address, DIMO(50_001), 0n, await time.latest())],
@@ -293,10 +319,37 @@ describe("ConsumerStaking attacks", function () {
       );
       await propose(f, p);
       await voteAndQueue(f, p);
+      await expect(executeWhenReady(f, p))
+        .to.emit(f.staking, "Slashed")
+        .withArgs(
+          f.consumerB.address,
+          1,
+          DIMO(50_000),
+          0,
+          DIMO(50_000),
+          Remainder.Burn,
+          anyValue,
+          EVIDENCE_HASH,
+          EVIDENCE_URI,
+        );
+      expect(await f.token.totalSupply()).to.equal(supply - DIMO(50_000));
+      expect(await f.token.balanceOf(f.stakingAddress)).to.equal(requiredStake(2));
+    });
+
+    it("a proposal cannot count the affected vehicles as of a time after the slash executes", async function () {
+      const f = await loadFixture(attackFixture);
+      const future = (await time.latest()) + 30 * DAY;
+      const p = await proposal(
+        f,
+        [slashCall(f, f.consumerB.address, DIMO(1), 0n, future)],
+        "Slash, counting the vehicles a month from now",
+      );
+      await propose(f, p);
+      await voteAndQueue(f, p);
       await time.increaseTo(await f.governor.proposalEta(p.proposalId));
       await expect(f.governor.execute(p.targets, p.values, p.calldatas, p.descriptionHash))
-        .to.be.revertedWithCustomError(f.staking, "StakingInvalidSlash")
-        .withArgs(DIMO(50_001), 0n, DIMO(50_000));
+        .to.be.revertedWithCustomError(f.staking, "StakingInvalidParameter")
+        .withArgs("affectedAsOf", future);
     });
   });
 
@@ -380,6 +433,17 @@ describe("ConsumerStaking attacks", function () {
       );
     });
 
+    it("a DAO extension does not hand the guardian a fresh freeze to chain after it", async function () {
+      const f = await loadFixture(attackFixture);
+      await f.staking.connect(f.guardian).freeze(f.consumerB.address);
+      const { frozenUntil } = await f.staking.position(f.consumerB.address);
+      await asDao(f, (tl) => f.staking.connect(tl).extendFreeze(f.consumerB.address, frozenUntil + BigInt(DAY)));
+      await time.increaseTo(frozenUntil + BigInt(DAY));
+      await expect(f.staking.connect(f.guardian).freeze(f.consumerB.address))
+        .to.be.revertedWithCustomError(f.staking, "StakingFreezeSpent")
+        .withArgs(f.consumerB.address);
+    });
+
     it("even holding the role twice over (a second guardian account) does not renew the freeze", async function () {
       const f = await loadFixture(attackFixture);
       const GUARDIAN = await f.staking.GUARDIAN_ROLE();
@@ -388,6 +452,44 @@ describe("ConsumerStaking attacks", function () {
       await expect(f.staking.connect(f.outsider).freeze(f.consumerB.address))
         .to.be.revertedWithCustomError(f.staking, "StakingFreezeSpent")
         .withArgs(f.consumerB.address);
+    });
+  });
+
+  describe("a freeze shorter than a governance cycle", function () {
+    it("the setter refuses it, even through a passed vote", async function () {
+      const f = await loadFixture(attackFixture);
+      const p = await proposal(
+        f,
+        [{ target: f.stakingAddress, data: f.staking.interface.encodeFunctionData("setFreezeDuration", [DAY]) }],
+        "Freeze of one day",
+      );
+      await propose(f, p);
+      await voteAndQueue(f, p);
+      await time.increaseTo(await f.governor.proposalEta(p.proposalId));
+      await expect(f.governor.execute(p.targets, p.values, p.calldatas, p.descriptionHash))
+        .to.be.revertedWithCustomError(f.staking, "StakingFreezeTooShort")
+        .withArgs(DAY, GOVERNANCE_CYCLE);
+    });
+  });
+
+  describe("reading beyond the stake", function () {
+    it("a consumer slashed below its grants cannot read any of them, and cannot add one", async function () {
+      const f = await loadFixture(attackFixture);
+      await asDao(f, (tl) =>
+        f.staking
+          .connect(tl)
+          .slash(f.consumerA.address, DIMO(1), DIMO(1), Remainder.Burn, 1, EVIDENCE_HASH, EVIDENCE_URI),
+      );
+      for (const i of [0, 1]) {
+        for (let t = 0; t < 3; t++)
+          expect(await f.access.canRead(f.consumerA.address, f.vehicleIds[i], t)).to.equal(false);
+      }
+      await expect(grant(f, 2, f.consumerA))
+        .to.be.revertedWithCustomError(f.staking, "StakingInsufficientStake")
+        .withArgs(f.consumerA.address, requiredStake(2) - DIMO(1), requiredStake(3));
+      // Renewing a grant it holds does not bring the read back either.
+      await expect(grant(f, 0, f.consumerA)).to.emit(f.access, "AccessGranted");
+      expect(await f.access.canRead(f.consumerA.address, f.vehicleIds[0], 0)).to.equal(false);
     });
   });
 

@@ -26,6 +26,8 @@ export const TIMELOCK_DELAY = 2 * DAY;
 export const CYCLE_MARGIN = DAY;
 export const MAX_FREEZE_DURATION = 60 * DAY;
 export const MAX_UNBONDING_PERIOD = 365 * DAY;
+/** The DIMO supply: the largest base or per-vehicle stake. */
+export const MAX_STAKE_PARAMETER = DIMO(1_000_000_000);
 export const GUARDIAN_ROLE = ethers.id("GUARDIAN_ROLE");
 export const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 

@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { PANIC_CODES } from "@nomicfoundation/hardhat-chai-matchers/panic";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { ConsumerStaking } from "../../typechain-types";
 import {
@@ -17,8 +16,10 @@ import {
   GOVERNANCE_CYCLE,
   GUARDIAN_ROLE,
   MAX_FREEZE_DURATION,
+  MAX_STAKE_PARAMETER,
   MAX_UNBONDING_PERIOD,
   PER_VEHICLE_STAKE,
+  PERMISSIONS,
   Remainder,
   TIMELOCK_DELAY,
   UNBONDING_PERIOD,
@@ -125,6 +126,8 @@ describe("ConsumerStaking", function () {
       expect(await f.staking.requiredStake(0)).to.equal(DIMO(10_000));
       expect(await f.staking.requiredStake(1)).to.equal(DIMO(10_010));
       expect(await f.staking.requiredStake(1_000_000)).to.equal(DIMO(10_010_000));
+      // 21 days is longer than the governance cycle + a day (11 days): freezes last 21 days.
+      expect(await f.staking.effectiveFreezeDuration()).to.equal(FREEZE_DURATION);
     });
 
     it("gives the Timelock the admin role and the guardian the guardian role, and the deployer nothing", async function () {
@@ -142,6 +145,7 @@ describe("ConsumerStaking", function () {
       expect(await f.staking.MAX_FREEZE_DURATION()).to.equal(MAX_FREEZE_DURATION);
       expect(await f.staking.MAX_UNBONDING_PERIOD()).to.equal(MAX_UNBONDING_PERIOD);
       expect(await f.staking.CYCLE_MARGIN()).to.equal(CYCLE_MARGIN);
+      expect(await f.staking.MAX_STAKE_PARAMETER()).to.equal(MAX_STAKE_PARAMETER);
       expect(await f.staking.frozenAt(f.consumerA.address)).to.equal(0n);
       expect(await position(f, f.consumerA)).to.deep.equal({
         staked: 0n,
@@ -201,13 +205,43 @@ describe("ConsumerStaking", function () {
         .withArgs("unbondingPeriod", MAX_UNBONDING_PERIOD + 1);
     });
 
-    it("refuses a zero freeze duration or one above 60 days", async function () {
+    it("refuses a freeze duration not longer than the governance cycle, or longer than 60 days", async function () {
       const f = await loadFixture(stakingFixture);
       const factory = await ethers.getContractFactory("ConsumerStaking");
-      for (const freezeDuration of [0, MAX_FREEZE_DURATION + 1]) {
+      for (const freezeDuration of [0, GOVERNANCE_CYCLE]) {
         await expect(factory.deploy({ ...(await params(f)), freezeDuration }, f.deployer.address))
+          .to.be.revertedWithCustomError(factory, "StakingFreezeTooShort")
+          .withArgs(freezeDuration, GOVERNANCE_CYCLE);
+      }
+      await expect(
+        factory.deploy({ ...(await params(f)), freezeDuration: MAX_FREEZE_DURATION + 1 }, f.deployer.address),
+      )
+        .to.be.revertedWithCustomError(factory, "StakingInvalidParameter")
+        .withArgs("freezeDuration", MAX_FREEZE_DURATION + 1);
+    });
+
+    it("refuses a zero per-vehicle stake, or a stake parameter above the DIMO supply", async function () {
+      const f = await loadFixture(stakingFixture);
+      const factory = await ethers.getContractFactory("ConsumerStaking");
+      const cases = [
+        { baseStake: BASE_STAKE, perVehicleStake: 0n, name: "perVehicleStake", value: 0n },
+        {
+          baseStake: BASE_STAKE,
+          perVehicleStake: MAX_STAKE_PARAMETER + 1n,
+          name: "perVehicleStake",
+          value: MAX_STAKE_PARAMETER + 1n,
+        },
+        {
+          baseStake: MAX_STAKE_PARAMETER + 1n,
+          perVehicleStake: 1n,
+          name: "baseStake",
+          value: MAX_STAKE_PARAMETER + 1n,
+        },
+      ];
+      for (const { baseStake, perVehicleStake, name, value } of cases) {
+        await expect(factory.deploy({ ...(await params(f)), baseStake, perVehicleStake }, f.deployer.address))
           .to.be.revertedWithCustomError(factory, "StakingInvalidParameter")
-          .withArgs("freezeDuration", freezeDuration);
+          .withArgs(name, value);
       }
     });
 
@@ -281,11 +315,20 @@ describe("ConsumerStaking", function () {
   });
 
   describe("stake", function () {
-    it("refuses zero with StakingInvalidAmount(0, max uint)", async function () {
+    it("refuses zero with StakingInvalidAmount(0, 0)", async function () {
       const f = await loadFixture(stakingFixture);
       await expect(f.staking.connect(f.consumerA).stake(0))
         .to.be.revertedWithCustomError(f.staking, "StakingInvalidAmount")
-        .withArgs(0, ethers.MaxUint256);
+        .withArgs(0, 0);
+    });
+
+    it("is allowed while frozen", async function () {
+      const f = await loadFixture(stakingFixture);
+      await f.staking.connect(f.guardian).freeze(f.consumerA.address);
+      await f.token.connect(f.consumerA).approve(f.stakingAddress, DIMO(1));
+      await expect(f.staking.connect(f.consumerA).stake(DIMO(1)))
+        .to.emit(f.staking, "Staked")
+        .withArgs(f.consumerA.address, DIMO(1), DIMO(1));
     });
 
     it("pulls the DIMO, adds to the position and the totals, and emits Staked with the new stake", async function () {
@@ -367,7 +410,7 @@ describe("ConsumerStaking", function () {
       const { v, r, s } = await signPermit(f, f.consumerA, f.stakingAddress, 0n, deadline);
       await expect(f.staking.connect(f.consumerA).stakeWithPermit(0, deadline, v, r, s))
         .to.be.revertedWithCustomError(f.staking, "StakingInvalidAmount")
-        .withArgs(0, ethers.MaxUint256);
+        .withArgs(0, 0);
     });
   });
 
@@ -617,6 +660,40 @@ describe("ConsumerStaking", function () {
     });
   });
 
+  describe("isCovered", function () {
+    it("is staked ≥ requiredStake(vehiclesAccessed), to the wei", async function () {
+      const f = await loadFixture(stakingFixture);
+      expect(await f.staking.isCovered(f.consumerA.address)).to.equal(false); // no stake: below the base stake
+      await stake(f, f.consumerA, requiredStake(1) - 1n);
+      expect(await f.staking.isCovered(f.consumerA.address)).to.equal(true); // requiredStake(0) covered
+      await stake(f, f.consumerA, 1n);
+      await grantAll(f, [0], f.consumerA);
+      expect(await f.staking.isCovered(f.consumerA.address)).to.equal(true); // exactly requiredStake(1)
+      await asDao(f, (tl) => f.staking.connect(tl).setStakeParameters(BASE_STAKE, PER_VEHICLE_STAKE + 1n));
+      expect(await f.staking.isCovered(f.consumerA.address)).to.equal(false); // one wei short
+    });
+
+    it("does not count unbonding stake", async function () {
+      const f = await loadFixture(grantedFixture);
+      await stake(f, f.consumerA, DIMO(5));
+      await f.staking.connect(f.consumerA).requestUnstake(DIMO(5));
+      expect(await f.staking.isCovered(f.consumerA.address)).to.equal(true);
+      // 2 grants now need 2 DIMO more: staked + unbonding would cover them, staked alone does not.
+      await asDao(f, (tl) => f.staking.connect(tl).setStakeParameters(BASE_STAKE, PER_VEHICLE_STAKE + DIMO(1)));
+      const p = await position(f, f.consumerA);
+      expect(p.staked + p.unbonding).to.be.greaterThan(await f.staking.requiredStake(2));
+      expect(await f.staking.isCovered(f.consumerA.address)).to.equal(false);
+    });
+
+    it("stays true while frozen: a freeze blocks withdrawals and new grants, not reads", async function () {
+      const f = await loadFixture(grantedFixture);
+      await f.staking.connect(f.guardian).freeze(f.consumerA.address);
+      expect(await f.staking.isCovered(f.consumerA.address)).to.equal(true);
+      expect(await f.staking.coversOneMore(f.consumerA.address)).to.equal(false);
+      expect(await f.access.canRead(f.consumerA.address, f.vehicleIds[0], 0)).to.equal(true);
+    });
+  });
+
   describe("freeze", function () {
     it("by the guardian: frozen for 21 days from now, frozenAt recorded, the guardian's freeze spent", async function () {
       const f = await loadFixture(unbondingFixture);
@@ -702,43 +779,65 @@ describe("ConsumerStaking", function () {
       await expect(f.staking.connect(f.guardian).freeze(f.consumerB.address)).to.emit(f.staking, "Frozen");
     });
 
-    it("(doubtful) once a guardian freeze lapsed unanswered, unfreeze and extendFreeze refuse with StakingNotFrozen, so the DAO can restore the guardian's freeze only by freezing and unfreezing (or slashing)", async function () {
-      const f = await loadFixture(frozenFixture);
-      await time.increaseTo((await position(f, f.consumerB)).frozenUntil);
-      await expect(f.staking.connect(f.guardian).freeze(f.consumerB.address))
-        .to.be.revertedWithCustomError(f.staking, "StakingFreezeSpent")
-        .withArgs(f.consumerB.address);
-      await asDao(f, async (tl) => {
-        await expect(f.staking.connect(tl).unfreeze(f.consumerB.address))
-          .to.be.revertedWithCustomError(f.staking, "StakingNotFrozen")
-          .withArgs(f.consumerB.address);
-        await expect(f.staking.connect(tl).extendFreeze(f.consumerB.address, BigInt((await time.latest()) + DAY)))
-          .to.be.revertedWithCustomError(f.staking, "StakingNotFrozen")
-          .withArgs(f.consumerB.address);
-        // The workaround: one proposal with freeze + unfreeze.
-        await f.staking.connect(tl).freeze(f.consumerB.address);
-        await f.staking.connect(tl).unfreeze(f.consumerB.address);
-      });
-      await expect(f.staking.connect(f.guardian).freeze(f.consumerB.address)).to.emit(f.staking, "Frozen");
-    });
-
-    it("(doubtful) a later freeze moves frozenAt, so a slash with affectedAsOf 0 counts the vehicles as of the later freeze", async function () {
+    it("a freeze during a freeze leaves frozenAt at the start of the episode, so a slash with affectedAsOf 0 counts the vehicles as of the first freeze", async function () {
       const f = await loadFixture(grantedFixture);
       await f.staking.connect(f.guardian).freeze(f.consumerA.address);
       const first = await f.staking.frozenAt(f.consumerA.address);
       // A driver revokes after the first freeze (their vehicle was readable when the misuse was reported).
       await f.access.connect(f.vehicleOwners[0]).revoke(f.vehicleIds[0], f.consumerA.address);
       await time.increase(DAY);
-      // The DAO extends the freeze (which gives the guardian its freeze back) and the guardian freezes again.
-      await asDao(f, (tl) => f.staking.connect(tl).extendFreeze(f.consumerA.address, first + BigInt(40 * DAY)));
-      await f.staking.connect(f.guardian).freeze(f.consumerA.address);
-      const second = await f.staking.frozenAt(f.consumerA.address);
-      expect(second).to.be.greaterThan(first);
+      // The DAO freezes again and extends; the episode still starts at the guardian's freeze.
+      await asDao(f, async (tl) => {
+        await f.staking.connect(tl).freeze(f.consumerA.address);
+        await f.staking.connect(tl).extendFreeze(f.consumerA.address, first + BigInt(40 * DAY));
+        await f.staking.connect(tl).freeze(f.consumerA.address);
+      });
+      expect(await f.staking.frozenAt(f.consumerA.address)).to.equal(first);
       await asDao(f, async (tl) => {
         await expect(f.staking.connect(tl).slash(...slashArgs(f.consumerA.address, DIMO(1), DIMO(1))))
           .to.emit(f.staking, "Slashed")
-          .withArgs(f.consumerA.address, 1, DIMO(1), DIMO(1), 0, Remainder.Burn, second, EVIDENCE_HASH, EVIDENCE_URI);
+          .withArgs(f.consumerA.address, 1, DIMO(1), DIMO(1), 0, Remainder.Burn, first, EVIDENCE_HASH, EVIDENCE_URI);
       });
+    });
+
+    it("a freeze once the last one ended (or was lifted) starts a new episode: frozenAt moves", async function () {
+      const f = await loadFixture(frozenFixture);
+      const first = await f.staking.frozenAt(f.consumerB.address);
+      await time.increaseTo((await position(f, f.consumerB)).frozenUntil);
+      const second = BigInt((await time.latest()) + 1);
+      await time.setNextBlockTimestamp(second);
+      await asDao(f, (tl) => f.staking.connect(tl).freeze(f.consumerB.address));
+      expect(await f.staking.frozenAt(f.consumerB.address)).to.equal(second);
+      expect(second).to.be.greaterThan(first + BigInt(FREEZE_DURATION - 1));
+      await asDao(f, (tl) => f.staking.connect(tl).unfreeze(f.consumerB.address));
+      const third = second + 10n;
+      await time.setNextBlockTimestamp(third);
+      await f.staking.connect(f.guardian).freeze(f.consumerB.address);
+      expect(await f.staking.frozenAt(f.consumerB.address)).to.equal(third);
+    });
+
+    it("lasts the governance cycle + 1 day when governance has grown past the configured duration", async function () {
+      const f = await loadFixture(unbondingFixture);
+      // Voting period 7 → 25 days: cycle = 1 + 25 + 2 = 28 days > the 21-day freeze duration.
+      await passProposal(
+        f,
+        [
+          {
+            target: await f.governor.getAddress(),
+            data: f.governor.interface.encodeFunctionData("setVotingPeriod", [25 * DAY]),
+          },
+        ],
+        "Voting period of 25 days",
+      ).then((tx) => tx.wait());
+      const cycle = VOTING_DELAY + 25 * DAY + TIMELOCK_DELAY;
+      expect(await f.staking.governanceCycle()).to.equal(cycle);
+      expect(await f.staking.effectiveFreezeDuration()).to.equal(cycle + CYCLE_MARGIN);
+      expect((await f.staking.stakeParameters()).freezeDuration).to.equal(FREEZE_DURATION);
+      const t = (await time.latest()) + 1;
+      await time.setNextBlockTimestamp(t);
+      await expect(f.staking.connect(f.guardian).freeze(f.consumerB.address))
+        .to.emit(f.staking, "Frozen")
+        .withArgs(f.consumerB.address, t + cycle + CYCLE_MARGIN, f.guardian.address);
     });
 
     it("can freeze a consumer with no stake at all", async function () {
@@ -787,7 +886,7 @@ describe("ConsumerStaking", function () {
       });
     });
 
-    it("sets the freeze end (longer or shorter), emits Frozen by the Timelock and restores the guardian's freeze", async function () {
+    it("sets the freeze end (longer or shorter) and emits Frozen by the Timelock", async function () {
       const f = await loadFixture(frozenFixture);
       const longer = BigInt((await time.latest()) + 90 * DAY);
       const shorter = BigInt((await time.latest()) + 2 * DAY);
@@ -800,8 +899,22 @@ describe("ConsumerStaking", function () {
           .to.emit(f.staking, "Frozen")
           .withArgs(f.consumerB.address, shorter, f.timelockAddress);
       });
-      const p = await position(f, f.consumerB);
-      expect([p.frozenUntil, p.guardianFreezeSpent]).to.deep.equal([shorter, false]);
+      expect((await position(f, f.consumerB)).frozenUntil).to.equal(shorter);
+    });
+
+    it("does not give the guardian its freeze back (it is not an unfreeze or a slash)", async function () {
+      const f = await loadFixture(frozenFixture);
+      const until = BigInt((await time.latest()) + 40 * DAY);
+      await asDao(f, (tl) => f.staking.connect(tl).extendFreeze(f.consumerB.address, until));
+      expect((await position(f, f.consumerB)).guardianFreezeSpent).to.equal(true);
+      await expect(f.staking.connect(f.guardian).freeze(f.consumerB.address))
+        .to.be.revertedWithCustomError(f.staking, "StakingFreezeSpent")
+        .withArgs(f.consumerB.address);
+      // Still spent after the extended freeze ended: only the DAO's answer restores it.
+      await time.increaseTo(until);
+      await expect(f.staking.connect(f.guardian).freeze(f.consumerB.address))
+        .to.be.revertedWithCustomError(f.staking, "StakingFreezeSpent")
+        .withArgs(f.consumerB.address);
     });
   });
 
@@ -817,13 +930,44 @@ describe("ConsumerStaking", function () {
       }
     });
 
-    it("refuses a consumer that is not frozen", async function () {
+    it("refuses a consumer never frozen, or whose Timelock freeze ended: StakingNotFrozen", async function () {
       const f = await loadFixture(frozenFixture);
       await asDao(f, async (tl) => {
         await expect(f.staking.connect(tl).unfreeze(f.consumerA.address))
           .to.be.revertedWithCustomError(f.staking, "StakingNotFrozen")
           .withArgs(f.consumerA.address);
+        await f.staking.connect(tl).freeze(f.consumerA.address);
       });
+      await time.increaseTo((await position(f, f.consumerA)).frozenUntil);
+      await asDao(f, async (tl) => {
+        await expect(f.staking.connect(tl).unfreeze(f.consumerA.address))
+          .to.be.revertedWithCustomError(f.staking, "StakingNotFrozen")
+          .withArgs(f.consumerA.address);
+      });
+    });
+
+    it("answers a guardian freeze that lapsed unanswered: Unfrozen, and the guardian has its freeze back (once)", async function () {
+      const f = await loadFixture(frozenFixture);
+      await time.increaseTo((await position(f, f.consumerB)).frozenUntil);
+      await expect(f.staking.connect(f.guardian).freeze(f.consumerB.address))
+        .to.be.revertedWithCustomError(f.staking, "StakingFreezeSpent")
+        .withArgs(f.consumerB.address);
+      await asDao(f, async (tl) => {
+        // extendFreeze still needs a freeze in force.
+        await expect(f.staking.connect(tl).extendFreeze(f.consumerB.address, BigInt((await time.latest()) + DAY)))
+          .to.be.revertedWithCustomError(f.staking, "StakingNotFrozen")
+          .withArgs(f.consumerB.address);
+        await expect(f.staking.connect(tl).unfreeze(f.consumerB.address))
+          .to.emit(f.staking, "Unfrozen")
+          .withArgs(f.consumerB.address);
+        // Answered: a second unfreeze has nothing to act on.
+        await expect(f.staking.connect(tl).unfreeze(f.consumerB.address))
+          .to.be.revertedWithCustomError(f.staking, "StakingNotFrozen")
+          .withArgs(f.consumerB.address);
+      });
+      const p = await position(f, f.consumerB);
+      expect([p.frozenUntil, p.guardianFreezeSpent]).to.deep.equal([0n, false]);
+      await expect(f.staking.connect(f.guardian).freeze(f.consumerB.address)).to.emit(f.staking, "Frozen");
     });
 
     it("lifts the freeze at once (withdrawals and grants work again) and emits Unfrozen", async function () {
@@ -854,14 +998,14 @@ describe("ConsumerStaking", function () {
       }
     });
 
-    it("refuses zero, more than staked + unbonding, and a compensation above the amount: StakingInvalidSlash", async function () {
+    it("refuses zero, a compensation above the amount (as proposed), and a consumer with nothing slashable: StakingInvalidSlash", async function () {
       const f = await loadFixture(frozenFixture);
       const slashable = DIMO(50_000);
       await asDao(f, async (tl) => {
         for (const [amount, compensation] of [
           [0n, 0n],
-          [slashable + 1n, 0n],
           [DIMO(100), DIMO(100) + 1n],
+          [slashable + 2n, slashable + 3n], // compared with the amount proposed, before any cap
         ]) {
           await expect(f.staking.connect(tl).slash(...slashArgs(f.consumerB.address, amount, compensation)))
             .to.be.revertedWithCustomError(f.staking, "StakingInvalidSlash")
@@ -881,6 +1025,83 @@ describe("ConsumerStaking", function () {
       const p = await position(f, f.consumerB);
       expect([p.staked, p.unbonding]).to.deep.equal([0n, 0n]);
       await expectBalanceMatchesTotals(f);
+    });
+
+    it("caps an amount above staked + unbonding at what is there, and the compensation at that; Slashed reports what moved", async function () {
+      const f = await loadFixture(frozenFixture);
+      const frozenAt = await f.staking.frozenAt(f.consumerB.address);
+      const supply = await f.token.totalSupply();
+      const funded = await f.distributor.totalFunded();
+      await asDao(f, async (tl) => {
+        expect(
+          await f.staking.connect(tl).slash.staticCall(...slashArgs(f.consumerB.address, DIMO(80_000), DIMO(60_000))),
+        ).to.equal(1n);
+        const tx = f.staking.connect(tl).slash(...slashArgs(f.consumerB.address, DIMO(80_000), DIMO(60_000)));
+        await expect(tx)
+          .to.emit(f.staking, "Slashed")
+          .withArgs(
+            f.consumerB.address,
+            1,
+            DIMO(50_000),
+            DIMO(50_000),
+            0,
+            Remainder.Burn,
+            frozenAt,
+            EVIDENCE_HASH,
+            EVIDENCE_URI,
+          );
+        await expect(tx)
+          .to.emit(f.distributor, "Funded")
+          .withArgs(f.stakingAddress, DIMO(50_000), compensationReason(1));
+        await expect(tx).to.changeTokenBalances(f.token, [f.stakingAddress], [-DIMO(50_000)]);
+      });
+      expect(await f.token.totalSupply()).to.equal(supply);
+      expect(await f.distributor.totalFunded()).to.equal(funded + DIMO(50_000));
+      const p = await position(f, f.consumerB);
+      expect([p.staked, p.unbonding]).to.deep.equal([0n, 0n]);
+      await expectBalanceMatchesTotals(f);
+    });
+
+    it("keeps a compensation below the capped amount, the rest going to the remainder", async function () {
+      const f = await loadFixture(frozenFixture);
+      await asDao(f, async (tl) => {
+        const tx = f.staking
+          .connect(tl)
+          .slash(...slashArgs(f.consumerB.address, DIMO(70_000), DIMO(30_000), Remainder.Treasury));
+        await expect(tx)
+          .to.emit(f.staking, "Slashed")
+          .withArgs(
+            f.consumerB.address,
+            1,
+            DIMO(50_000),
+            DIMO(30_000),
+            DIMO(20_000),
+            Remainder.Treasury,
+            anyTimestamp(),
+            EVIDENCE_HASH,
+            EVIDENCE_URI,
+          );
+        await expect(tx).to.changeTokenBalances(f.token, [f.timelockAddress], [DIMO(20_000)]);
+      });
+    });
+
+    it('refuses an affectedAsOf in the future: StakingInvalidParameter("affectedAsOf", value); now is accepted', async function () {
+      const f = await loadFixture(unbondingFixture);
+      await asDao(f, async (tl) => {
+        const now = BigInt((await time.latest()) + 1);
+        await time.setNextBlockTimestamp(now);
+        await expect(
+          f.staking.connect(tl).slash(...slashArgs(f.consumerB.address, DIMO(1), 0n, Remainder.Burn, now + 1n)),
+        )
+          .to.be.revertedWithCustomError(f.staking, "StakingInvalidParameter")
+          .withArgs("affectedAsOf", now + 1n);
+        await time.setNextBlockTimestamp(now + 1n);
+        await expect(
+          f.staking.connect(tl).slash(...slashArgs(f.consumerB.address, DIMO(1), 0n, Remainder.Burn, now + 1n)),
+        )
+          .to.emit(f.staking, "Slashed")
+          .withArgs(f.consumerB.address, 1, DIMO(1), 0, DIMO(1), Remainder.Burn, now + 1n, EVIDENCE_HASH, EVIDENCE_URI);
+      });
     });
 
     it('affectedAsOf 0 means the freeze start; refused with StakingInvalidParameter("affectedAsOf", 0) when never frozen', async function () {
@@ -1022,17 +1243,47 @@ describe("ConsumerStaking", function () {
       expect((await position(f, f.consumerB)).frozenUntil).to.equal(frozenUntil);
     });
 
-    it("(doubtful) leaves the consumer's grants in place even when what stays no longer covers them", async function () {
-      const f = await loadFixture(grantedFixture);
-      await f.staking.connect(f.guardian).freeze(f.consumerA.address);
-      await asDao(f, (tl) =>
-        f.staking.connect(tl).slash(...slashArgs(f.consumerA.address, DIMO(10_000), DIMO(10_000))),
-      );
-      const p = await position(f, f.consumerA);
-      expect(p.staked).to.equal(DIMO(20));
-      expect(p.vehiclesAccessed).to.equal(2n);
-      expect(p.staked < requiredStake(p.vehiclesAccessed)).to.equal(true);
-      expect(await f.access.canRead(f.consumerA.address, f.vehicleIds[0], 0)).to.equal(true);
+    describe("when what stays no longer covers the consumer's grants", function () {
+      /** Consumer A staked requiredStake(3) and reads vehicles 0, 1 and 2; frozen, then slashed by 20 DIMO. */
+      async function slashedFixture() {
+        const f = await stakingFixture();
+        await stake(f, f.consumerA, requiredStake(3));
+        await grantAll(f, [0, 1, 2], f.consumerA);
+        await f.staking.connect(f.guardian).freeze(f.consumerA.address);
+        await asDao(f, (tl) => f.staking.connect(tl).slash(...slashArgs(f.consumerA.address, DIMO(20), DIMO(20))));
+        return f;
+      }
+      const readable = async (f: StakingContext, indexes: number[]) =>
+        Promise.all(indexes.map((i) => f.access.canRead(f.consumerA.address, f.vehicleIds[i], 0)));
+
+      it("keeps the grant records but stops every read: 10,010 DIMO does not cover 3 vehicles", async function () {
+        const f = await loadFixture(slashedFixture);
+        const p = await position(f, f.consumerA);
+        expect([p.staked, p.vehiclesAccessed]).to.deep.equal([requiredStake(1), 3n]);
+        expect(await f.staking.isCovered(f.consumerA.address)).to.equal(false);
+        expect(await readable(f, [0, 1, 2])).to.deep.equal([false, false, false]);
+        // The records are still there (and still hold capacity).
+        expect((await f.access.grantOf(f.vehicleIds[0], f.consumerA.address)).permissions).to.equal(PERMISSIONS);
+      });
+
+      it("a top-up to requiredStake(3) restores every read, while still frozen", async function () {
+        const f = await loadFixture(slashedFixture);
+        await stake(f, f.consumerA, DIMO(20) - 1n);
+        expect(await readable(f, [0, 1, 2])).to.deep.equal([false, false, false]); // one wei short
+        await stake(f, f.consumerA, 1n);
+        expect(await f.staking.isCovered(f.consumerA.address)).to.equal(true);
+        expect(await readable(f, [0, 1, 2])).to.deep.equal([true, true, true]);
+        expect(BigInt(await time.latest())).to.be.lessThan((await position(f, f.consumerA)).frozenUntil);
+      });
+
+      it("revoking grants down to what the stake covers restores the reads of those left", async function () {
+        const f = await loadFixture(slashedFixture);
+        await f.access.connect(f.consumerA).revoke(f.vehicleIds[0], f.consumerA.address);
+        expect(await readable(f, [1, 2])).to.deep.equal([false, false]); // 2 records, stake for 1
+        await f.access.connect(f.vehicleOwners[1]).revoke(f.vehicleIds[1], f.consumerA.address);
+        expect(await f.staking.isCovered(f.consumerA.address)).to.equal(true);
+        expect(await readable(f, [2])).to.deep.equal([true]);
+      });
     });
   });
 
@@ -1070,23 +1321,56 @@ describe("ConsumerStaking", function () {
           .withArgs(f.consumerA.address, DIMO(8_000) - 1n, DIMO(8_000));
       });
 
-      it("(doubtful) has no bounds: zero makes grants free for a consumer with no stake", async function () {
+      it('refuses a zero per-vehicle stake (grants are never free): StakingInvalidParameter("perVehicleStake", 0); a zero base stake is accepted', async function () {
         const f = await loadFixture(stakingFixture);
-        await asDao(f, (tl) => f.staking.connect(tl).setStakeParameters(0, 0));
-        expect(await f.staking.coversOneMore(f.consumerC.address)).to.equal(true);
-        await expect(grant(f, 0, f.consumerC)).to.emit(f.access, "AccessGranted");
+        await asDao(f, async (tl) => {
+          await expect(f.staking.connect(tl).setStakeParameters(0, 0))
+            .to.be.revertedWithCustomError(f.staking, "StakingInvalidParameter")
+            .withArgs("perVehicleStake", 0);
+          await expect(f.staking.connect(tl).setStakeParameters(0, 1))
+            .to.emit(f.staking, "StakeParametersSet")
+            .withArgs(0, 1);
+        });
+        expect(await f.staking.coversOneMore(f.consumerC.address)).to.equal(false);
+        await expect(grant(f, 0, f.consumerC))
+          .to.be.revertedWithCustomError(f.staking, "StakingInsufficientStake")
+          .withArgs(f.consumerC.address, 0, 1);
       });
 
-      it("(doubtful) has no bounds: a huge per-vehicle stake overflows requiredStake, so grants and unstaking panic", async function () {
+      it("refuses a base or per-vehicle stake above the DIMO supply; at the bound nothing overflows", async function () {
         const f = await loadFixture(grantedFixture);
-        await asDao(f, (tl) => f.staking.connect(tl).setStakeParameters(BASE_STAKE, ethers.MaxUint256 / 2n));
-        await expect(grant(f, 2, f.consumerA)).to.be.revertedWithPanic(PANIC_CODES.ARITHMETIC_OVERFLOW);
-        await expect(f.staking.connect(f.consumerA).requestUnstake(1)).to.be.revertedWithPanic(
-          PANIC_CODES.ARITHMETIC_OVERFLOW,
-        );
-        await expect(f.staking.coversOneMore(f.consumerA.address)).to.be.revertedWithPanic(
-          PANIC_CODES.ARITHMETIC_OVERFLOW,
-        );
+        await asDao(f, async (tl) => {
+          await expect(f.staking.connect(tl).setStakeParameters(MAX_STAKE_PARAMETER + 1n, PER_VEHICLE_STAKE))
+            .to.be.revertedWithCustomError(f.staking, "StakingInvalidParameter")
+            .withArgs("baseStake", MAX_STAKE_PARAMETER + 1n);
+          await expect(f.staking.connect(tl).setStakeParameters(BASE_STAKE, MAX_STAKE_PARAMETER + 1n))
+            .to.be.revertedWithCustomError(f.staking, "StakingInvalidParameter")
+            .withArgs("perVehicleStake", MAX_STAKE_PARAMETER + 1n);
+          await expect(f.staking.connect(tl).setStakeParameters(MAX_STAKE_PARAMETER, MAX_STAKE_PARAMETER))
+            .to.emit(f.staking, "StakeParametersSet")
+            .withArgs(MAX_STAKE_PARAMETER, MAX_STAKE_PARAMETER);
+        });
+        // The largest count a position can hold (2^64 − 1) still gives a number, not a panic.
+        expect(await f.staking.requiredStake(2n ** 64n - 1n)).to.equal(MAX_STAKE_PARAMETER * 2n ** 64n);
+        await expect(grant(f, 2, f.consumerA))
+          .to.be.revertedWithCustomError(f.staking, "StakingInsufficientStake")
+          .withArgs(f.consumerA.address, requiredStake(2), MAX_STAKE_PARAMETER * 4n);
+        await expect(f.staking.connect(f.consumerA).requestUnstake(1))
+          .to.be.revertedWithCustomError(f.staking, "StakingInsufficientStake")
+          .withArgs(f.consumerA.address, requiredStake(2) - 1n, MAX_STAKE_PARAMETER * 3n);
+        expect(await f.staking.coversOneMore(f.consumerA.address)).to.equal(false);
+        expect(await f.staking.isCovered(f.consumerA.address)).to.equal(false);
+      });
+
+      it("a rise applies to the grants already held: their reads stop until the consumer tops up", async function () {
+        const f = await loadFixture(grantedFixture);
+        expect(await f.access.canRead(f.consumerA.address, f.vehicleIds[0], 0)).to.equal(true);
+        await asDao(f, (tl) => f.staking.connect(tl).setStakeParameters(BASE_STAKE, DIMO(100)));
+        // 2 grants now need 10,200 DIMO; 10,020 are staked.
+        expect(await f.staking.isCovered(f.consumerA.address)).to.equal(false);
+        for (const i of [0, 1]) expect(await f.access.canRead(f.consumerA.address, f.vehicleIds[i], 0)).to.equal(false);
+        await stake(f, f.consumerA, DIMO(180));
+        for (const i of [0, 1]) expect(await f.access.canRead(f.consumerA.address, f.vehicleIds[i], 0)).to.equal(true);
       });
     });
 
@@ -1153,14 +1437,23 @@ describe("ConsumerStaking", function () {
         }
       });
 
-      it("refuses zero and more than 60 days", async function () {
+      it("refuses a duration not longer than the governance cycle: StakingFreezeTooShort(duration, 864,000)", async function () {
         const f = await loadFixture(stakingFixture);
         await asDao(f, async (tl) => {
-          for (const d of [0, MAX_FREEZE_DURATION + 1]) {
+          for (const d of [0, DAY, GOVERNANCE_CYCLE - 1, GOVERNANCE_CYCLE]) {
             await expect(f.staking.connect(tl).setFreezeDuration(d))
-              .to.be.revertedWithCustomError(f.staking, "StakingInvalidParameter")
-              .withArgs("freezeDuration", d);
+              .to.be.revertedWithCustomError(f.staking, "StakingFreezeTooShort")
+              .withArgs(d, GOVERNANCE_CYCLE);
           }
+        });
+      });
+
+      it("refuses more than 60 days", async function () {
+        const f = await loadFixture(stakingFixture);
+        await asDao(f, async (tl) => {
+          await expect(f.staking.connect(tl).setFreezeDuration(MAX_FREEZE_DURATION + 1))
+            .to.be.revertedWithCustomError(f.staking, "StakingInvalidParameter")
+            .withArgs("freezeDuration", MAX_FREEZE_DURATION + 1);
         });
       });
 
@@ -1178,12 +1471,19 @@ describe("ConsumerStaking", function () {
           .withArgs(f.consumerB.address, t + MAX_FREEZE_DURATION, f.guardian.address);
       });
 
-      it("(doubtful) accepts a freeze shorter than a governance cycle, which then ends before a slash vote can execute", async function () {
+      it("accepts one second over the cycle, and a freeze then lasts the cycle + 1 day, so a slash vote started at the freeze executes before it ends", async function () {
         const f = await loadFixture(stakedFixture);
-        await asDao(f, (tl) => f.staking.connect(tl).setFreezeDuration(DAY));
-        expect(DAY).to.be.lessThan(Number(await f.staking.governanceCycle()));
-        await f.staking.connect(f.guardian).freeze(f.consumerB.address);
-        expect((await position(f, f.consumerB)).frozenUntil).to.equal(BigInt((await time.latest()) + DAY));
+        await asDao(f, async (tl) => {
+          await expect(f.staking.connect(tl).setFreezeDuration(GOVERNANCE_CYCLE + 1))
+            .to.emit(f.staking, "FreezeDurationSet")
+            .withArgs(GOVERNANCE_CYCLE + 1);
+        });
+        expect(await f.staking.effectiveFreezeDuration()).to.equal(GOVERNANCE_CYCLE + CYCLE_MARGIN);
+        const t = (await time.latest()) + 1;
+        await time.setNextBlockTimestamp(t);
+        await expect(f.staking.connect(f.guardian).freeze(f.consumerB.address))
+          .to.emit(f.staking, "Frozen")
+          .withArgs(f.consumerB.address, t + GOVERNANCE_CYCLE + CYCLE_MARGIN, f.guardian.address);
       });
     });
   });
@@ -1252,13 +1552,79 @@ describe("ConsumerStaking", function () {
     });
   });
 
-  describe("accounting", function () {
-    it("(doubtful) DIMO sent straight to the contract is not stake and cannot be recovered: the balance then exceeds the totals", async function () {
-      const f = await loadFixture(stakedFixture);
+  describe("sweepExcess (DIMO sent straight to the contract)", function () {
+    /** stakedFixture + consumer B unbonding 20,000; consumer C sent 1,000 DIMO to the contract by mistake. */
+    async function excessFixture() {
+      const f = await unbondingFixture();
+      await f.token.connect(f.consumerC).transfer(f.stakingAddress, DIMO(1_000));
+      return f;
+    }
+
+    it("such DIMO is not stake: nobody's position, and the balance exceeds the totals by it", async function () {
+      const f = await loadFixture(excessFixture);
       const [staked, unbonding] = await f.staking.totals();
-      await f.token.connect(f.consumerC).transfer(f.stakingAddress, DIMO(1));
-      expect(await f.token.balanceOf(f.stakingAddress)).to.equal(staked + unbonding + DIMO(1));
+      expect(await f.token.balanceOf(f.stakingAddress)).to.equal(staked + unbonding + DIMO(1_000));
       expect((await position(f, f.consumerC)).staked).to.equal(0n);
+    });
+
+    it("the Timelock sends exactly the excess (returned, ExcessSwept), never stake or unbonding stake", async function () {
+      const f = await loadFixture(excessFixture);
+      const totals = await f.staking.totals();
+      await asDao(f, async (tl) => {
+        expect(await f.staking.connect(tl).sweepExcess.staticCall(f.consumerC.address)).to.equal(DIMO(1_000));
+        const tx = f.staking.connect(tl).sweepExcess(f.consumerC.address);
+        await expect(tx).to.emit(f.staking, "ExcessSwept").withArgs(f.consumerC.address, DIMO(1_000));
+        await expect(tx).to.changeTokenBalances(f.token, [f.stakingAddress, f.consumerC], [-DIMO(1_000), DIMO(1_000)]);
+      });
+      expect(await f.staking.totals()).to.deep.equal(totals);
+      await expectBalanceMatchesTotals(f);
+      // Everyone can still take out what they own.
+      await time.increaseTo((await position(f, f.consumerB)).releaseAt);
+      await expect(f.staking.connect(f.consumerB).withdraw())
+        .to.emit(f.staking, "Withdrawn")
+        .withArgs(f.consumerB.address, DIMO(20_000));
+    });
+
+    it("refuses when there is no excess: StakingNoExcess(balance, owed)", async function () {
+      const f = await loadFixture(unbondingFixture);
+      const owed = requiredStake(2) + DIMO(50_000);
+      await asDao(f, async (tl) => {
+        await expect(f.staking.connect(tl).sweepExcess(f.timelockAddress))
+          .to.be.revertedWithCustomError(f.staking, "StakingNoExcess")
+          .withArgs(owed, owed);
+      });
+    });
+
+    it("after a slash, the remaining balance still equals the totals: nothing to sweep", async function () {
+      const f = await loadFixture(frozenFixture);
+      await asDao(f, async (tl) => {
+        await f.staking.connect(tl).slash(...slashArgs(f.consumerB.address, DIMO(25_000), DIMO(5_000)));
+        const [staked, unbonding] = await f.staking.totals();
+        await expect(f.staking.connect(tl).sweepExcess(f.timelockAddress))
+          .to.be.revertedWithCustomError(f.staking, "StakingNoExcess")
+          .withArgs(staked + unbonding, staked + unbonding);
+      });
+    });
+
+    it("refuses the zero address", async function () {
+      const f = await loadFixture(excessFixture);
+      await asDao(f, async (tl) => {
+        await expect(f.staking.connect(tl).sweepExcess(ethers.ZeroAddress)).to.be.revertedWithCustomError(
+          f.staking,
+          "StakingZeroAddress",
+        );
+      });
+    });
+
+    it("is only for the Timelock: the guardian, DAO members, the consumers and the Governor are refused", async function () {
+      const f = await loadFixture(excessFixture);
+      for (const who of await everyoneBut(f)) {
+        await as(who, async (signer) => {
+          await expect(f.staking.connect(signer).sweepExcess(who))
+            .to.be.revertedWithCustomError(f.staking, "AccessControlUnauthorizedAccount")
+            .withArgs(who, DEFAULT_ADMIN_ROLE);
+        });
+      }
     });
   });
 });

@@ -30,7 +30,8 @@ import {
  *   freezes consumer A (misuse reported) → the driver of vehicle 1 revokes after the freeze, a new grant is
  *   refused → the consumer moves its spare stake into unbonding → both DAO members delegate → member A proposes
  *   `slash(consumerA, 8,000, 6,000, Burn, 0, evidenceHash, uri)` on the staking contract → both vote for →
- *   queue → execute after the timelock delay → Slashed and Funded.
+ *   queue → execute after the timelock delay → Slashed and Funded → the 4,000 DIMO left do not cover its three
+ *   grants, so it reads none of them → it tops up to requiredStake(3) and reads them again (still frozen).
  *
  * Affected vehicles (who is compensated): the vehicles consumer A held a grant for as of the freeze, re-derived
  * from DataAccess's AccessGranted / AccessRevoked events up to the freeze block: vehicles 0, 1, 2 and 3 (ids 1–4;
@@ -48,6 +49,8 @@ describe("ConsumerStaking story: stake, grant, freeze, DAO slash, compensation f
   const BURNED = SLASH - COMPENSATION;
   const GRANTED = [0, 1, 2, 3, 4];
   const AFFECTED = [0, 1, 2, 3];
+  /** Grants left after the post-freeze revoke of vehicle 1. */
+  const REMAINING = [0, 2, 3];
 
   let f: StakingContext;
   let consumer: string;
@@ -221,12 +224,21 @@ describe("ConsumerStaking story: stake, grant, freeze, DAO slash, compensation f
     expect(await f.staking.slashCount()).to.equal(1n);
     // The DAO has acted: the guardian may freeze this consumer again.
     expect(p.guardianFreezeSpent).to.equal(false);
-    // (doubtful, reported) its three remaining grants stay, although 4,000 DIMO no longer covers requiredStake(3).
-    expect(p.vehiclesAccessed).to.equal(3n);
-    expect(p.staked).to.be.lessThan(requiredStake(3));
   });
 
-  it("15. the affected vehicles, re-derived from the DataAccess events up to the freeze, are the ones granted then", async function () {
+  it("15. 4,000 DIMO no longer cover its three grants: the records stay, but it can read none of them", async function () {
+    const p = await f.staking.position(consumer);
+    expect([p.staked, p.vehiclesAccessed]).to.deep.equal([DIMO(4_000), 3n]);
+    expect(p.staked).to.be.lessThan(requiredStake(3));
+    expect(await f.staking.isCovered(consumer)).to.equal(false);
+    for (const i of REMAINING) {
+      expect((await f.access.grantOf(f.vehicleIds[i], consumer)).permissions).to.not.equal(0n);
+      expect(await f.access.canRead(consumer, f.vehicleIds[i], 0)).to.equal(false);
+      expect(await f.access.canRead(consumer, f.vehicleIds[i], 1)).to.equal(false);
+    }
+  });
+
+  it("16. the affected vehicles, re-derived from the DataAccess events up to the freeze, are the ones granted then", async function () {
     const affected = await vehiclesGrantedAsOf(f, consumer, freezeBlock);
     expect(affected).to.deep.equal(AFFECTED.map((i) => f.vehicleIds[i]));
     // Their owners are the drivers to compensate in the next root.
@@ -234,7 +246,20 @@ describe("ConsumerStaking story: stake, grant, freeze, DAO slash, compensation f
     expect(owners).to.deep.equal(f.drivers.map((d) => d.address));
     // Today's records differ (vehicle 1 was revoked after the freeze): the freeze block is what counts.
     expect(await vehiclesGrantedAsOf(f, consumer, await ethers.provider.getBlockNumber())).to.deep.equal(
-      [0, 2, 3].map((i) => f.vehicleIds[i]),
+      REMAINING.map((i) => f.vehicleIds[i]),
     );
+  });
+
+  it("17. the consumer tops up to requiredStake(3): its three grants count again, although it is still frozen", async function () {
+    const topUp = requiredStake(3) - DIMO(4_000);
+    await f.token.connect(f.consumerA).approve(f.stakingAddress, topUp);
+    await expect(f.staking.connect(f.consumerA).stake(topUp))
+      .to.emit(f.staking, "Staked")
+      .withArgs(consumer, topUp, requiredStake(3));
+    expect(await f.staking.isCovered(consumer)).to.equal(true);
+    for (const i of REMAINING) expect(await f.access.canRead(consumer, f.vehicleIds[i], 0)).to.equal(true);
+    expect(await time.latest()).to.be.lessThan(frozenAt + FREEZE_DURATION);
+    // No room for a fourth, and no new grant while frozen anyway.
+    expect(await f.staking.coversOneMore(consumer)).to.equal(false);
   });
 });

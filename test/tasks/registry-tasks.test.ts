@@ -12,7 +12,7 @@ import { DEPLOYMENTS_DIR_ENV, REGISTRY_TYPES } from "../../scripts/registry-cont
 import { InputError } from "../../lib/errors";
 import { vinCommitment } from "../../lib/vin";
 import { parseRegistrySnapshot, SNAPSHOT_COLUMNS } from "../../lib/registry-snapshot";
-import type { CapacityDouble, DataAccess, DeviceRegistry, VehicleRegistry } from "../../typechain-types";
+import type { ConsumerStaking, DataAccess, DeviceRegistry, VehicleRegistry } from "../../typechain-types";
 
 const VIN1 = "1HGCM82633A004352";
 const VIN2 = "WVWZZZ1JZXW000001";
@@ -361,16 +361,21 @@ describe("registry tasks", function () {
       await run("vehicle:register", car());
     });
 
-    async function wireCapacity(limit: number): Promise<CapacityDouble> {
-      const capacity = await ethers.deployContract("CapacityDouble");
-      await capacity.setCaller(await access.getAddress());
-      await capacity.setLimit(consumer, limit);
-      const timelock = record.contracts.DimoTimelock.address;
-      await ethers.provider.send("hardhat_impersonateAccount", [timelock]);
-      await ethers.provider.send("hardhat_setBalance", [timelock, "0xde0b6b3a7640000"]);
-      await access.connect(await ethers.getSigner(timelock)).setCapacity(await capacity.getAddress());
-      await ethers.provider.send("hardhat_stopImpersonatingAccount", [timelock]);
-      return capacity;
+    /**
+     * The consumer (account 12) stakes, in deploySuite's ConsumerStaking (DataAccess's capacity provider), enough
+     * for `vehicles` vehicles: 10,000 + 10 per vehicle DIMO (config/deploy/hardhat.json), received from DAO member A
+     * (account 2).
+     */
+    async function stakeFor(vehicles: number): Promise<ConsumerStaking> {
+      const staking = await ethers.getContractAt("ConsumerStaking", record.contracts.ConsumerStaking.address);
+      expect(await access.capacity()).to.equal(await staking.getAddress());
+      const amount = await staking.requiredStake(vehicles);
+      expect(amount).to.equal(ethers.parseEther(String(10_000 + 10 * vehicles)));
+      const token = await ethers.getContractAt("DimoToken", record.contracts.DimoToken.address);
+      await token.connect(signers[2]).transfer(consumer, amount);
+      await token.connect(signers[12]).approve(await staking.getAddress(), amount);
+      await staking.connect(signers[12]).stake(amount);
+      return staking;
     }
 
     const grant = (extra: Record<string, unknown> = {}) => ({
@@ -382,11 +387,27 @@ describe("registry tasks", function () {
     });
 
     it("refuses to grant while no capacity provider is set (the staking contract is not wired)", async function () {
-      await fails("access:grant", grant(), /^access:grant: DataAccess has no capacity provider yet/);
+      // A record whose DataAccess is a fresh one, not wired to the staking contract (deploySuite always wires it).
+      const unwired = await ethers.deployContract("DataAccess", [
+        record.contracts.VehicleRegistry.address,
+        ethers.ZeroAddress,
+        record.contracts.DimoTimelock.address,
+      ]);
+      const other = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-unwired-"));
+      const copy = JSON.parse(fs.readFileSync(path.join(dir, "hardhat.json"), "utf8"));
+      copy.contracts.DataAccess.address = await unwired.getAddress();
+      fs.writeFileSync(path.join(other, "hardhat.json"), JSON.stringify(copy, null, 2));
+      process.env[DEPLOYMENTS_DIR_ENV] = other;
+      try {
+        await fails("access:grant", grant(), /^access:grant: DataAccess has no capacity provider yet/);
+      } finally {
+        process.env[DEPLOYMENTS_DIR_ENV] = dir;
+        fs.rmSync(other, { recursive: true, force: true });
+      }
     });
 
     it("grants the named data types until the expiry, then revokes", async function () {
-      const capacity = await wireCapacity(1);
+      const staking = await stakeFor(1);
       const { result, out } = await run("access:grant", grant());
       expect(out).to.contain("location, odometer, fuel_level (permissions 0x7)");
       expect(out).to.match(/grant: tx 0x[0-9a-f]{64} .*gas \d+/);
@@ -397,17 +418,17 @@ describe("registry tasks", function () {
       expect(result.permissions).to.equal(7n);
       expect(await access.canRead(consumer, 1, 0)).to.equal(true);
       expect(await access.canRead(consumer, 1, 3)).to.equal(false);
-      expect(await capacity.vehiclesAccessed(consumer)).to.equal(1n);
+      expect(await staking.vehiclesAccessed(consumer)).to.equal(1n);
 
       const revoked = await run("access:revoke", { vehicle: "1", consumer });
       expect(revoked.out).to.match(/revoke: tx 0x[0-9a-f]{64} .*gas \d+/);
       expect((await access.grantOf(1, consumer)).permissions).to.equal(0n);
-      expect(await capacity.vehiclesAccessed(consumer)).to.equal(0n);
+      expect(await staking.vehiclesAccessed(consumer)).to.equal(0n);
       await fails("access:revoke", { vehicle: "1", consumer }, /^access:revoke --consumer: .* has no grant record on vehicle #1$/);
     }); // prettier-ignore
 
     it("rejects unknown data types, bad consumers, past expiries and a stake that is full, before sending", async function () {
-      await wireCapacity(0);
+      await stakeFor(0);
       await fails("access:grant", grant({ types: "location,altitude" }), /^access:grant --types: unknown data type "altitude"; known: location, odometer/);
       await fails("access:grant", grant({ consumer: "0xabc" }), /^access:grant --consumer: expected a 0x address/);
       await fails("access:grant", grant({ expires: "2020-01-01" }), /^access:grant --expires: 2020-01-01T00:00:00Z is not in the future/);
