@@ -22,7 +22,8 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
 
 const networks: HardhatUserConfig["networks"] = {
   hardhat: { initialDate: "2026-11-25T00:00:00Z" },
-  localhost: { url: "http://127.0.0.1:8545" },
+  // LOCALHOST_RPC_URL lets CI run its node on any free port.
+  localhost: { url: process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545" },
 };
 // Real networks come from the environment only; nothing secret is committed.
 if (process.env.RPC_URL) {
