@@ -1,3 +1,4 @@
 import "./deploy";
 import "./issuance";
 import "./registry";
+import "./rewards";
