@@ -16,15 +16,16 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { ContractTransactionResponse } from "ethers";
 import { InputError } from "../lib/errors";
 import { formatDimoRounded } from "../lib/units";
+import type { DimoToken, IssuanceVault, RewardDistributor } from "../typechain-types";
 
 const PLUGIN = "dimo-rewards";
 
 export interface RewardsContext {
   network: string;
   chainId: number;
-  distributor: import("../typechain-types").RewardDistributor;
-  vault: import("../typechain-types").IssuanceVault;
-  token: import("../typechain-types").DimoToken;
+  distributor: RewardDistributor;
+  vault: IssuanceVault;
+  token: DimoToken;
   distributorDeployBlock: number;
 }
 
