@@ -1,5 +1,6 @@
 import "./deploy";
 import "./issuance";
 import "./registry";
+import "./rewards";
 import "./staking";
 import "./governance";
