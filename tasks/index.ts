@@ -4,3 +4,4 @@ import "./registry";
 import "./rewards";
 import "./staking";
 import "./governance";
+import "./compensation";

@@ -1,0 +1,150 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import hre, { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { deploySuite } from "../../scripts/deploy-suite";
+import { DEPLOYMENTS_DIR_ENV } from "../../scripts/registry-context";
+import { readDistribution } from "../../lib/rewards/distribution";
+
+const DAY = 86_400;
+const WEEK = 7 * DAY;
+
+async function run<T = unknown>(name: string, args: Record<string, unknown>): Promise<T> {
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    return (await hre.run(name, args)) as T;
+  } finally {
+    console.log = log;
+  }
+}
+
+/**
+ * The whole story through the project's own tasks: stake → grants → guardian freeze → slash proposal → vote →
+ * queue → execute → compensation in the next root → the affected drivers claim it.
+ */
+describe("slashing compensation, from the freeze to the drivers' claims", function () {
+  this.timeout(300_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-compensation-"));
+  const saved = process.env[DEPLOYMENTS_DIR_ENV];
+  let snapshotId: string;
+
+  before(async function () {
+    snapshotId = await ethers.provider.send("evm_snapshot", []);
+    process.env[DEPLOYMENTS_DIR_ENV] = dir;
+  });
+
+  after(async function () {
+    await ethers.provider.send("evm_revert", [snapshotId]);
+    if (saved === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
+    else process.env[DEPLOYMENTS_DIR_ENV] = saved;
+  });
+
+  it("pays the slashed consumer's compensation to the drivers whose vehicles it could read", async function () {
+    const { record } = await deploySuite(hre, {
+      recordPath: path.join(dir, "hardhat.json"),
+      reset: true,
+      log: () => undefined,
+    });
+    const signers = await ethers.getSigners();
+    const [guardian, memberA, consumer] = [signers[1], signers[2], signers[8]];
+    const drivers = [signers[10], signers[11], signers[12]];
+    const token = await ethers.getContractAt("DimoToken", record.contracts.DimoToken.address);
+    const staking = await ethers.getContractAt("ConsumerStaking", record.contracts.ConsumerStaking.address);
+    const vehicles = await ethers.getContractAt("VehicleRegistry", record.contracts.VehicleRegistry.address);
+    const distributor = await ethers.getContractAt("RewardDistributor", record.contracts.RewardDistributor.address);
+
+    // Three drivers, one vehicle each; the consumer stakes and two drivers grant it access.
+    for (const [i, d] of drivers.entries()) {
+      await vehicles.connect(d).mintVehicle({
+        make: "Make",
+        model: `M${i}`,
+        year: 2023,
+        powertrain: 3,
+        vinCommitment: ethers.id(`story-${i}`),
+      });
+    }
+    await token.connect(memberA).transfer(consumer.address, ethers.parseEther("50000"));
+    await run("staking:stake", { amount: "30000", from: "8" });
+    await run("access:grant", {
+      vehicle: "1",
+      consumer: consumer.address,
+      types: "location,odometer",
+      expires: "+90d",
+      ownerAccount: "10",
+    });
+    await run("access:grant", {
+      vehicle: "2",
+      consumer: consumer.address,
+      types: "location",
+      expires: "+90d",
+      ownerAccount: "11",
+    });
+
+    // The guardian freezes at once; the DAO proposes, votes, queues and executes the slash.
+    await staking.connect(guardian).freeze(consumer.address);
+    await run("gov:delegate", { to: "self", from: "2" });
+    await run("gov:delegate", { to: "self", from: "3" });
+    await time.increase(60);
+    const proposed = await run<{ proposalId: bigint }>("gov:propose-slash", {
+      consumer: consumer.address,
+      amount: "20000",
+      compensation: "15000",
+      remainder: "burn",
+      evidence: "ipfs://evidence-of-misuse",
+      from: "2",
+    });
+    const proposal = proposed.proposalId.toString();
+    await time.increase(DAY + 1);
+    await run("gov:vote", { proposal, support: "for", from: "2" });
+    await run("gov:vote", { proposal, support: "for", from: "3" });
+    await time.increase(WEEK);
+    await run("gov:queue", { proposal });
+    await time.increase(2 * DAY + 1);
+    const supply = await token.totalSupply();
+    await run("gov:execute", { proposal });
+    expect(await token.totalSupply()).to.equal(supply - ethers.parseEther("5000"));
+    expect(await distributor.totalFunded()).to.equal(ethers.parseEther("15000"));
+
+    // Compensation credits: the two drivers who granted access, 7,500 DIMO each.
+    const credits = path.join(dir, "credits.csv");
+    await run("staking:compensation", { slash: "1", out: credits });
+    expect(fs.readFileSync(credits, "utf8")).to.equal(
+      [
+        "account,amount_wei,reason",
+        ...[drivers[0].address, drivers[1].address]
+          .sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))
+          .map((a) => `${a},${ethers.parseEther("7500")},slash:1`),
+        "",
+      ].join("\n"),
+    );
+
+    // The next weekly root carries the credits; the affected drivers claim them with their rewards.
+    await time.increaseTo(record.genesis + WEEK + 60);
+    const snapshot = path.join(dir, "vehicles.csv");
+    await run("registry:snapshot", { out: snapshot });
+    const activity = path.join(dir, "activity.csv");
+    fs.writeFileSync(
+      activity,
+      "vehicle_id,active,km_driven,data_types,referral_code\n1,true,20,location,\n2,false,0,,\n3,true,10,,\n",
+    );
+    const out = path.join(dir, "distributions", "week-0.json");
+    await run("rewards:compute", { week: "0", activity, snapshot, credits, out });
+    await run("rewards:publish", { week: "0", file: out, yes: true });
+    await time.increase(DAY);
+    await run("rewards:activate", {});
+    const d = readDistribution(out);
+    for (const driver of drivers.slice(0, 2)) {
+      const entry = d.accounts.find((a) => a.account.toLowerCase() === driver.address.toLowerCase())!;
+      expect(entry.credits).to.deep.equal([{ amountWei: ethers.parseEther("7500"), reason: "slash:1" }]);
+      await run("rewards:claim", { file: out, account: driver.address });
+      expect(await token.balanceOf(driver.address)).to.equal(entry.cumulativeWei);
+      expect(entry.cumulativeWei >= ethers.parseEther("7500")).to.equal(true);
+    }
+    // The third driver never granted access: no compensation (and no points this week, so no entry at all).
+    const third = d.accounts.find((a) => a.account.toLowerCase() === drivers[2].address.toLowerCase());
+    expect(third?.credits ?? []).to.deep.equal([]);
+  });
+});
