@@ -1,0 +1,163 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { DAY } from "../helpers/fixtures";
+import { fundedDistributorFixture } from "../rewards/fixtures";
+import { TestTree } from "../rewards/tree";
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 25);
+const STEPS = Number(process.env.FUZZ_STEPS ?? 20);
+const ACCOUNTS = Array.from({ length: 6 }, (_, i) =>
+  ethers.getAddress(ethers.dataSlice(ethers.id(`fuzz-acct-${i}`), 12)),
+);
+
+type Action =
+  | { kind: "publish"; raises: number[] }
+  | { kind: "revoke" }
+  | { kind: "wait"; seconds: number }
+  | { kind: "activate" }
+  | { kind: "claim"; who: number; stale: boolean; inflate: boolean }
+  | { kind: "batch"; who: number[] };
+
+const action: fc.Arbitrary<Action> = fc.oneof(
+  fc.record({
+    kind: fc.constant("publish" as const),
+    raises: fc.array(fc.integer({ min: 0, max: 3_000 }), { minLength: 6, maxLength: 6 }),
+  }),
+  fc.record({ kind: fc.constant("revoke" as const) }),
+  fc.record({ kind: fc.constant("wait" as const), seconds: fc.constantFrom(60, DAY - 1, DAY, 2 * DAY) }),
+  fc.record({ kind: fc.constant("activate" as const) }),
+  fc.record({
+    kind: fc.constant("claim" as const),
+    who: fc.integer({ min: 0, max: 5 }),
+    stale: fc.boolean(),
+    inflate: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constant("batch" as const),
+    who: fc.uniqueArray(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 6 }),
+  }),
+);
+
+/**
+ * Random publish / revoke / activate / claim sequences against the RewardDistributor, with ghost state.
+ * After every step: total claimed ≤ total funded; no account has received more than its cumulative amount in
+ * the newest active root; a second claim of the same amount pays nothing; balance = funded − claimed.
+ */
+describe("RewardDistributor invariants (random action sequences)", function () {
+  this.timeout(300_000);
+
+  it("holds the claim invariants", async function () {
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: STEPS }), async (actions) => {
+        const f = await loadFixture(fundedDistributorFixture);
+        const funded = await f.distributor.totalFunded();
+        const cumulative = new Map<string, bigint>(ACCOUNTS.map((a) => [a, 0n]));
+        const paid = new Map<string, bigint>(ACCOUNTS.map((a) => [a, 0n]));
+        let activeTree: TestTree | undefined;
+        let pendingTree: TestTree | undefined;
+        let previousTree: TestTree | undefined;
+        let week = 0;
+        for (const a of actions) {
+          if (a.kind === "publish") {
+            const entries = ACCOUNTS.map((acct, i) => ({
+              account: acct,
+              amount: cumulative.get(acct)! + BigInt(a.raises[i]) * 10n ** 18n,
+            }));
+            const tree = new TestTree(entries);
+            const pending = await f.distributor.pendingRoot();
+            const now = BigInt(await time.latest()) + 1n;
+            const blocked = pending.root !== ethers.ZeroHash && now < pending.activatesAt;
+            const tx = f.distributor
+              .connect(f.publisher)
+              .publishRoot(week, tree.root, tree.total, ethers.id(`c${week}`), "0x");
+            if (blocked) await expect(tx).to.be.revertedWithCustomError(f.distributor, "RewardsRootPending");
+            else if (tree.total > funded)
+              await expect(tx).to.be.revertedWithCustomError(f.distributor, "RewardsInsufficientFunds");
+            else {
+              await tx;
+              if (pendingTree) {
+                // A matured pending root was activated first.
+                previousTree = activeTree;
+                activeTree = pendingTree;
+              }
+              pendingTree = tree;
+              for (const e of entries) cumulative.set(e.account, e.amount);
+              week += 1;
+            }
+          } else if (a.kind === "revoke") {
+            const pending = await f.distributor.pendingRoot();
+            const now = BigInt(await time.latest()) + 1n;
+            const tx = f.distributor.connect(f.guardian).revokePendingRoot();
+            if (pending.root === ethers.ZeroHash)
+              await expect(tx).to.be.revertedWithCustomError(f.distributor, "RewardsNoPendingRoot");
+            else if (now >= pending.activatesAt)
+              await expect(tx).to.be.revertedWithCustomError(f.distributor, "RewardsChallengeWindowClosed");
+            else {
+              await tx;
+              // Amounts go back to the active root's.
+              for (const acct of ACCOUNTS) cumulative.set(acct, activeTree ? activeTree.amount(acct) : 0n);
+              pendingTree = undefined;
+              week -= 1;
+            }
+          } else if (a.kind === "wait") {
+            await time.increase(a.seconds);
+          } else if (a.kind === "activate") {
+            const pending = await f.distributor.pendingRoot();
+            const now = BigInt(await time.latest()) + 1n;
+            const tx = f.distributor.activateRoot();
+            if (pending.root === ethers.ZeroHash)
+              await expect(tx).to.be.revertedWithCustomError(f.distributor, "RewardsNoPendingRoot");
+            else if (now < pending.activatesAt)
+              await expect(tx).to.be.revertedWithCustomError(f.distributor, "RewardsChallengeWindowOpen");
+            else {
+              await tx;
+              previousTree = activeTree;
+              activeTree = pendingTree;
+              pendingTree = undefined;
+            }
+          } else if (a.kind === "claim") {
+            const acct = ACCOUNTS[a.who];
+            const tree = a.stale ? (previousTree ?? activeTree) : activeTree;
+            if (!tree) continue;
+            const amount = tree.amount(acct) + (a.inflate ? 1n : 0n);
+            const tx = f.distributor.claim(acct, amount, 0, tree.proof(acct));
+            const valid = tree === activeTree && !a.inflate;
+            if (amount <= paid.get(acct)!)
+              await expect(tx).to.be.revertedWithCustomError(f.distributor, "RewardsNothingToClaim");
+            else if (!valid || tree.root !== (await f.distributor.activeRoot()).root) {
+              await expect(tx).to.be.revertedWithCustomError(f.distributor, "RewardsInvalidProof");
+            } else {
+              await expect(tx).to.changeTokenBalance(f.token, acct, amount - paid.get(acct)!);
+              paid.set(acct, amount);
+            }
+          } else if (a.kind === "batch" && activeTree) {
+            const tree = activeTree;
+            const claims = a.who.map((i) => ({
+              account: ACCOUNTS[i],
+              cumulativeAmount: tree.amount(ACCOUNTS[i]),
+              anchor: 0,
+              proof: tree.proof(ACCOUNTS[i]),
+            }));
+            await f.distributor.claimMany(claims);
+            for (const i of a.who) {
+              const acct = ACCOUNTS[i];
+              if (tree.amount(acct) > paid.get(acct)!) paid.set(acct, tree.amount(acct));
+            }
+          }
+          // Invariants after every step.
+          const claimedTotal = [...paid.values()].reduce((s, v) => s + v, 0n);
+          expect(claimedTotal <= (await f.distributor.totalFunded())).to.equal(true);
+          expect(await f.token.balanceOf(f.distributor)).to.equal((await f.distributor.totalFunded()) - claimedTotal);
+          for (const acct of ACCOUNTS) {
+            expect(await f.distributor.claimed(acct)).to.equal(paid.get(acct));
+            expect(await f.token.balanceOf(acct)).to.equal(paid.get(acct));
+            if (activeTree) expect(paid.get(acct)! <= activeTree.amount(acct)).to.equal(true);
+          }
+        }
+      }),
+      { numRuns: RUNS, ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}) },
+    );
+  });
+});
