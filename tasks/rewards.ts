@@ -109,6 +109,27 @@ function existing(file: string, field: string): string {
 
 // ------------------------------------------------------------------------------------------- compute
 
+/**
+ * A credit reason (e.g. `slash:3`) is paid once: refuse credits whose reason an earlier week of the same
+ * distributions directory already paid. Only run when credits are given (they are rare).
+ */
+async function refusePaidCredits(credits: readonly { reason: string }[], out: string, week: number): Promise<void> {
+  const { readDistribution } = await import("../lib/rewards/distribution");
+  const reasons = new Set(credits.map((c) => c.reason));
+  const dir = path.dirname(out);
+  for (let w = 0; w < week; w++) {
+    const file = path.join(dir, `week-${w}.json`);
+    if (!fs.existsSync(file)) continue;
+    for (const a of readDistribution(file).accounts) {
+      for (const c of a.credits ?? []) {
+        if (reasons.has(c.reason)) {
+          throw new InputError("rewards:compute", "--credits", `"${c.reason}" was already paid in week ${w} (${file})`);
+        }
+      }
+    }
+  }
+}
+
 interface ComputeArgs {
   week: string;
   activity: string;
@@ -150,6 +171,7 @@ export async function computeTask(args: ComputeArgs, hre: HardhatRuntimeEnvironm
     },
     { chainId, network: hre.network.name },
   );
+  if (inputs.credits && inputs.credits.length > 0) await refusePaidCredits(inputs.credits, out, week);
   const { distribution, tree } = await computeWeek(inputs);
   if (!write) return { distribution, tree, jsonPath: out, contentHash: "" };
   const written = writeDistribution(path.dirname(out), distribution, tree);

@@ -143,6 +143,24 @@ describe("slashing compensation, from the freeze to the drivers' claims", functi
       expect(await token.balanceOf(driver.address)).to.equal(entry.cumulativeWei);
       expect(entry.cumulativeWei >= ethers.parseEther("7500")).to.equal(true);
     }
+    // The same compensation cannot be paid twice: the next week refuses the same credits.
+    await time.increaseTo(record.genesis + 2 * WEEK + 60);
+    await run("registry:snapshot", { out: snapshot });
+    let refused: unknown;
+    try {
+      await run("rewards:compute", {
+        week: "1",
+        activity,
+        snapshot,
+        credits,
+        previous: out,
+        out: path.join(dir, "distributions", "week-1.json"),
+      });
+    } catch (e) {
+      refused = e;
+    }
+    expect((refused as Error)?.message).to.match(/--credits: "slash:1" was already paid in week 0/);
+    expect(fs.existsSync(path.join(dir, "distributions", "week-1.json"))).to.equal(false);
     // The third driver never granted access: no compensation (and no points this week, so no entry at all).
     const third = d.accounts.find((a) => a.account.toLowerCase() === drivers[2].address.toLowerCase());
     expect(third?.credits ?? []).to.deep.equal([]);
