@@ -88,6 +88,7 @@ describe("RewardDistributor invariants (random action sequences)", function () {
             const tree = new TestTree(entries);
             const pending = await f.distributor.pendingRoot();
             const now = BigInt(await time.latest()) + 1n;
+            await time.setNextBlockTimestamp(now); // the prediction below holds for exactly this time
             const blocked = pending.root !== ethers.ZeroHash && now < pending.activatesAt;
             const tx = f.distributor
               .connect(f.publisher)
@@ -109,6 +110,7 @@ describe("RewardDistributor invariants (random action sequences)", function () {
           } else if (a.kind === "revoke") {
             const pending = await f.distributor.pendingRoot();
             const now = BigInt(await time.latest()) + 1n;
+            await time.setNextBlockTimestamp(now); // the prediction below holds for exactly this time
             const tx = f.distributor.connect(f.guardian).revokePendingRoot();
             if (pending.root === ethers.ZeroHash)
               await expect(tx).to.be.revertedWithCustomError(f.distributor, "RewardsNoPendingRoot");
@@ -126,6 +128,7 @@ describe("RewardDistributor invariants (random action sequences)", function () {
           } else if (a.kind === "activate") {
             const pending = await f.distributor.pendingRoot();
             const now = BigInt(await time.latest()) + 1n;
+            await time.setNextBlockTimestamp(now); // the prediction below holds for exactly this time
             const tx = f.distributor.activateRoot();
             if (pending.root === ethers.ZeroHash)
               await expect(tx).to.be.revertedWithCustomError(f.distributor, "RewardsNoPendingRoot");

@@ -90,8 +90,10 @@ describe("RewardDistributor", function () {
     it("posts week 0 as pending with its activation time", async function () {
       const f = await loadFixture(fundedDistributorFixture);
       const tree = new TestTree([{ account: f.alice.address, amount: DIMO(10) }]);
+      const t = (await time.latest()) + 1;
+      await time.setNextBlockTimestamp(t); // automining would otherwise stamp the wall clock
       const tx = f.distributor.connect(f.publisher).publishRoot(0, tree.root, DIMO(10), CONTENT, "0x");
-      const at = (await time.latest()) + 1 + DAY;
+      const at = t + DAY;
       await expect(tx).to.emit(f.distributor, "RootPublished").withArgs(0, tree.root, DIMO(10), CONTENT, at);
       const pending = await f.distributor.pendingRoot();
       expect(pending.root).to.equal(tree.root);
@@ -200,7 +202,7 @@ describe("RewardDistributor", function () {
     it("refuses once the window has passed", async function () {
       const f = await loadFixture(pendingFixture);
       const { activatesAt } = await f.distributor.pendingRoot();
-      await time.increaseTo(activatesAt);
+      await time.setNextBlockTimestamp(activatesAt + 1n);
       await expect(f.distributor.connect(f.guardian).revokePendingRoot())
         .to.be.revertedWithCustomError(f.distributor, "RewardsChallengeWindowClosed")
         .withArgs(activatesAt, activatesAt + 1n);
@@ -236,9 +238,11 @@ describe("RewardDistributor", function () {
       const tree = new TestTree([{ account: f.alice.address, amount: DIMO(10) }]);
       await f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, "0x");
       const { activatesAt } = await f.distributor.pendingRoot();
+      const t = (await time.latest()) + 1;
+      await time.setNextBlockTimestamp(t);
       await expect(f.distributor.activateRoot())
         .to.be.revertedWithCustomError(f.distributor, "RewardsChallengeWindowOpen")
-        .withArgs(activatesAt, (await time.latest()) + 1);
+        .withArgs(activatesAt, t);
     });
   });
 
@@ -438,6 +442,7 @@ describe("RewardDistributor", function () {
       const f = await loadFixture(activeFixture);
       const deadline = BigInt(await time.latest());
       const sig = await sign(f, f.alice, { account: f.alice.address, recipient: f.carol.address, nonce: 0n, deadline });
+      await time.setNextBlockTimestamp(deadline + 1n);
       await expect(
         f.distributor.claimToWithSig(
           f.alice.address,
