@@ -10,6 +10,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { Presets, SingleBar } from "cli-progress";
 import { task, types } from "hardhat/config";
 import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
@@ -159,22 +160,47 @@ export async function computeTask(args: ComputeArgs, hre: HardhatRuntimeEnvironm
   }
   const chainId = args.chainId ? Number(args.chainId) : Number((await hre.ethers.provider.getNetwork()).chainId);
   const started = Date.now();
-  const inputs = readWeekInputs(
-    {
-      week,
-      snapshot: existing(args.snapshot, "--snapshot"),
-      activity: existing(args.activity, "--activity"),
-      policy: existing(args.policy, "--policy"),
-      previous: args.previous ? existing(args.previous, "--previous") : undefined,
-      credits: args.credits ? existing(args.credits, "--credits") : undefined,
-      referralBudget: args.referralBudget,
-    },
-    { chainId, network: hre.network.name },
-  );
+  // Progress over the pipeline's steps (shown only on a terminal).
+  const bar = process.stdout.isTTY
+    ? new SingleBar({ format: "  {bar} {value}/{total} {step}", clearOnComplete: true }, Presets.shades_classic)
+    : undefined;
+  bar?.start(3, 0, { step: "reading and validating the inputs" });
+  let inputs;
+  try {
+    inputs = readWeekInputs(
+      {
+        week,
+        snapshot: existing(args.snapshot, "--snapshot"),
+        activity: existing(args.activity, "--activity"),
+        policy: existing(args.policy, "--policy"),
+        previous: args.previous ? existing(args.previous, "--previous") : undefined,
+        credits: args.credits ? existing(args.credits, "--credits") : undefined,
+        referralBudget: args.referralBudget,
+      },
+      { chainId, network: hre.network.name },
+    );
+  } catch (e) {
+    bar?.stop();
+    throw e;
+  }
   if (inputs.credits && inputs.credits.length > 0) await refusePaidCredits(inputs.credits, out, week);
-  const { distribution, tree } = await computeWeek(inputs);
-  if (!write) return { distribution, tree, jsonPath: out, contentHash: "" };
+  bar?.update(1, { step: "points, allocation, Merkle tree" });
+  let result;
+  try {
+    result = await computeWeek(inputs);
+  } catch (e) {
+    bar?.stop();
+    throw e;
+  }
+  const { distribution, tree } = result;
+  if (!write) {
+    bar?.stop();
+    return { distribution, tree, jsonPath: out, contentHash: "" };
+  }
+  bar?.update(2, { step: "writing the distribution files" });
   const written = writeDistribution(path.dirname(out), distribution, tree);
+  bar?.update(3, { step: "done" });
+  bar?.stop();
   const d = distribution;
   say(`Week ${week} on ${hre.network.name} (chain ${chainId}) in ${((Date.now() - started) / 1000).toFixed(2)} s`);
   table([
