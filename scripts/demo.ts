@@ -1,0 +1,515 @@
+/**
+ * `npm run demo`: the whole DIMO suite on a synthetic fleet, on the in-process Hardhat network (or
+ * `--network localhost` against `npx hardhat node --hostname 127.0.0.1`).
+ *
+ * Options: DEMO_VEHICLES, DEMO_WEEKS, DEMO_SEED, DEMO_OWNERS (or `npm run demo -- --vehicles 2000 --weeks 12 --seed 7`;
+ * `npm run demo` runs this file with ts-node, since `hardhat run` refuses unknown arguments; `npx hardhat run
+ * scripts/demo.ts --network localhost` works as well, with the env vars).
+ * Deploys through deploySuite into a temporary record directory, mints the fleet, runs every week's
+ * snapshot → compute → verify → publish → challenge window → activate pipeline, a data consumer's
+ * stake → grants → freeze → DAO slash → compensation story, the drivers' claims, and ends with a summary
+ * and a to-the-wei reconciliation (any mismatch: exit code 1).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { Signer, TransactionReceipt } from "ethers";
+import { SingleBar, Presets } from "cli-progress";
+import { deploySuite } from "./deploy-suite";
+import { DEPLOYMENTS_DIR_ENV } from "./registry-context";
+import { readDistribution, proofFor, type Distribution } from "../lib/rewards/distribution";
+import { activityCsv, demoOptions, makeFleet, type FleetVehicle } from "../lib/demo/fleet";
+import { formatDimoRounded } from "../lib/units";
+
+const DAY = 86_400;
+const WEEK = 7 * DAY;
+const LOCAL_OWNERS = 10; // local accounts 10..19 own the first vehicles (tasks need local accounts)
+
+export interface DemoOptions {
+  vehicles: number;
+  weeks: number;
+  seed: number;
+  owners: number;
+  /** Show progress bars and print the summary (default true). */
+  verbose?: boolean;
+}
+
+export interface DemoResult {
+  ok: boolean;
+  mismatches: string[];
+  summary: [string, string][];
+  gas: Record<string, { count: number; total: bigint }>;
+  seconds: number;
+}
+
+/** Runs a task in process with its printing silenced. */
+async function run<T = unknown>(
+  hre: HardhatRuntimeEnvironment,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<T> {
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    return (await hre.run(name, args)) as T;
+  } finally {
+    console.log = log;
+  }
+}
+
+const dimo = (wei: bigint): string => `${formatDimoRounded(wei, 6)} DIMO`;
+
+export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): Promise<DemoResult> {
+  const t0 = Date.now();
+  const { ethers } = hre;
+  const verbose = o.verbose ?? true;
+  const say = (line: string) => {
+    if (verbose) console.log(line);
+  };
+  const bar = (title: string, total: number) => {
+    const b = new SingleBar(
+      {
+        format: `${title.padEnd(22)} [{bar}] {value}/{total} {duration_formatted}`,
+        noTTYOutput: verbose,
+        notTTYSchedule: 5000,
+      },
+      Presets.shades_classic,
+    );
+    if (verbose) b.start(total, 0);
+    return {
+      tick: () => verbose && b.increment(),
+      stop: () => verbose && b.stop(),
+    };
+  };
+  const gas: Record<string, { count: number; total: bigint }> = {};
+  const addGas = (action: string, used: bigint, count = 1) => {
+    const g = (gas[action] ??= { count: 0, total: 0n });
+    g.count += count;
+    g.total += used;
+  };
+  const gasOfBlocks = async (from: number, to: number): Promise<bigint> => {
+    let total = 0n;
+    for (let b = from; b <= to; b++) {
+      const block = await ethers.provider.getBlock(b);
+      for (const h of block?.transactions ?? []) total += (await ethers.provider.getTransactionReceipt(h))!.gasUsed;
+    }
+    return total;
+  };
+  const wait = async (tx: Promise<{ wait: () => Promise<TransactionReceipt | null> }>, action?: string) => {
+    const r = (await (await tx).wait())!;
+    if (action) addGas(action, r.gasUsed);
+    return r;
+  };
+  const now = async () => (await ethers.provider.getBlock("latest"))!.timestamp;
+  const increaseTo = async (t: number) => {
+    const target = Math.max(t, (await now()) + 1);
+    await ethers.provider.send("evm_setNextBlockTimestamp", [target]);
+    await ethers.provider.send("evm_mine", []);
+  };
+  const increase = async (s: number) => increaseTo((await now()) + s);
+
+  // ---------------------------------------------------------------- deploy
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-demo-"));
+  const savedDir = process.env[DEPLOYMENTS_DIR_ENV];
+  process.env[DEPLOYMENTS_DIR_ENV] = dir;
+  try {
+    say(
+      `DIMO demo on "${hre.network.name}": ${o.vehicles} vehicles, ${o.owners} owners, ${o.weeks} weeks, seed ${o.seed}`,
+    );
+    say(`Work directory: ${dir}`);
+    const { record } = await deploySuite(hre, {
+      recordPath: path.join(dir, `${hre.network.name}.json`),
+      reset: true,
+      log: () => undefined,
+    });
+    const c = record.contracts;
+    const token = await ethers.getContractAt("DimoToken", c.DimoToken.address);
+    const vault = await ethers.getContractAt("IssuanceVault", c.IssuanceVault.address);
+    const distributor = await ethers.getContractAt("RewardDistributor", c.RewardDistributor.address);
+    const vehicles = await ethers.getContractAt("VehicleRegistry", c.VehicleRegistry.address);
+    const devices = await ethers.getContractAt("DeviceRegistry", c.DeviceRegistry.address);
+    const staking = await ethers.getContractAt("ConsumerStaking", c.ConsumerStaking.address);
+    const { chainId } = await ethers.provider.getNetwork();
+    const signers = await ethers.getSigners();
+    if (signers.length < 20) throw new Error(`demo: needs 20 local accounts, the network has ${signers.length}`);
+    const [guardian, memberA, manufacturer, software, oem, consumer, relayer] = [
+      signers[1],
+      signers[2],
+      signers[4],
+      signers[5],
+      signers[6],
+      signers[8],
+      signers[9],
+    ];
+    say(`Deployed the suite; genesis ${record.genesisIso}`);
+
+    // ---------------------------------------------------------------- owners and fleet
+    const fleet = makeFleet(o);
+    const wallets: Signer[] = [];
+    const walletBar = bar("Funding owners", o.owners - LOCAL_OWNERS);
+    for (let i = LOCAL_OWNERS; i < o.owners; i++) {
+      const key = ethers.keccak256(ethers.toUtf8Bytes(`dimo-demo:${o.seed}:owner:${i}`));
+      const w = new ethers.Wallet(key, ethers.provider);
+      await ethers.provider.send("hardhat_setBalance", [w.address, "0x56BC75E2D63100000"]); // 100 ETH
+      wallets.push(w);
+      walletBar.tick();
+    }
+    walletBar.stop();
+    const ownerSigner = (i: number): Signer => (i < LOCAL_OWNERS ? signers[10 + i] : wallets[i - LOCAL_OWNERS]);
+    const ownerAddress: string[] = [];
+    for (let i = 0; i < o.owners; i++) ownerAddress.push(await ownerSigner(i).getAddress());
+
+    const firstId = Number(await vehicles.totalVehicles()) + 1;
+    const mintBar = bar("Minting vehicles", fleet.length);
+    for (const v of fleet) {
+      await wait(
+        vehicles.connect(ownerSigner(v.owner)).mintVehicle({
+          make: v.make,
+          model: v.model,
+          year: v.year,
+          powertrain: v.powertrain,
+          vinCommitment: ethers.id(`dimo-demo:${o.seed}:${chainId}:${firstId}:vin:${v.index}`),
+        }),
+        "mintVehicle",
+      );
+      mintBar.tick();
+    }
+    mintBar.stop();
+
+    // Hardware devices (manufacturer mints, owner and device key sign the pairing), software and OEM connections.
+    const regDomain = {
+      name: "DIMO VehicleRegistry",
+      version: "1",
+      chainId,
+      verifyingContract: c.VehicleRegistry.address,
+    };
+    const pairTypes = {
+      PairDevice: [
+        { name: "vehicleId", type: "uint256" },
+        { name: "deviceId", type: "uint256" },
+        { name: "ownerNonce", type: "uint256" },
+        { name: "deviceNonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    };
+    const consentTypes = {
+      ConnectionConsent: [
+        { name: "vehicleId", type: "uint256" },
+        { name: "integration", type: "address" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    };
+    const connected = fleet.filter((v) => v.connection !== "none");
+    const connBar = bar("Devices & connections", connected.length);
+    const counts: Record<string, number> = { hardware: 0, software: 0, oem: 0 };
+    for (const v of connected) {
+      const id = firstId + v.index;
+      const owner = ownerSigner(v.owner);
+      const ownerAddr = ownerAddress[v.owner];
+      const deadline = (await now()) + 3600;
+      if (v.connection === "hardware") {
+        const key = new ethers.Wallet(ethers.keccak256(ethers.toUtf8Bytes(`dimo-demo:${o.seed}:device:${id}`)));
+        await wait(devices.connect(manufacturer).mintDevice(ownerAddr, key.address, `AP-${id}`, "7"), "mintDevice");
+        const deviceId = await devices.deviceIdOfKey(key.address);
+        const msg = {
+          vehicleId: id,
+          deviceId,
+          ownerNonce: await vehicles.nonces(ownerAddr),
+          deviceNonce: await vehicles.nonces(key.address),
+          deadline,
+        };
+        const ownerSig = await owner.signTypedData(regDomain, pairTypes, msg);
+        const deviceSig = await key.signTypedData(regDomain, pairTypes, msg);
+        await wait(vehicles.connect(owner).pairDevice(id, deviceId, deadline, ownerSig, deviceSig), "pairDevice");
+      } else {
+        const integration = v.connection === "software" ? software : oem;
+        const msg = {
+          vehicleId: id,
+          integration: integration.address,
+          nonce: await vehicles.nonces(ownerAddr),
+          deadline,
+        };
+        const sig = await owner.signTypedData(regDomain, consentTypes, msg);
+        await wait(vehicles.connect(integration).attestConnection(id, deadline, sig), "attestConnection");
+      }
+      counts[v.connection]++;
+      connBar.tick();
+    }
+    connBar.stop();
+    const referrals = fleet.filter((v) => v.referrer !== undefined).length;
+    const sales = fleet.filter((v) => v.soldInWeek !== undefined);
+    say(
+      `Fleet: ${fleet.length} vehicles (${firstId}..${firstId + fleet.length - 1}), ${o.owners} owners; ` +
+        `${counts.hardware} hardware, ${counts.software} software, ${counts.oem} OEM; ${referrals} referrals; ` +
+        `${sales.length} sales in week ${sales[0]?.soldInWeek ?? "-"}`,
+    );
+
+    // The DAO funds the referral budget (member A's tokens, through fund()).
+    const referralBudget = ethers.parseEther("1000");
+    await wait(token.connect(memberA).approve(c.RewardDistributor.address, referralBudget));
+    await wait(distributor.connect(memberA).fund(referralBudget, ethers.id("referrals")), "fund");
+
+    // ---------------------------------------------------------------- claimers
+    // Weekly: a handful through rewards:claim; once: a few at the end; one through a relayer; a claimMany batch.
+    const ownersShuffled = [...Array(o.owners).keys()];
+    const weeklyClaimers = ownersShuffled.filter((i) => i % 23 === 3).slice(0, 8);
+    const onceClaimers = ownersShuffled.filter((i) => i % 23 === 11).slice(0, 6);
+    const relayed = ownersShuffled.find((i) => i >= LOCAL_OWNERS && i % 23 === 17) ?? o.owners - 1;
+    const batch = ownersShuffled.filter((i) => i % 5 === 1 && i !== relayed).slice(0, 40);
+
+    // ---------------------------------------------------------------- weeks
+    const files: string[] = [];
+    let credits: string | undefined;
+    let creditsWeek = -1;
+    let slashCompensation = 0n;
+    let claimedWeekly = 0n;
+    const weekBar = bar("Weeks", o.weeks);
+    for (let week = 0; week < o.weeks; week++) {
+      for (const v of sales.filter((s) => s.soldInWeek === week)) {
+        const from = ownerSigner(v.owner);
+        await wait(
+          vehicles.connect(from).transferFrom(ownerAddress[v.owner], ownerAddress[v.buyer!], firstId + v.index),
+          "transferFrom (sale)",
+        );
+      }
+      await increaseTo(record.genesis + (week + 1) * WEEK + 60);
+      const snapshot = path.join(dir, `vehicles-${week}.csv`);
+      await run(hre, "registry:snapshot", { out: snapshot });
+      const activity = path.join(dir, `activity-${week}.csv`);
+      fs.writeFileSync(
+        activity,
+        activityCsv(fleet, week, o.weeks, o.seed, firstId, (i) => ownerAddress[i]),
+      );
+      const out = path.join(dir, "distributions", `week-${week}.json`);
+      const previous = week === 0 ? undefined : files[week - 1];
+      const weekCredits = week === creditsWeek ? credits : undefined;
+      const inputs = { activity, snapshot, previous, credits: weekCredits, referralBudget: "1000" };
+      await run(hre, "rewards:compute", { week: String(week), out, ...inputs });
+      await run(hre, "rewards:verify", { file: out, ...inputs });
+      files.push(out);
+      const before = await ethers.provider.getBlockNumber();
+      await run(hre, "rewards:publish", { week: String(week), file: out, yes: true });
+      addGas("publish (all txs)", await gasOfBlocks(before + 1, await ethers.provider.getBlockNumber()));
+      await increase(DAY);
+      await wait(distributor.activateRoot(), "activateRoot");
+      const d = readDistribution(out, { keepEarnings: false });
+      for (const i of weeklyClaimers) {
+        if (proofIndex(d, ownerAddress[i]) < 0) continue;
+        const b = await ethers.provider.getBlockNumber();
+        const paid = await run<bigint>(hre, "rewards:claim", { file: out, account: ownerAddress[i], from: 0 });
+        if (paid > 0n) {
+          claimedWeekly += paid;
+          addGas("claim", await gasOfBlocks(b + 1, await ethers.provider.getBlockNumber()));
+        }
+      }
+      if (week === 1 && week + 1 < o.weeks) {
+        const story = await daoStory();
+        slashCompensation = story.compensation;
+        credits = story.credits;
+        creditsWeek = week + 1;
+      }
+      weekBar.tick();
+    }
+    weekBar.stop();
+
+    // The DAO story: stake → grants → guardian freeze → slash proposal → votes → queue → execute → credits.
+    async function daoStory(): Promise<{ compensation: bigint; credits: string }> {
+      await wait(token.connect(memberA).transfer(consumer.address, ethers.parseEther("50000")));
+      await run(hre, "staking:stake", { amount: "30000", from: "8" });
+      for (let i = 0; i < 5; i++) {
+        await run(hre, "access:grant", {
+          vehicle: String(firstId + i),
+          consumer: consumer.address,
+          types: i % 2 ? "location" : "location,odometer",
+          expires: "+90d",
+          ownerAccount: String(10 + fleet[i].owner),
+        });
+      }
+      await wait(staking.connect(guardian).freeze(consumer.address), "guardian freeze");
+      await run(hre, "gov:delegate", { to: "self", from: "2" });
+      await run(hre, "gov:delegate", { to: "self", from: "3" });
+      await increase(60);
+      const proposed = await run<{ proposalId: bigint }>(hre, "gov:propose-slash", {
+        consumer: consumer.address,
+        amount: "20000",
+        compensation: "15000",
+        remainder: "burn",
+        evidence: "ipfs://demo-evidence-of-misuse",
+        from: "2",
+      });
+      const proposal = proposed.proposalId.toString();
+      await increase(DAY + 1);
+      await run(hre, "gov:vote", { proposal, support: "for", from: "2" });
+      await run(hre, "gov:vote", { proposal, support: "for", from: "3" });
+      await increase(WEEK);
+      await run(hre, "gov:queue", { proposal });
+      await increase(2 * DAY + 1);
+      await run(hre, "gov:execute", { proposal });
+      const slashId = await staking.slashCount();
+      const file = path.join(dir, "credits.csv");
+      await run(hre, "staking:compensation", { slash: slashId.toString(), out: file });
+      const [ev] = await staking.queryFilter(
+        staking.filters.Slashed(undefined, slashId),
+        c.ConsumerStaking.blockNumber,
+      );
+      return { compensation: ev.args.compensation, credits: file };
+    }
+
+    // ---------------------------------------------------------------- final claims
+    const lastFile = files[files.length - 1];
+    const last = readDistribution(lastFile, { keepEarnings: false });
+    let claimedAtEnd = 0n;
+    for (const i of onceClaimers) {
+      if (proofIndex(last, ownerAddress[i]) < 0) continue;
+      const b = await ethers.provider.getBlockNumber();
+      const paid = await run<bigint>(hre, "rewards:claim", { file: lastFile, account: ownerAddress[i], from: 0 });
+      if (paid > 0n) {
+        claimedAtEnd += paid;
+        addGas("claim", await gasOfBlocks(b + 1, await ethers.provider.getBlockNumber()));
+      }
+    }
+    // A relayer submits a driver's signed ClaimTo (the driver pays no gas).
+    if (proofIndex(last, ownerAddress[relayed]) >= 0) {
+      const p = proofFor(last, ownerAddress[relayed]);
+      const deadline = (await now()) + 3600;
+      const sig = await ownerSigner(relayed).signTypedData(
+        { name: "DIMO RewardDistributor", version: "1", chainId, verifyingContract: c.RewardDistributor.address },
+        {
+          ClaimTo: [
+            { name: "account", type: "address" },
+            { name: "recipient", type: "address" },
+            { name: "nonce", type: "uint256" },
+            { name: "deadline", type: "uint256" },
+          ],
+        },
+        { account: p.account, recipient: p.account, nonce: await distributor.nonces(p.account), deadline },
+      );
+      await wait(
+        distributor
+          .connect(relayer)
+          .claimToWithSig(p.account, p.cumulativeWei, p.anchor, p.shortProof, p.account, deadline, sig),
+        "claimToWithSig (relayer)",
+      );
+    }
+    // One claimMany batch.
+    const claims = batch
+      .filter((i) => proofIndex(last, ownerAddress[i]) >= 0)
+      .map((i) => {
+        const p = proofFor(last, ownerAddress[i]);
+        return { account: p.account, cumulativeAmount: p.cumulativeWei, anchor: p.anchor, proof: p.shortProof };
+      });
+    if (claims.length > 0) {
+      const r = await wait(distributor.claimMany(claims));
+      addGas("claimMany per claim", r.gasUsed / BigInt(claims.length), 1);
+      addGas(`claimMany (${claims.length} claims)`, r.gasUsed);
+    }
+
+    // ---------------------------------------------------------------- summary and reconciliation
+    const weeks: Distribution[] = files.map((f) => readDistribution(f, { keepEarnings: false }));
+    const schedule = await vault.amountOfWeeks(0, o.weeks);
+    const released = await vault.totalReleased();
+    const funded = await distributor.totalFunded();
+    const balance = await token.balanceOf(c.RewardDistributor.address);
+    let claimed = 0n;
+    for (const e of await distributor.queryFilter(distributor.filters.Claimed(), c.RewardDistributor.blockNumber))
+      claimed += e.args.amount;
+    for (const e of await distributor.queryFilter(distributor.filters.ClaimedTo(), c.RewardDistributor.blockNumber))
+      claimed += e.args.amount;
+    const issuance = weeks.reduce((s, d) => s + d.issuance.weekWei, 0n);
+    const creditsPaid = weeks.reduce((s, d) => s + d.credits.totalWei, 0n);
+    const lastD = weeks[weeks.length - 1];
+    const referralsPaid = lastD.referrals.paidTotalWei;
+    const carried = lastD.pools.core.carryOutWei + lastD.pools.green.carryOutWei;
+    const accountsTotal = lastD.accounts.reduce((s, a) => s + a.cumulativeWei, 0n);
+    const unclaimed = lastD.cumulativeTotalWei - claimed;
+    const mismatches: string[] = [];
+    const check = (what: string, left: bigint, right: bigint) => {
+      if (left !== right) mismatches.push(`${what}: ${left} != ${right} (difference ${left - right} wei)`);
+    };
+    check("released = schedule (vault.amountOfWeeks)", released, schedule);
+    check("Σ weekly issuance in the files = released", issuance, released);
+    check("funded = released + compensation + referral funding", funded, released + slashCompensation + referralBudget);
+    check("compensation credited = compensation funded", creditsPaid, slashCompensation);
+    check("distributor balance = funded − claimed", balance, funded - claimed);
+    check(
+      "last cumulative total + carried remainders = issuance + compensation + referrals paid",
+      lastD.cumulativeTotalWei + carried,
+      issuance + creditsPaid + referralsPaid,
+    );
+    check("Σ accounts' cumulative = last cumulative total", accountsTotal, lastD.cumulativeTotalWei);
+    check(
+      "distributor balance = unclaimed + carried + unspent referral budget",
+      balance,
+      unclaimed + carried + (referralBudget - referralsPaid),
+    );
+    const summary: [string, string][] = [
+      ["weeks / vehicles / owners", `${o.weeks} / ${o.vehicles} / ${o.owners}`],
+      ["issuance schedule (amountOfWeeks)", dimo(schedule)],
+      ["issuance released (vault)", dimo(released)],
+      ["funded (distributor)", dimo(funded)],
+      ["compensation paid (credits)", dimo(creditsPaid)],
+      ["referral budget / paid", `${dimo(referralBudget)} / ${dimo(referralsPaid)}`],
+      ["claimed (Claimed + ClaimedTo)", dimo(claimed)],
+      ["  weekly via rewards:claim", dimo(claimedWeekly)],
+      ["  once at the end via rewards:claim", dimo(claimedAtEnd)],
+      ["unclaimed (last cumulative − claimed)", dimo(unclaimed)],
+      ["carried remainders", dimo(carried)],
+      ["distributor balance", dimo(balance)],
+      ["accounts in the last root", String(lastD.totals.accounts)],
+      ["earning vehicles in the last week", String(lastD.totals.earningVehicles)],
+    ];
+    const seconds = (Date.now() - t0) / 1000;
+    if (verbose) {
+      const width = Math.max(...summary.map(([k]) => k.length), ...Object.keys(gas).map((k) => k.length));
+      console.log("\nSummary");
+      for (const [k, v] of summary) console.log(`  ${k.padEnd(width)}  ${v}`);
+      console.log("\nGas per action (average)");
+      for (const [k, g] of Object.entries(gas))
+        console.log(`  ${k.padEnd(width)}  ${(g.total / BigInt(g.count)).toString().padStart(10)}  (×${g.count})`);
+      console.log("\nReconciliation");
+      if (mismatches.length === 0) console.log("  OK: every total reconciles to the wei (8 checks)");
+      for (const m of mismatches) console.log(`  MISMATCH ${m}`);
+      console.log(`\nDone in ${seconds.toFixed(1)} s`);
+    }
+    return { ok: mismatches.length === 0, mismatches, summary, gas, seconds };
+  } finally {
+    if (savedDir === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
+    else process.env[DEPLOYMENTS_DIR_ENV] = savedDir;
+  }
+}
+
+function proofIndex(d: Distribution, account: string): number {
+  const key = account.toLowerCase();
+  let lo = 0;
+  let hi = d.accounts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const k = d.accounts[mid].account.toLowerCase();
+    if (k === key) return mid;
+    if (k < key) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+export type { FleetVehicle };
+
+if (require.main === module) {
+  // `hardhat run scripts/demo.ts [--network localhost]` (options through env vars), or `npm run demo -- --vehicles
+  // 2000 --weeks 12 --seed 7 [--network localhost]` (ts-node: hardhat run refuses unknown arguments).
+  const argv = process.argv.slice(2);
+  const n = argv.findIndex((a) => a === "--network" || a.startsWith("--network="));
+  if (n >= 0) process.env.HARDHAT_NETWORK = argv[n].includes("=") ? argv[n].split("=")[1] : argv[n + 1];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const hre = require("hardhat") as HardhatRuntimeEnvironment;
+  runDemo(hre, demoOptions(argv, process.env))
+    .then((r) => {
+      if (!r.ok) process.exitCode = 1;
+    })
+    .catch((e: unknown) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exitCode = 1;
+    });
+}
