@@ -504,7 +504,10 @@ if (require.main === module) {
   if (n >= 0) process.env.HARDHAT_NETWORK = argv[n].includes("=") ? argv[n].split("=")[1] : argv[n + 1];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const hre = require("hardhat") as HardhatRuntimeEnvironment;
-  runDemo(hre, demoOptions(argv, process.env))
+  // Run directly (npm run demo), nothing has compiled the contracts yet on a fresh clone.
+  hre
+    .run("compile", { quiet: true })
+    .then(() => runDemo(hre, demoOptions(argv, process.env)))
     .then((r) => {
       if (!r.ok) process.exitCode = 1;
     })
