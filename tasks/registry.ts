@@ -17,12 +17,7 @@ import { task } from "hardhat/config";
 import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import {
-  type BaseContract,
-  type ContractTransactionReceipt,
-  type ContractTransactionResponse,
-  ZeroAddress,
-} from "ethers";
+import { type ContractTransactionReceipt, ZeroAddress } from "ethers";
 import { InputError } from "../lib/errors";
 import { hasValidCheckDigit, normalizeVin, vinCommitment } from "../lib/vin";
 import { dataTypeNames, dataTypesOfPermissions, parseDataTypeList } from "../lib/data-types";
@@ -47,14 +42,13 @@ import {
 } from "../lib/registry-args";
 import { formatRegistrySnapshot, RegistryReplay, RegistryReplayError } from "../lib/registry-snapshot";
 import {
-  DeploymentRecordError,
   loadRegistryContext,
   localSigner,
   readRegistryEvents,
   REGISTRY_TYPES,
   type RegistryContext,
 } from "../scripts/registry-context";
-import { isLocalNetwork } from "../scripts/deploy-suite";
+import { arg, chainNow, cli as kitCli, eventOf, maySend, say, sent, type SendFlags } from "./kit";
 
 const PLUGIN = "dimo-registry";
 /** Default lifetime of signatures the tasks make and submit at once, seconds. */
@@ -65,69 +59,15 @@ const DEFAULT_MANUFACTURER = "4";
 const DEFAULT_INTEGRATION = "5";
 const DEFAULT_PAGE_SIZE = "5000";
 
-const say = (line: string) => console.log(line);
-
 /** A path relative to the working directory when it is inside it, else absolute. */
 function displayPath(file: string): string {
   const rel = path.relative(process.cwd(), file);
   return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : file;
 }
 
-interface SendFlags {
-  dryRun: boolean;
-  yes: boolean;
-}
-
-/** Turns input problems into Hardhat plugin errors: the CLI prints the message alone and exits 1. */
+/** The registry tasks' error rule: also a gap in the replayed events (see `cli` in ./kit). */
 function cli<A extends object, R>(fn: (args: A, hre: HardhatRuntimeEnvironment) => Promise<R>) {
-  return async (args: A, hre: HardhatRuntimeEnvironment): Promise<R> => {
-    try {
-      return await fn(args, hre);
-    } catch (e) {
-      if (e instanceof InputError || e instanceof DeploymentRecordError || e instanceof RegistryReplayError) {
-        throw new HardhatPluginError(PLUGIN, e.message, e);
-      }
-      throw e;
-    }
-  };
-}
-
-function arg(taskName: string) {
-  return (name: string): Where => ({ source: taskName, field: `--${name}` });
-}
-
-/** False (after saying what would be sent) when this run must not send. */
-function maySend(hre: HardhatRuntimeEnvironment, flags: SendFlags, what: string): boolean {
-  if (flags.dryRun) {
-    say(`Dry run: would send ${what}. Nothing was sent.`);
-    return false;
-  }
-  if (!isLocalNetwork(hre.network.name) && !flags.yes) {
-    say(`Dry run on ${hre.network.name}: would send ${what}. Nothing was sent; re-run with --yes to send.`);
-    return false;
-  }
-  return true;
-}
-
-async function sent(label: string, tx: Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
-  const receipt = (await (await tx).wait())!;
-  say(`  ${label}: tx ${receipt.hash} (block ${receipt.blockNumber}, gas ${receipt.gasUsed}, from ${receipt.from})`);
-  return receipt;
-}
-
-/** Arguments of the first `name` event `contract` emitted in the receipt. */
-function eventOf(receipt: ContractTransactionReceipt, contract: BaseContract, name: string) {
-  const address = String(contract.target).toLowerCase();
-  for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== address) continue;
-    const parsed = contract.interface.parseLog(log);
-    if (parsed?.name === name) return parsed.args;
-  }
-  throw new Error(`transaction ${receipt.hash} has no ${name} event`);
-}
-
-async function chainNow(hre: HardhatRuntimeEnvironment): Promise<number> {
-  return (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+  return kitCli(PLUGIN, fn, [RegistryReplayError]);
 }
 
 function describeAccount(ctx: RegistryContext, address: string): string {

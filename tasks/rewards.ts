@@ -12,9 +12,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import { task, types } from "hardhat/config";
-import { HardhatPluginError } from "hardhat/plugins";
+import { cli as kitCli, say, sent } from "./kit";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { ContractTransactionResponse } from "ethers";
 import { InputError } from "../lib/errors";
 import { formatDimoRounded } from "../lib/units";
 import type { DimoToken, IssuanceVault, RewardDistributor } from "../typechain-types";
@@ -30,23 +29,9 @@ export interface RewardsContext {
   distributorDeployBlock: number;
 }
 
-function say(line: string): void {
-  console.log(line);
-}
-
-/** Runs a task body; input problems become a one-line plugin error (exit code 1). */
+/** The rewards tasks' error rule (see `cli` in ./kit). */
 function cli<A extends object, R>(fn: (args: A, hre: HardhatRuntimeEnvironment) => Promise<R>) {
-  return async (args: A, hre: HardhatRuntimeEnvironment): Promise<R> => {
-    try {
-      return await fn(args, hre);
-    } catch (e) {
-      const { DeploymentRecordError } = await import("../scripts/registry-context");
-      if (e instanceof InputError || e instanceof DeploymentRecordError || e instanceof RewardsStateError) {
-        throw new HardhatPluginError(PLUGIN, e.message, e);
-      }
-      throw e;
-    }
-  };
+  return kitCli(PLUGIN, fn, [RewardsStateError]);
 }
 
 /** The chain is not in the state a step needs; the message says what must happen first. */
@@ -81,12 +66,6 @@ export async function loadRewardsContext(hre: HardhatRuntimeEnvironment): Promis
     token: await hre.ethers.getContractAt("DimoToken", record.contracts.DimoToken.address),
     distributorDeployBlock: d.blockNumber,
   };
-}
-
-async function send(label: string, tx: Promise<ContractTransactionResponse>) {
-  const receipt = (await (await tx).wait())!;
-  say(`  ${label}: tx ${receipt.hash} (block ${receipt.blockNumber}, gas ${receipt.gasUsed})`);
-  return receipt;
 }
 
 function dimo(wei: bigint): string {
@@ -354,10 +333,10 @@ task("rewards:publish", "Publishes week N's root from its distribution file (dry
         throw new RewardsStateError(`no local account holds PUBLISHER_ROLE on ${await ctx.distributor.getAddress()}`);
       }
       if (d.cumulativeTotalWei > funded) {
-        await send("pullIssuance", ctx.distributor.pullIssuance());
+        await sent("pullIssuance", ctx.distributor.pullIssuance());
         funded = await ctx.distributor.totalFunded();
       }
-      const receipt = await send(
+      const receipt = await sent(
         "publishRoot",
         ctx.distributor.connect(signer).publishRoot(week, d.root, d.cumulativeTotalWei, contentHash, layer),
       );
@@ -381,7 +360,7 @@ task("rewards:activate", "Makes the pending root claimable once its challenge wi
         `week ${p.week}'s challenge window ends at ${new Date(Number(p.activatesAt) * 1000).toISOString()}`,
       );
     }
-    await send("activateRoot", ctx.distributor.activateRoot());
+    await sent("activateRoot", ctx.distributor.activateRoot());
     say(`Week ${p.week}'s root ${p.root} is now claimable`);
     return p.week;
   }),
@@ -432,14 +411,14 @@ task("rewards:claim", "Claims an account's rewards from a distribution file (pai
             "--to",
             `claiming to another address must be sent by ${p.account}, which is not a local account`,
           );
-        receipt = await send(
+        receipt = await sent(
           "claimTo",
           ctx.distributor.connect(owner).claimTo(p.cumulativeWei, p.anchor, p.shortProof, args.to),
         );
       } else {
         const sender = signers[args.from];
         if (!sender) throw new InputError("rewards:claim", "--from", `no local account ${args.from}`);
-        receipt = await send(
+        receipt = await sent(
           "claim",
           ctx.distributor.connect(sender).claim(p.account, p.cumulativeWei, p.anchor, p.shortProof),
         );

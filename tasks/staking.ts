@@ -13,15 +13,9 @@
  */
 import path from "node:path";
 import { task } from "hardhat/config";
-import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import {
-  type BaseContract,
-  type ContractTransactionReceipt,
-  type ContractTransactionResponse,
-  Signature,
-} from "ethers";
+import { type ContractTransactionReceipt, Signature } from "ethers";
 import { InputError } from "../lib/errors";
 import { isoOf, parseAccountRef, type Where } from "../lib/registry-args";
 import {
@@ -35,14 +29,12 @@ import {
   vehiclesCovered,
   withdrawProblem,
 } from "../lib/governance";
-import { isLocalNetwork, readDeploymentRecord, type DeploymentRecord } from "../scripts/deploy-suite";
+import { readDeploymentRecord, type DeploymentRecord } from "../scripts/deploy-suite";
 import { DeploymentRecordError, deploymentRecordPath } from "../scripts/registry-context";
 import type { ConsumerStaking, DimoGovernor, DimoTimelock, DimoToken } from "../typechain-types";
 
 /** Lifetime of the EIP-2612 permit staking:stake --permit signs and submits at once, seconds. */
 const PERMIT_TTL = 3600;
-
-export const say = (line: string) => console.log(line);
 
 // ------------------------------------------------------------------------------------------------ shared
 
@@ -102,66 +94,12 @@ export async function loadSuiteContext(hre: HardhatRuntimeEnvironment): Promise<
   };
 }
 
-/** Turns input and state problems into Hardhat plugin errors: the CLI prints the message alone and exits 1. */
+export { arg, chainNow, eventOf, maySend, say, sent, type SendFlags } from "./kit";
+import { arg, chainNow, cli as kitCli, eventOf, maySend, say, sent, type SendFlags } from "./kit";
+
+/** The staking and governance tasks' error rule (see `cli` in ./kit). */
 export function cli<A extends object, R>(plugin: string, fn: (args: A, hre: HardhatRuntimeEnvironment) => Promise<R>) {
-  return async (args: A, hre: HardhatRuntimeEnvironment): Promise<R> => {
-    try {
-      return await fn(args, hre);
-    } catch (e) {
-      if (e instanceof InputError || e instanceof DeploymentRecordError || e instanceof StateError) {
-        throw new HardhatPluginError(plugin, e.message, e);
-      }
-      throw e;
-    }
-  };
-}
-
-/** `where` of a task's arguments: `arg("gov:vote")("support")` names `gov:vote --support`. */
-export function arg(taskName: string) {
-  return (name: string): Where => ({ source: taskName, field: `--${name}` });
-}
-
-export interface SendFlags {
-  dryRun: boolean;
-  yes: boolean;
-}
-
-/** False (after saying what would be sent) when this run must not send. */
-export function maySend(hre: HardhatRuntimeEnvironment, flags: SendFlags, what: string): boolean {
-  if (flags.dryRun) {
-    say(`Dry run: would send ${what}. Nothing was sent.`);
-    return false;
-  }
-  if (!isLocalNetwork(hre.network.name) && !flags.yes) {
-    say(`Dry run on ${hre.network.name}: would send ${what}. Nothing was sent; re-run with --yes to send.`);
-    return false;
-  }
-  return true;
-}
-
-export async function sent(
-  label: string,
-  tx: Promise<ContractTransactionResponse>,
-): Promise<ContractTransactionReceipt> {
-  const receipt = (await (await tx).wait())!;
-  say(`  ${label}: tx ${receipt.hash} (block ${receipt.blockNumber}, gas ${receipt.gasUsed}, from ${receipt.from})`);
-  return receipt;
-}
-
-/** Arguments of the first `name` event `contract` emitted in the receipt. */
-export function eventOf(receipt: ContractTransactionReceipt, contract: BaseContract, name: string) {
-  const address = String(contract.target).toLowerCase();
-  for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== address) continue;
-    const parsed = contract.interface.parseLog(log);
-    if (parsed?.name === name) return parsed.args;
-  }
-  throw new Error(`transaction ${receipt.hash} has no ${name} event`);
-}
-
-/** The latest block's time: what `block.timestamp` is in the contracts' view calls. */
-export async function chainNow(hre: HardhatRuntimeEnvironment): Promise<number> {
-  return (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+  return kitCli(plugin, fn);
 }
 
 export function describeAccount(ctx: SuiteContext, address: string): string {
