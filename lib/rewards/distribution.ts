@@ -34,7 +34,6 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { keccak256 } from "ethers";
 import { z } from "zod";
 import { InputError } from "../errors";
 import { parseJsonFile } from "../json-file";
@@ -51,12 +50,19 @@ import {
   toHex,
   writeLeaf,
 } from "./merkle";
+import { accountIndex as indexIn, leafOf, processProofSync, TREE_HEADER_BYTES, treeNodeOffset } from "./proof";
+
+export { leafOf, processProofSync, TREE_HEADER_BYTES, treeNodeOffset };
+
+/** Index of `account` (any case) in the distribution's sorted accounts, or -1. */
+export function accountIndex(d: Pick<Distribution, "accounts">, account: string): number {
+  return indexIn(d.accounts, account);
+}
 import type { ReferralPayout, RejectedReferral, RejectReason, VehicleReferral } from "./referrals";
 
 export const DISTRIBUTION_SCHEMA = "dimo-rewards-distribution/1";
 export const TREE_MAGIC = "DIMOTREE";
 export const TREE_VERSION = 1;
-export const TREE_HEADER_BYTES = 32;
 const NODE = 32;
 
 export interface VehiclePointsBreakdown {
@@ -186,14 +192,6 @@ export function treeHeader(leafCount: number, layerCount: number): Buffer {
   h.writeUInt32BE(leafCount, 12);
   h.writeUInt32BE(layerCount, 16);
   return h;
-}
-
-/** Byte offset of node `index` of layer `layer` in the tree file of a `leafCount`-leaf tree. */
-export function treeNodeOffset(leafCount: number, layer: number, index: number): number {
-  const sizes = layerSizes(leafCount);
-  let offset = TREE_HEADER_BYTES;
-  for (let l = 0; l < layer; l++) offset += sizes[l] * NODE;
-  return offset + index * NODE;
 }
 
 /** SHA-256 of the tree file's bytes for `tree` (without writing it). */
@@ -1075,36 +1073,6 @@ export interface ClaimProof {
   /** Short proof to the cached layer: pass `anchor` and `shortProof` to `claim`. */
   anchor: number;
   shortProof: string[];
-}
-
-/** Index of `account` (any case) in the sorted accounts, or -1. */
-export function accountIndex(d: Pick<Distribution, "accounts">, account: string): number {
-  const key = account.toLowerCase();
-  let lo = 0;
-  let hi = d.accounts.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const k = d.accounts[mid].account.toLowerCase();
-    if (k === key) return mid;
-    if (k < key) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
-
-/** The leaf of `(account, amount)` (ethers; for single leaves). */
-export function leafOf(account: string, amount: bigint): string {
-  const enc = Buffer.alloc(64);
-  enc.write(account.slice(2).toLowerCase(), 12, "hex");
-  enc.write(amount.toString(16).padStart(64, "0"), 32, "hex");
-  return keccak256(keccak256(enc));
-}
-
-/** OpenZeppelin `MerkleProof.processProof` with sorted pairs (ethers; for single proofs). */
-export function processProofSync(proof: readonly string[], leaf: string): string {
-  let node = leaf;
-  for (const s of proof) node = keccak256(node < s ? `${node}${s.slice(2)}` : `${s}${node.slice(2)}`);
-  return node;
 }
 
 /**

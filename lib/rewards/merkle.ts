@@ -24,9 +24,10 @@
  */
 import { Worker } from "node:worker_threads";
 import { createKeccak, type IHasher } from "hash-wasm";
+import { cachedLayerIndex, layerSizes, MAX_CACHED_NODES, siblingPositions } from "./proof";
 
-/** Most nodes of a cached layer (`RewardDistributor.MAX_CACHED_NODES`). */
-export const MAX_CACHED_NODES = 1024;
+export { cachedLayerIndex, layerSizes, MAX_CACHED_NODES, siblingPositions };
+
 const NODE = 32; // bytes per node
 
 let hasherPromise: Promise<IHasher> | undefined;
@@ -56,39 +57,6 @@ export function fromHex(hex: string, length: number): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++)
     out[i] = (HEX_VALUE[hex.charCodeAt(2 + 2 * i)] << 4) | HEX_VALUE[hex.charCodeAt(3 + 2 * i)];
-  return out;
-}
-
-/** Number of nodes in each layer of a tree of `leafCount` leaves, layer 0 (the leaves) first. */
-export function layerSizes(leafCount: number): number[] {
-  if (!Number.isSafeInteger(leafCount) || leafCount < 1) throw new RangeError(`a tree needs leaves, got ${leafCount}`);
-  const sizes = [leafCount];
-  while (sizes[sizes.length - 1] > 1) sizes.push(Math.ceil(sizes[sizes.length - 1] / 2));
-  return sizes;
-}
-
-/** The lowest layer (closest to the leaves) with at most `max` nodes. */
-export function cachedLayerIndex(leafCount: number, max = MAX_CACHED_NODES): number {
-  return layerSizes(leafCount).findIndex((n) => n <= max);
-}
-
-/**
- * Sibling positions of leaf `index` from layer 0 up to (not including) layer `toLayer`:
- * `[layer, position]` pairs, skipping levels where the node was carried up.
- */
-export function siblingPositions(leafCount: number, index: number, toLayer?: number): [number, number][] {
-  const sizes = layerSizes(leafCount);
-  if (!Number.isInteger(index) || index < 0 || index >= leafCount)
-    throw new RangeError(`leaf index ${index} out of range [0, ${leafCount})`);
-  const top = toLayer ?? sizes.length - 1;
-  if (!Number.isInteger(top) || top < 0 || top >= sizes.length) throw new RangeError(`no layer ${toLayer}`);
-  const out: [number, number][] = [];
-  let i = index;
-  for (let l = 0; l < top; l++) {
-    const sibling = i ^ 1;
-    if (sibling < sizes[l]) out.push([l, sibling]);
-    i >>= 1;
-  }
   return out;
 }
 
