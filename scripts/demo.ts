@@ -33,6 +33,11 @@ export interface DemoOptions {
   owners: number;
   /** Show progress bars and print the summary (default true). */
   verbose?: boolean;
+  /**
+   * After the reconciliation, publish one more week (`weeks`) and leave its root in the challenge window,
+   * as the claim page's "pending" state needs (`npm run app`).
+   */
+  pendingWeek?: boolean;
 }
 
 export interface DemoResult {
@@ -41,6 +46,9 @@ export interface DemoResult {
   summary: [string, string][];
   gas: Record<string, { count: number; total: bigint }>;
   seconds: number;
+  /** The work directory: `<network>.json` (the deployment record) and `distributions/week-<N>.json`. */
+  dir: string;
+  distributionsDir: string;
 }
 
 /** Runs a task in process with its printing silenced. */
@@ -111,6 +119,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
 
   // ---------------------------------------------------------------- deploy
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-demo-"));
+  const distributionsDir = path.join(dir, "distributions");
   const savedDir = process.env[DEPLOYMENTS_DIR_ENV];
   process.env[DEPLOYMENTS_DIR_ENV] = dir;
   try {
@@ -256,7 +265,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     const ownersShuffled = [...Array(o.owners).keys()];
     const weeklyClaimers = ownersShuffled.filter((i) => i % 23 === 3).slice(0, 8);
     const onceClaimers = ownersShuffled.filter((i) => i % 23 === 11).slice(0, 6);
-    const relayed = ownersShuffled.find((i) => i >= LOCAL_OWNERS && i % 23 === 17) ?? o.owners - 1;
+    const relayed =
+      ownersShuffled.find((i) => i >= LOCAL_OWNERS && i % 23 === 17) ??
+      ownersShuffled.filter((i) => !weeklyClaimers.includes(i) && !onceClaimers.includes(i)).at(-1)!;
     const batch = ownersShuffled.filter((i) => i % 5 === 1 && i !== relayed).slice(0, 40);
 
     // ---------------------------------------------------------------- weeks
@@ -274,24 +285,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
           "transferFrom (sale)",
         );
       }
-      await increaseTo(record.genesis + (week + 1) * WEEK + 60);
-      const snapshot = path.join(dir, `vehicles-${week}.csv`);
-      await run(hre, "registry:snapshot", { out: snapshot });
-      const activity = path.join(dir, `activity-${week}.csv`);
-      fs.writeFileSync(
-        activity,
-        activityCsv(fleet, week, o.weeks, o.seed, firstId, (i) => ownerAddress[i]),
-      );
-      const out = path.join(dir, "distributions", `week-${week}.json`);
-      const previous = week === 0 ? undefined : files[week - 1];
-      const weekCredits = week === creditsWeek ? credits : undefined;
-      const inputs = { activity, snapshot, previous, credits: weekCredits, referralBudget: "1000" };
-      await run(hre, "rewards:compute", { week: String(week), out, ...inputs });
-      await run(hre, "rewards:verify", { file: out, ...inputs });
-      files.push(out);
-      const before = await ethers.provider.getBlockNumber();
-      await run(hre, "rewards:publish", { week: String(week), file: out, yes: true });
-      addGas("publish (all txs)", await gasOfBlocks(before + 1, await ethers.provider.getBlockNumber()));
+      const out = await publishWeek(week);
       await increase(DAY);
       await wait(distributor.activateRoot(), "activateRoot");
       const d = readDistribution(out, { keepEarnings: false });
@@ -313,6 +307,29 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       weekBar.tick();
     }
     weekBar.stop();
+
+    // Snapshot → compute → verify → publish of one week (its root then waits out the challenge window).
+    async function publishWeek(week: number): Promise<string> {
+      await increaseTo(record.genesis + (week + 1) * WEEK + 60);
+      const snapshot = path.join(dir, `vehicles-${week}.csv`);
+      await run(hre, "registry:snapshot", { out: snapshot });
+      const activity = path.join(dir, `activity-${week}.csv`);
+      fs.writeFileSync(
+        activity,
+        activityCsv(fleet, week, o.weeks, o.seed, firstId, (i) => ownerAddress[i]),
+      );
+      const out = path.join(distributionsDir, `week-${week}.json`);
+      const previous = week === 0 ? undefined : files[week - 1];
+      const weekCredits = week === creditsWeek ? credits : undefined;
+      const inputs = { activity, snapshot, previous, credits: weekCredits, referralBudget: "1000" };
+      await run(hre, "rewards:compute", { week: String(week), out, ...inputs });
+      await run(hre, "rewards:verify", { file: out, ...inputs });
+      files.push(out);
+      const before = await ethers.provider.getBlockNumber();
+      await run(hre, "rewards:publish", { week: String(week), file: out, yes: true });
+      addGas("publish (all txs)", await gasOfBlocks(before + 1, await ethers.provider.getBlockNumber()));
+      return out;
+    }
 
     // The DAO story: stake → grants → guardian freeze → slash proposal → votes → queue → execute → credits.
     async function daoStory(): Promise<{ compensation: bigint; credits: string }> {
@@ -444,6 +461,14 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       balance,
       unclaimed + carried + (referralBudget - referralsPaid),
     );
+    if (o.pendingWeek) {
+      const out = await publishWeek(o.weeks);
+      const pending = await distributor.pendingRoot();
+      say(
+        `Week ${o.weeks} published and left in its challenge window until ` +
+          `${new Date(Number(pending.activatesAt) * 1000).toISOString()} (${path.basename(out)})`,
+      );
+    }
     const summary: [string, string][] = [
       ["weeks / vehicles / owners", `${o.weeks} / ${o.vehicles} / ${o.owners}`],
       ["issuance schedule (amountOfWeeks)", dimo(schedule)],
@@ -473,7 +498,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       for (const m of mismatches) console.log(`  MISMATCH ${m}`);
       console.log(`\nDone in ${seconds.toFixed(1)} s`);
     }
-    return { ok: mismatches.length === 0, mismatches, summary, gas, seconds };
+    return { ok: mismatches.length === 0, mismatches, summary, gas, seconds, dir, distributionsDir };
   } finally {
     if (savedDir === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
     else process.env[DEPLOYMENTS_DIR_ENV] = savedDir;

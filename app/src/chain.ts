@@ -1,0 +1,194 @@
+/**
+ * Everything the page reads from the chain for one account, through the wallet's own provider: the active
+ * and pending roots, the claimed total, the DIMO balance, the vehicles it owns, and the per-week history
+ * from the published distribution files (each checked against the chain, see `data.ts`).
+ */
+import { Contract, type ContractRunner } from "ethers";
+import { abi as distributorAbi } from "../../artifacts/contracts/rewards/RewardDistributor.sol/RewardDistributor.json";
+import { abi as tokenAbi } from "../../artifacts/contracts/DimoToken.sol/DimoToken.json";
+import { abi as registryAbi } from "../../artifacts/contracts/registry/VehicleRegistry.sol/VehicleRegistry.json";
+import type { DimoToken, RewardDistributor, VehicleRegistry } from "../../typechain-types";
+import {
+  accountWeek,
+  claimArgs,
+  loadWeek,
+  type AccountWeek,
+  type ClaimArgs,
+  type DeploymentRecord,
+  type WeekFile,
+} from "./data";
+
+export interface Contracts {
+  record: DeploymentRecord;
+  distributor: RewardDistributor;
+  token: DimoToken;
+  registry: VehicleRegistry;
+}
+
+export function contractsOf(record: DeploymentRecord, runner: ContractRunner): Contracts {
+  const c = record.contracts;
+  return {
+    record,
+    distributor: new Contract(c.RewardDistributor.address, distributorAbi, runner) as unknown as RewardDistributor,
+    token: new Contract(c.DimoToken.address, tokenAbi, runner) as unknown as DimoToken,
+    registry: new Contract(c.VehicleRegistry.address, registryAbi, runner) as unknown as VehicleRegistry,
+  };
+}
+
+export interface Root {
+  week: number;
+  root: string;
+  activatesAt: number;
+  cumulativeTotal: bigint;
+  contentHash: string;
+}
+
+export interface HistoryRow {
+  week: number;
+  earnedWei: bigint;
+  cumulativeWei: bigint;
+  status: "claimed" | "claimable" | "pending";
+}
+
+export interface VehicleRow {
+  id: bigint;
+  label: string;
+  /** What it earned this account in the active week (core + green + referral). */
+  lastWeekWei: bigint;
+}
+
+export interface AccountState {
+  account: string;
+  chainTime: number;
+  balance: bigint;
+  claimed: bigint;
+  active?: Root & { file: WeekFile; entry?: AccountWeek };
+  pending?: Root & { file: WeekFile; entry?: AccountWeek };
+  /** `active cumulative − claimed` (never negative). */
+  claimable: bigint;
+  history: HistoryRow[];
+  vehicles: VehicleRow[];
+}
+
+const ZERO_ROOT = `0x${"0".repeat(64)}`;
+
+function rootOf(r: Awaited<ReturnType<RewardDistributor["activeRoot"]>>): Root | undefined {
+  if (r.root === ZERO_ROOT) return undefined;
+  return {
+    week: Number(r.week),
+    root: r.root,
+    activatesAt: Number(r.activatesAt),
+    cumulativeTotal: r.cumulativeTotal,
+    contentHash: r.contentHash,
+  };
+}
+
+/** Reads the account's whole state. */
+export async function loadAccount(c: Contracts, account: string): Promise<AccountState> {
+  const { distributor, token } = c;
+  const [activeRaw, pendingRaw, claimed, balance, latest, vehicles] = await Promise.all([
+    distributor.activeRoot(),
+    distributor.pendingRoot(),
+    distributor.claimed(account),
+    token.balanceOf(account),
+    distributor.runner!.provider!.getBlock("latest"),
+    vehiclesOf(c, account),
+  ]);
+  const activeRoot = rootOf(activeRaw);
+  const pendingRoot = rootOf(pendingRaw);
+  const state: AccountState = {
+    account,
+    chainTime: latest!.timestamp,
+    balance,
+    claimed,
+    claimable: 0n,
+    history: [],
+    vehicles,
+  };
+  if (activeRoot) {
+    const file = await loadWeek(activeRoot.week, activeRoot.root, activeRoot.contentHash);
+    const entry = accountWeek(file, account);
+    state.active = { ...activeRoot, file, entry };
+    if (entry && entry.cumulativeWei > claimed) state.claimable = entry.cumulativeWei - claimed;
+    state.history = await history(c, account, activeRoot, file, claimed);
+    const earned = new Map<string, bigint>();
+    for (const v of entry?.vehicles ?? []) {
+      const referral = v.referral?.amountWei ?? 0n;
+      earned.set(v.vehicleId, (earned.get(v.vehicleId) ?? 0n) + v.core + v.green + referral);
+    }
+    for (const v of vehicles) v.lastWeekWei = earned.get(v.id.toString()) ?? 0n;
+  }
+  if (pendingRoot) {
+    const file = await loadWeek(pendingRoot.week, pendingRoot.root, pendingRoot.contentHash);
+    const entry = accountWeek(file, account);
+    state.pending = { ...pendingRoot, file, entry };
+    if (entry && entry.weekWei > 0n)
+      state.history.push({
+        week: pendingRoot.week,
+        earnedWei: entry.weekWei,
+        cumulativeWei: entry.cumulativeWei,
+        status: "pending",
+      });
+  }
+  state.history.reverse();
+  return state;
+}
+
+/** Weeks up to the active one, from the files whose hashes the publisher posted (`RootPublished`). */
+async function history(
+  c: Contracts,
+  account: string,
+  active: Root,
+  activeFile: WeekFile,
+  claimed: bigint,
+): Promise<HistoryRow[]> {
+  const published = await c.distributor.queryFilter(
+    c.distributor.filters.RootPublished(),
+    c.record.contracts.RewardDistributor.blockNumber,
+  );
+  // The last root published for a week is the one that stood (a revoked root is published again).
+  const byWeek = new Map<number, { root: string; contentHash: string }>();
+  for (const e of published) byWeek.set(Number(e.args.week), { root: e.args.root, contentHash: e.args.contentHash });
+  const weeks = [...byWeek.keys()].filter((w) => w < active.week).sort((a, b) => a - b);
+  const files = await Promise.all(weeks.map((w) => loadWeek(w, byWeek.get(w)!.root, byWeek.get(w)!.contentHash)));
+  files.push(activeFile);
+  const rows: HistoryRow[] = [];
+  for (const f of files) {
+    const entry = accountWeek(f, account);
+    if (!entry || entry.weekWei === 0n) continue;
+    rows.push({
+      week: f.week,
+      earnedWei: entry.weekWei,
+      cumulativeWei: entry.cumulativeWei,
+      status: entry.cumulativeWei <= claimed ? "claimed" : "claimable",
+    });
+  }
+  return rows;
+}
+
+/** Vehicles the account owns now: every id ever transferred to it that it still owns. */
+async function vehiclesOf(c: Contracts, account: string): Promise<VehicleRow[]> {
+  const { registry } = c;
+  const received = await registry.queryFilter(
+    registry.filters.Transfer(undefined, account),
+    c.record.contracts.VehicleRegistry.blockNumber,
+  );
+  const ids = [...new Set(received.map((e) => e.args.tokenId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const owned = await Promise.all(
+    ids.map(async (id) => ((await registry.ownerOf(id)).toLowerCase() === account.toLowerCase() ? id : undefined)),
+  );
+  return Promise.all(
+    owned
+      .filter((id): id is bigint => id !== undefined)
+      .map(async (id) => {
+        const v = await registry.vehicle(id);
+        return { id, label: `${v.year} ${v.make} ${v.model}`, lastWeekWei: 0n };
+      }),
+  );
+}
+
+/** The claim arguments of the account under the active root (undefined when it has nothing there). */
+export function activeClaimArgs(s: AccountState): Promise<ClaimArgs> | undefined {
+  if (!s.active?.entry) return undefined;
+  return claimArgs(s.active.file, s.active.entry);
+}

@@ -1,0 +1,14 @@
+/// <reference types="vite/client" />
+
+/** The network name the page was built for (`DIMO_APP_NETWORK`, see vite.config.ts). */
+declare const __DIMO_NETWORK__: string;
+
+interface Eip1193Provider {
+  request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;
+  on?(event: string, listener: (...args: unknown[]) => void): void;
+  removeListener?(event: string, listener: (...args: unknown[]) => void): void;
+}
+
+interface Window {
+  ethereum?: Eip1193Provider;
+}

@@ -1,0 +1,394 @@
+/**
+ * The claim page: connect a wallet (any EIP-1193 provider), see the account's vehicles, claimable DIMO and
+ * weekly history, and claim to itself or to another address.
+ *
+ * States, each with its own message: no wallet; not connected; wrong network (with a switch button); loading;
+ * nothing to claim; a week waiting out its challenge window (with an activate button once it may be
+ * activated); a transaction awaiting the wallet, pending, confirmed, rejected or failed. Every action is a
+ * native button or form control, so the page works from the keyboard alone.
+ */
+import { BrowserProvider, getAddress, isAddress, ZeroAddress, type ContractTransactionResponse } from "ethers";
+import { activeClaimArgs, contractsOf, loadAccount, type AccountState, type Contracts } from "./chain";
+import { loadRecord, NETWORK, type DeploymentRecord } from "./data";
+import { explain } from "./errors";
+import { amountNodes, formatAmount, formatTime, shortAddress } from "./format";
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const el = {
+  loading: $("loading"),
+  account: $("account"),
+  connect: $<HTMLButtonElement>("connect"),
+  alert: $("alert"),
+  alertText: $("alert-text"),
+  switchNetwork: $<HTMLButtonElement>("switch-network"),
+  status: $("status"),
+  claimSection: $("claim-section"),
+  claimable: $<HTMLOutputElement>("claimable"),
+  claimNote: $("claim-note"),
+  claimed: $("claimed"),
+  balance: $("balance"),
+  activeWeek: $("active-week"),
+  claim: $<HTMLButtonElement>("claim"),
+  claimToForm: $<HTMLFormElement>("claim-to-form"),
+  recipient: $<HTMLInputElement>("recipient"),
+  recipientError: $("recipient-error"),
+  claimTo: $<HTMLButtonElement>("claim-to"),
+  pendingSection: $("pending-section"),
+  pendingText: $("pending-text"),
+  activate: $<HTMLButtonElement>("activate"),
+  historySection: $("history-section"),
+  history: $("history"),
+  vehiclesSection: $("vehicles-section"),
+  vehicles: $("vehicles"),
+  footer: $("footer"),
+};
+
+let record: DeploymentRecord | undefined;
+let account: string | undefined;
+let state: AccountState | undefined;
+let busy = false;
+let generation = 0; // drops results of a refresh overtaken by a newer one (account or chain changed)
+
+const eth = (): Eip1193Provider | undefined => window.ethereum;
+
+function show(node: HTMLElement, visible: boolean) {
+  node.hidden = !visible;
+}
+
+function alertMessage(text: string | undefined, opts: { switchNetwork?: boolean } = {}) {
+  show(el.alert, text !== undefined);
+  el.alertText.textContent = text ?? "";
+  show(el.switchNetwork, !!opts.switchNetwork);
+}
+
+type StatusKind = "waiting" | "pending" | "success" | "failed" | "rejected";
+function status(kind: StatusKind | undefined, text = "") {
+  show(el.status, kind !== undefined);
+  el.status.dataset.state = kind ?? "";
+  el.status.textContent = text;
+}
+
+function setWei(node: HTMLElement, wei: bigint) {
+  node.dataset.wei = wei.toString();
+  node.replaceChildren(...amountNodes(wei));
+}
+
+function hideAccountSections() {
+  for (const s of [el.claimSection, el.pendingSection, el.historySection, el.vehiclesSection]) show(s, false);
+}
+
+function setBusy(b: boolean) {
+  busy = b;
+  renderButtons();
+}
+
+function renderButtons() {
+  const nothing = !state || state.claimable === 0n;
+  el.claim.disabled = busy || nothing;
+  el.claimTo.disabled = busy || nothing;
+  el.recipient.disabled = busy || nothing;
+  el.activate.disabled = busy;
+  el.claim.textContent = nothing ? "Nothing to claim" : `Claim ${formatAmount(state!.claimable)} DIMO`;
+}
+
+function render(s: AccountState) {
+  state = s;
+  setWei(el.claimable, s.claimable);
+  setWei(el.claimed, s.claimed);
+  setWei(el.balance, s.balance);
+  el.activeWeek.textContent = s.active ? `week ${s.active.week}` : "none yet";
+  if (!s.active) el.claimNote.textContent = "No week has been activated yet: nothing can be claimed so far.";
+  else if (s.claimable === 0n)
+    el.claimNote.textContent = s.active.entry
+      ? `Nothing to claim: you have claimed everything earned through week ${s.active.week}.`
+      : `Nothing to claim: this account has earned no rewards through week ${s.active.week}.`;
+  else el.claimNote.textContent = `Everything earned through week ${s.active.week}, minus what you already claimed.`;
+  show(el.claimSection, true);
+
+  // The pending week: in its challenge window, or ready for anyone to activate.
+  const p = s.pending;
+  show(el.pendingSection, !!p);
+  if (p) {
+    const earned = p.entry?.weekWei ?? 0n;
+    const ready = s.chainTime >= p.activatesAt;
+    const what =
+      earned > 0n
+        ? `Week ${p.week} adds ${formatAmount(earned)} DIMO for you.`
+        : `Week ${p.week} adds nothing for you.`;
+    el.pendingText.textContent = ready
+      ? `${what} Its challenge window ended ${formatTime(p.activatesAt)}: anyone can activate it now.`
+      : `${what} It can be challenged until ${formatTime(p.activatesAt)} and becomes claimable once activated after that.`;
+    el.pendingSection.dataset.week = String(p.week);
+    el.pendingSection.dataset.wei = earned.toString();
+    show(el.activate, ready);
+    el.activate.textContent = `Activate week ${p.week}`;
+  }
+
+  el.history.replaceChildren(
+    ...s.history.map((h) => {
+      const tr = document.createElement("tr");
+      tr.dataset.week = String(h.week);
+      const label = { claimed: "Claimed", claimable: "Claimable", pending: "In challenge window" }[h.status];
+      const cells: [string, string | bigint][] = [
+        ["Week", String(h.week)],
+        ["Earned (DIMO)", h.earnedWei],
+        ["Cumulative (DIMO)", h.cumulativeWei],
+        ["Status", label],
+      ];
+      for (const [name, value] of cells) {
+        const td = document.createElement("td");
+        td.dataset.label = name;
+        if (typeof value === "bigint") {
+          td.dataset.wei = value.toString();
+          td.replaceChildren(...amountNodes(value));
+        } else td.textContent = value;
+        tr.append(td);
+      }
+      tr.lastElementChild!.className = `st-${h.status}`;
+      return tr;
+    }),
+  );
+  show(el.historySection, s.history.length > 0);
+
+  el.vehicles.replaceChildren(
+    ...s.vehicles.map((v) => {
+      const li = document.createElement("li");
+      li.dataset.vehicle = v.id.toString();
+      const name = document.createElement("span");
+      name.className = "vehicle-name";
+      name.textContent = `#${v.id} · ${v.label}`;
+      const earned = document.createElement("span");
+      earned.className = "muted";
+      earned.textContent = s.active ? `week ${s.active.week}: ${formatAmount(v.lastWeekWei)} DIMO` : "";
+      li.append(name, earned);
+      return li;
+    }),
+  );
+  if (s.vehicles.length === 0) {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = "No vehicles registered to this account.";
+    el.vehicles.replaceChildren(li);
+  }
+  show(el.vehiclesSection, true);
+  renderButtons();
+}
+
+function freshProvider(): BrowserProvider {
+  const p = new BrowserProvider(eth()!);
+  p.pollingInterval = 1000;
+  return p;
+}
+
+async function contracts(): Promise<Contracts> {
+  return contractsOf(record!, freshProvider());
+}
+
+/** Re-reads everything for the connected account; shows the wrong-network state instead when needed. */
+async function refresh(): Promise<void> {
+  const my = ++generation;
+  if (!record) return;
+  const wallet = eth();
+  if (!wallet) return;
+  const accounts = (await wallet.request({ method: "eth_accounts" })) as string[];
+  if (my !== generation) return;
+  account = accounts[0] ? getAddress(accounts[0]) : undefined;
+  show(el.connect, !account);
+  show(el.account, !!account);
+  el.account.textContent = account ? shortAddress(account) : "";
+  el.account.title = account ?? "";
+  if (!account) {
+    hideAccountSections();
+    show(el.loading, false);
+    alertMessage(undefined);
+    return;
+  }
+  const chainId = Number(await wallet.request({ method: "eth_chainId" }));
+  if (my !== generation) return;
+  if (chainId !== record.chainId) {
+    hideAccountSections();
+    show(el.loading, false);
+    alertMessage(
+      `Wrong network: your wallet is on chain ${chainId}; DIMO rewards on ${NETWORK} are on chain ${record.chainId}.`,
+      { switchNetwork: true },
+    );
+    return;
+  }
+  alertMessage(undefined);
+  show(el.loading, !state);
+  try {
+    const s = await loadAccount(await contracts(), account);
+    if (my !== generation) return;
+    render(s);
+  } catch (e) {
+    if (my !== generation) return;
+    hideAccountSections();
+    alertMessage(`Could not load your rewards. ${(e as Error).message}`);
+  } finally {
+    if (my === generation) show(el.loading, false);
+  }
+}
+
+async function connect() {
+  el.connect.disabled = true;
+  try {
+    await eth()!.request({ method: "eth_requestAccounts" });
+    status(undefined);
+  } catch (e) {
+    const f = explain(e, (await contracts()).distributor.interface);
+    status(f.kind, f.kind === "rejected" ? "You declined to connect your wallet." : f.message);
+  } finally {
+    el.connect.disabled = false;
+  }
+  await refresh();
+}
+
+async function switchNetwork() {
+  try {
+    await eth()!.request({
+      method: "wallet_switchEthereumChain",
+      params: [{ chainId: `0x${record!.chainId.toString(16)}` }],
+    });
+  } catch (e) {
+    const code = (e as { code?: number }).code;
+    if (code === 4902)
+      alertMessage(`Your wallet does not know chain ${record!.chainId} (${NETWORK}). Add it in your wallet first.`, {
+        switchNetwork: true,
+      });
+    else
+      status(
+        code === 4001 ? "rejected" : "failed",
+        code === 4001 ? "You declined to switch networks." : String((e as Error).message),
+      );
+    return;
+  }
+  await refresh();
+}
+
+/** Sends one transaction through the wallet and follows it to its receipt, saying what happens. */
+async function send(what: string, make: (c: Contracts) => Promise<ContractTransactionResponse>, done: string) {
+  if (busy) return;
+  setBusy(true);
+  const c = await contracts();
+  try {
+    status("waiting", `Confirm ${what} in your wallet…`);
+    const tx = await make(c);
+    status(
+      "pending",
+      `${what[0].toUpperCase()}${what.slice(1)} sent (${shortAddress(tx.hash)}); waiting for confirmation…`,
+    );
+    el.status.dataset.tx = tx.hash;
+    const receipt = await tx.wait();
+    status("success", `${done} Confirmed in block ${receipt!.blockNumber}.`);
+  } catch (e) {
+    const f = explain(e, c.distributor.interface);
+    status(f.kind, f.message);
+  } finally {
+    setBusy(false);
+  }
+  await refresh();
+}
+
+async function signerOf(c: Contracts) {
+  return (c.distributor.runner as BrowserProvider).getSigner(account);
+}
+
+async function claim() {
+  const s = state;
+  if (!s || s.claimable === 0n || !account) return;
+  const amount = formatAmount(s.claimable);
+  await send(
+    `the claim of ${amount} DIMO`,
+    async (c) => {
+      const args = (await activeClaimArgs(s))!;
+      const d = c.distributor.connect(await signerOf(c));
+      return d.claim(account!, args.cumulativeWei, args.anchor, args.proof);
+    },
+    `Claimed ${amount} DIMO to your wallet.`,
+  );
+}
+
+function recipientValue(): string | undefined {
+  const v = el.recipient.value.trim();
+  let problem: string | undefined;
+  if (v === "") problem = "Enter the address that should receive the DIMO.";
+  else if (!isAddress(v)) problem = `"${v}" is not an address (0x followed by 40 hex digits).`;
+  else if (getAddress(v) === ZeroAddress) problem = "The zero address cannot receive rewards.";
+  el.recipientError.textContent = problem ?? "";
+  el.recipient.setAttribute("aria-invalid", String(!!problem));
+  if (problem) {
+    el.recipient.focus();
+    return undefined;
+  }
+  return getAddress(v);
+}
+
+async function claimTo(ev: SubmitEvent) {
+  ev.preventDefault();
+  const s = state;
+  if (!s || s.claimable === 0n) return;
+  const to = recipientValue();
+  if (!to) return;
+  const amount = formatAmount(s.claimable);
+  await send(
+    `the claim of ${amount} DIMO to ${shortAddress(to)}`,
+    async (c) => {
+      const args = (await activeClaimArgs(s))!;
+      const d = c.distributor.connect(await signerOf(c));
+      return d.claimTo(args.cumulativeWei, args.anchor, args.proof, to);
+    },
+    `Claimed ${amount} DIMO to ${to}.`,
+  );
+}
+
+async function activate() {
+  const week = state?.pending?.week;
+  await send(
+    `the activation of week ${week}`,
+    async (c) => c.distributor.connect(await signerOf(c)).activateRoot(),
+    `Week ${week} is active.`,
+  );
+}
+
+async function start() {
+  el.connect.addEventListener("click", () => void connect());
+  el.switchNetwork.addEventListener("click", () => void switchNetwork());
+  el.claim.addEventListener("click", () => void claim());
+  el.claimToForm.addEventListener("submit", (ev) => void claimTo(ev));
+  el.activate.addEventListener("click", () => void activate());
+  el.recipient.addEventListener("input", () => {
+    el.recipientError.textContent = "";
+    el.recipient.removeAttribute("aria-invalid");
+  });
+  try {
+    record = await loadRecord();
+  } catch (e) {
+    show(el.loading, false);
+    alertMessage(`The page is missing its deployment record. ${(e as Error).message}`);
+    return;
+  }
+  const c = record.contracts;
+  el.footer.textContent =
+    `Network ${NETWORK} (chain ${record.chainId}) · RewardDistributor ${c.RewardDistributor.address} · ` +
+    `DIMO ${c.DimoToken.address}`;
+  const wallet = eth();
+  if (!wallet) {
+    show(el.loading, false);
+    alertMessage(
+      "No wallet found. Install a browser wallet (any EIP-1193 wallet, e.g. MetaMask), then reload this page.",
+    );
+    return;
+  }
+  wallet.on?.("accountsChanged", () => {
+    state = undefined;
+    status(undefined);
+    void refresh();
+  });
+  wallet.on?.("chainChanged", () => {
+    state = undefined;
+    void refresh();
+  });
+  await refresh();
+}
+
+void start();

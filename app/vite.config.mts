@@ -1,0 +1,54 @@
+/**
+ * The claim page's build and its local server (`npm run app` and the browser tests drive both through the Vite CLI, see scripts/app-server.ts).
+ *
+ * The page is static; at run time it fetches two kinds of data files from beside itself:
+ *   `data/deployments/<network>.json`      the deployment record (addresses, chain id, blocks)
+ *   `data/distributions/week-<N>.json|.tree` the published weekly distribution files
+ * In production they are uploaded next to the built page. Here both the dev server and `vite preview` serve
+ * them from the repository (or any folder) with sirv, which answers HTTP Range requests (the page reads
+ * single proof nodes from `.tree` files that way). Settings, from the environment:
+ *   DIMO_APP_NETWORK        network name baked into the page (default "localhost")
+ *   DIMO_APP_DEPLOYMENTS    folder holding `<network>.json` (default `deployments/`)
+ *   DIMO_APP_DISTRIBUTIONS  folder holding `week-<N>.json` (default `distributions/<network>/`)
+ *   DIMO_APP_OUT            build output folder (default `app/dist/`)
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import sirv from "sirv";
+import { defineConfig, type Connect, type Plugin } from "vite";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "..");
+const network = process.env.DIMO_APP_NETWORK ?? "localhost";
+if (!/^[a-z0-9-]+$/.test(network))
+  throw new Error(`DIMO_APP_NETWORK: expected a network name like "localhost", got "${network}"`);
+const deployments = path.resolve(process.env.DIMO_APP_DEPLOYMENTS ?? path.join(repo, "deployments"));
+const distributions = path.resolve(process.env.DIMO_APP_DISTRIBUTIONS ?? path.join(repo, "distributions", network));
+
+/** Serves the data folders under `/data/` (no caching: a week's files appear while the server runs). */
+function dimoData(): Plugin {
+  const options = { dev: true, etag: true, dotfiles: false } as const;
+  const mounts: [string, Connect.NextHandleFunction][] = [
+    ["/data/deployments", sirv(deployments, options)],
+    ["/data/distributions", sirv(distributions, options)],
+  ];
+  const install = (server: { middlewares: Connect.Server }) => {
+    for (const [prefix, handler] of mounts) server.middlewares.use(prefix, handler);
+  };
+  return { name: "dimo-data", configureServer: install, configurePreviewServer: install };
+}
+
+export default defineConfig({
+  root: here,
+  base: "./",
+  define: { __DIMO_NETWORK__: JSON.stringify(network) },
+  plugins: [dimoData()],
+  build: {
+    outDir: path.resolve(process.env.DIMO_APP_OUT ?? path.join(here, "dist")),
+    emptyOutDir: true,
+    target: "es2022",
+  },
+  server: { host: "127.0.0.1", fs: { allow: [repo] } },
+  preview: { host: "127.0.0.1" },
+  logLevel: "warn",
+});

@@ -1,0 +1,123 @@
+/**
+ * `npm run app`: the driver claim page against a local chain loaded with demo data, ready to click through.
+ *
+ * Starts `hardhat node` on 127.0.0.1 (port 8545, or `--rpc-port N`), runs the demo against it (deploy, fleet,
+ * weeks of rewards; the last week is left in its challenge window), builds the page (`app/`) and serves it
+ * with the demo's deployment record and distribution files on http://127.0.0.1:5173 (or `--port N`).
+ * Demo options (`--vehicles`, `--weeks`, `--seed`) work as in `npm run demo`. Ctrl-C stops everything.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { HDNodeWallet, Mnemonic } from "ethers";
+import { demoOptions } from "../lib/demo/fleet";
+import { InputError } from "../lib/errors";
+import { formatDimoRounded, parsePositiveInt } from "../lib/units";
+import { accountIndex, readDistribution } from "../lib/rewards/distribution";
+import { buildApp, portInUse, previewApp } from "./app-server";
+
+const ROOT = path.resolve(__dirname, "..");
+/** Hardhat's public test mnemonic: the local node's accounts (never use these keys on a real network). */
+const TEST_MNEMONIC = "test test test test test test test test test test test junk";
+
+function option(argv: string[], name: string, fallback: number): number {
+  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return fallback;
+  const raw = argv[i].includes("=") ? argv[i].split("=")[1] : argv[i + 1];
+  return parsePositiveInt(raw ?? "", { source: "npm run app", field: `--${name}` }, 65535);
+}
+
+async function startNode(port: number): Promise<ChildProcess> {
+  if (await portInUse(port))
+    throw new InputError(
+      "npm run app",
+      "--rpc-port",
+      `127.0.0.1:${port} is already in use (another node?); stop it or pass --rpc-port <free port>`,
+    );
+  const child = spawn(
+    path.join(ROOT, "node_modules", ".bin", "hardhat"),
+    ["node", "--hostname", "127.0.0.1", "--port", String(port)],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, HARDHAT_NETWORK: "hardhat" } },
+  );
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const onData = (b: Buffer) => {
+      output += b.toString();
+      if (output.includes("Started HTTP")) resolve();
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`hardhat node exited (${code}):\n${output}`)));
+  });
+  child.stdout!.removeAllListeners("data");
+  child.stdout!.resume();
+  return child;
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const rpcPort = option(argv, "rpc-port", 8545);
+  const port = option(argv, "port", 5173);
+  const demo = demoOptions(argv, process.env);
+  if (await portInUse(port))
+    throw new InputError("npm run app", "--port", `127.0.0.1:${port} is already in use; pass --port <free port>`);
+
+  const rpcUrl = `http://127.0.0.1:${rpcPort}`;
+  process.env.HARDHAT_NETWORK = "localhost";
+  process.env.LOCALHOST_RPC_URL = rpcUrl;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const hre = require("hardhat") as HardhatRuntimeEnvironment;
+  await hre.run("compile", { quiet: true });
+
+  console.log(`Starting a local chain on ${rpcUrl} …`);
+  const node = await startNode(rpcPort);
+  const stops: (() => Promise<void> | void)[] = [() => void node.kill()];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+  process.once("SIGINT", () => void stopAll().then(() => process.exit(0)));
+  process.once("SIGTERM", () => void stopAll().then(() => process.exit(0)));
+  try {
+    const { runDemo } = await import("./demo");
+    const r = await runDemo(hre, { ...demo, pendingWeek: true });
+    if (!r.ok) throw new Error("the demo did not reconcile; not serving the page");
+
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-app-"));
+    const data = { network: "localhost", deploymentsDir: r.dir, distributionsDir: r.distributionsDir, outDir };
+    buildApp(data);
+    const served = await previewApp(data, port);
+    stops.push(served.stop, () => fs.rmSync(outDir, { recursive: true, force: true }));
+
+    const distributor = await hre.ethers.getContractAt(
+      "RewardDistributor",
+      JSON.parse(fs.readFileSync(path.join(r.dir, "localhost.json"), "utf8")).contracts.RewardDistributor.address,
+    );
+    const active = readDistribution(
+      path.join(r.distributionsDir, `week-${(await distributor.activeRoot()).week}.json`),
+      { keepEarnings: false },
+    );
+    const signers = await hre.ethers.getSigners();
+    const mnemonic = Mnemonic.fromPhrase(TEST_MNEMONIC);
+    console.log(`\nClaim page: ${served.url}`);
+    console.log(`Wallet network: RPC ${rpcUrl}, chain id 31337 (Hardhat's public test keys below; local use only).`);
+    console.log("Drivers (local accounts that own demo vehicles) and what each can claim now:");
+    for (let i = 10; i < 20; i++) {
+      const a = signers[i].address;
+      const key = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`).privateKey;
+      const at = accountIndex(active, a);
+      const due = at < 0 ? 0n : active.accounts[at].cumulativeWei - (await distributor.claimed(a));
+      console.log(`  ${a}  ${formatDimoRounded(due, 6).padStart(16)} DIMO  key ${key}`);
+    }
+    console.log("\nCtrl-C stops the page and the chain.");
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});

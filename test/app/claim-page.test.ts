@@ -1,0 +1,414 @@
+/// <reference lib="dom" />
+/**
+ * The claim page (app/) in headless Chromium, driven by Playwright, against the Hardhat network loaded with
+ * a small demo run (three weeks active, a fourth in its challenge window). The page talks to the chain only
+ * through an injected EIP-1193 wallet (./wallet.ts) backed by a Hardhat account. Every action is taken from
+ * the keyboard. Screenshots land in test-artifacts/claim-page/.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import hre, { ethers } from "hardhat";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { runDemo } from "../../scripts/demo";
+import { buildApp, previewApp, type Served } from "../../scripts/app-server";
+import { accountIndex, readDistribution, type Distribution } from "../../lib/rewards/distribution";
+import { formatDimo } from "../../lib/units";
+import { TestWallet } from "./wallet";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const ARTIFACTS = path.resolve(__dirname, "../../test-artifacts/claim-page");
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** The page's exact amount format: every significant decimal, thousands separators. */
+function shown(wei: bigint): string {
+  const [whole, frac] = formatDimo(wei).split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return frac ? `${grouped}.${frac}` : grouped;
+}
+
+describe("claim page (app/) in headless Chromium", function () {
+  this.timeout(180_000);
+  let snapshotId: string;
+  let browser: Browser;
+  let served: Served;
+  let work: string;
+  let record: { contracts: Record<string, { address: string; blockNumber: number }> };
+  let distributionsDir: string;
+
+  const distributor = () => ethers.getContractAt("RewardDistributor", record.contracts.RewardDistributor.address);
+  const token = () => ethers.getContractAt("DimoToken", record.contracts.DimoToken.address);
+  const weekFile = (week: number): Distribution =>
+    readDistribution(path.join(distributionsDir, `week-${week}.json`), { keepEarnings: true });
+
+  before(async function () {
+    if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
+    if (!fs.existsSync(CHROMIUM))
+      throw new Error(
+        `${CHROMIUM} not found: the browser tests drive Debian's Chromium (apt-get install chromium), ` +
+          "or set CHROMIUM_PATH. Playwright never downloads a browser here.",
+      );
+    snapshotId = await ethers.provider.send("evm_snapshot", []);
+    const demo = await runDemo(hre, { vehicles: 40, owners: 12, weeks: 3, seed: 5, verbose: false, pendingWeek: true });
+    expect(demo.ok, demo.mismatches.join("\n")).to.equal(true);
+    distributionsDir = demo.distributionsDir;
+    record = JSON.parse(fs.readFileSync(path.join(demo.dir, `${hre.network.name}.json`), "utf8"));
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-app-test-"));
+    const data = {
+      network: hre.network.name,
+      deploymentsDir: demo.dir,
+      distributionsDir,
+      outDir: path.join(work, "dist"),
+    };
+    buildApp(data);
+    served = await previewApp(data);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  after(async function () {
+    await browser?.close();
+    await served?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+    if (snapshotId) await ethers.provider.send("evm_revert", [snapshotId]);
+  });
+
+  // ------------------------------------------------------------------------------------------- helpers
+
+  const contexts: BrowserContext[] = [];
+  afterEach(async function () {
+    while (contexts.length) await contexts.pop()!.close();
+  });
+
+  async function open(wallet?: TestWallet, viewport = { width: 1280, height: 900 }): Promise<Page> {
+    const context = await browser.newContext({ viewport, reducedMotion: "reduce" });
+    contexts.push(context);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    if (wallet) await wallet.install(page);
+    await page.goto(served.url);
+    await page.waitForSelector("#loading", { state: "hidden" });
+    expect(errors, "uncaught errors in the page").to.deep.equal([]);
+    return page;
+  }
+
+  /** Presses Tab until `id` has the focus (at most 40 times), as a keyboard user would; returns the ids passed. */
+  async function tabTo(page: Page, id: string): Promise<string[]> {
+    const passed: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press("Tab");
+      const focused = await page.evaluate(() => document.activeElement?.id ?? "");
+      passed.push(focused);
+      if (focused === id) return passed;
+    }
+    throw new Error(`#${id} is not reachable with Tab; focus went through ${passed.join(", ")}`);
+  }
+
+  async function press(page: Page, id: string): Promise<void> {
+    await tabTo(page, id);
+    await page.keyboard.press("Enter");
+  }
+
+  const weiOf = async (page: Page, id: string) => BigInt((await page.getAttribute(`#${id}`, "data-wei"))!);
+  const textOf = async (page: Page, selector: string) => ((await page.textContent(selector)) ?? "").trim();
+  const waitStatus = (page: Page, state: string) => page.waitForSelector(`#status[data-state="${state}"]`);
+  const waitWei = (page: Page, id: string, wei: bigint) =>
+    page.waitForFunction(([i, w]) => document.getElementById(i)?.dataset.wei === w, [id, wei.toString()] as const);
+
+  async function localAccounts() {
+    return (await ethers.getSigners()).slice(10, 20).map((s) => s.address);
+  }
+
+  /** Local accounts with something to claim under the active root and earnings in the pending week. */
+  async function drivers(): Promise<string[]> {
+    const d = await distributor();
+    const active = weekFile(Number((await d.activeRoot()).week));
+    const pending = weekFile(Number((await d.pendingRoot()).week));
+    const out: string[] = [];
+    for (const a of await localAccounts()) {
+      const i = accountIndex(active, a);
+      const j = accountIndex(pending, a);
+      if (i < 0 || j < 0 || pending.accounts[j].weekWei === 0n) continue;
+      if (active.accounts[i].cumulativeWei > (await d.claimed(a))) out.push(a);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------- states
+
+  it("without a wallet, says that one is needed", async function () {
+    const page = await open();
+    expect(await textOf(page, "#alert-text")).to.match(/No wallet found/);
+    expect(await page.isHidden("#claim-section")).to.equal(true);
+  });
+
+  it("on the wrong network, names both chains and switches on request (keyboard)", async function () {
+    const [driver] = await drivers();
+    const wallet = new TestWallet(hre.network.provider, driver);
+    wallet.connected = true;
+    wallet.chainId = 1;
+    const page = await open(wallet);
+    const alert = await textOf(page, "#alert-text");
+    expect(alert).to.match(/Wrong network/);
+    expect(alert).to.contain("chain 1").and.to.contain("chain 31337");
+    expect(await page.isHidden("#claim-section")).to.equal(true);
+    expect(wallet.calls).to.not.include("eth_call"); // nothing is read from the wrong chain
+    await page.screenshot({ path: path.join(ARTIFACTS, "wrong-network.png"), fullPage: true });
+    await press(page, "switch-network");
+    await page.waitForSelector("#claim-section", { state: "visible" });
+    expect(wallet.chainId).to.equal(31337);
+    expect(await page.isHidden("#alert")).to.equal(true);
+  });
+
+  it("connects by keyboard and shows exactly the chain's amounts, the vehicles, the weeks and the pending week", async function () {
+    const [driver] = await drivers();
+    const d = await distributor();
+    const wallet = new TestWallet(hre.network.provider, driver);
+    const page = await open(wallet);
+    expect(await page.isVisible("#connect")).to.equal(true);
+    await press(page, "connect");
+    await page.waitForSelector("#claim-section", { state: "visible" });
+
+    const activeWeek = Number((await d.activeRoot()).week);
+    const pendingRoot = await d.pendingRoot();
+    const active = weekFile(activeWeek);
+    const entry = active.accounts[accountIndex(active, driver)];
+    const claimed = await d.claimed(driver);
+    const balance = await (await token()).balanceOf(driver);
+    expect(await weiOf(page, "claimable")).to.equal(entry.cumulativeWei - claimed);
+    expect(await textOf(page, "#claimable")).to.equal(shown(entry.cumulativeWei - claimed));
+    expect(await weiOf(page, "claimed")).to.equal(claimed);
+    expect(await weiOf(page, "balance")).to.equal(balance);
+    expect(await textOf(page, "#balance")).to.equal(shown(balance));
+    expect(await textOf(page, "#claim")).to.equal(`Claim ${shown(entry.cumulativeWei - claimed)} DIMO`);
+    expect(await textOf(page, "#account")).to.contain(driver.slice(0, 6));
+
+    // Vehicles: exactly those the registry says the driver owns.
+    const registry = await ethers.getContractAt("VehicleRegistry", record.contracts.VehicleRegistry.address);
+    const total = Number(await registry.totalVehicles());
+    const owned: string[] = [];
+    for (let id = 1; id <= total; id++)
+      if ((await registry.ownerOf(id)).toLowerCase() === driver.toLowerCase()) owned.push(String(id));
+    expect(owned.length).to.be.greaterThan(0);
+    const listed = await page.$$eval("#vehicles li[data-vehicle]", (lis) => lis.map((li) => li.dataset.vehicle!));
+    expect(listed).to.deep.equal(owned);
+
+    // Weeks: one row per week with earnings, newest first, the pending week on top.
+    const pending = weekFile(Number(pendingRoot.week));
+    const expected: { week: string; earned: string; status: string }[] = [];
+    const p = pending.accounts[accountIndex(pending, driver)];
+    expected.push({ week: String(pending.week), earned: shown(p.weekWei), status: "In challenge window" });
+    for (let w = activeWeek; w >= 0; w--) {
+      const f = weekFile(w);
+      const i = accountIndex(f, driver);
+      if (i < 0 || f.accounts[i].weekWei === 0n) continue;
+      const a = f.accounts[i];
+      expected.push({
+        week: String(w),
+        earned: shown(a.weekWei),
+        status: a.cumulativeWei <= claimed ? "Claimed" : "Claimable",
+      });
+    }
+    const rows = await page.$$eval("#history tr", (trs) =>
+      trs.map((tr) => {
+        const td = Array.from(tr.querySelectorAll("td")).map((c) => c.textContent);
+        return { week: td[0]!, earned: td[1]!, status: td[3]! };
+      }),
+    );
+    expect(rows).to.deep.equal(expected);
+
+    // The pending week: its amount and the end of its challenge window.
+    expect(await page.getAttribute("#pending-section", "data-week")).to.equal(pendingRoot.week.toString());
+    expect(BigInt((await page.getAttribute("#pending-section", "data-wei"))!)).to.equal(p.weekWei);
+    expect(await textOf(page, "#pending-text")).to.match(/can be challenged until/);
+    expect(await page.isHidden("#activate")).to.equal(true);
+
+    await page.screenshot({ path: path.join(ARTIFACTS, "desktop.png"), fullPage: true });
+  });
+
+  it("refuses a distribution file that does not match the hash published on chain, and shows no amount", async function () {
+    const [driver] = await drivers();
+    const week = Number((await (await distributor()).activeRoot()).week);
+    const file = path.join(distributionsDir, `week-${week}.json`);
+    const original = fs.readFileSync(file);
+    // Someone serving the page raises a cumulative amount by one wei.
+    const text = original.toString("utf8");
+    const at = text.indexOf('"cumulativeWei":"', text.indexOf('"accounts": [')) + '"cumulativeWei":"'.length;
+    const digit = text[at] === "9" ? "8" : String(Number(text[at]) + 1);
+    fs.writeFileSync(file, text.slice(0, at) + digit + text.slice(at + 1));
+    try {
+      const wallet = new TestWallet(hre.network.provider, driver);
+      wallet.connected = true;
+      const page = await open(wallet);
+      const alert = await textOf(page, "#alert-text");
+      expect(alert).to.contain(`distributions/week-${week}.json: its SHA-256`);
+      expect(alert).to.contain("is not the content hash");
+      expect(await page.isHidden("#claim-section")).to.equal(true);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+  });
+
+  it("is readable on a phone (390×844): no horizontal scrolling, every amount in full", async function () {
+    const [driver] = await drivers();
+    const wallet = new TestWallet(hre.network.provider, driver);
+    wallet.connected = true;
+    const page = await open(wallet, { width: 390, height: 844 });
+    await page.waitForSelector("#claim-section", { state: "visible" });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, "horizontal overflow in px").to.be.at.most(0);
+    const clipped = await page.$$eval("#claimable, #balance, #claimed, #history td", (nodes) =>
+      nodes.filter((n) => n.scrollWidth > n.clientWidth + 1).map((n) => n.id || n.textContent),
+    );
+    expect(clipped, "elements whose text is cut off").to.deep.equal([]);
+    const fontSize = await page.$eval("#claim-note", (n) => parseFloat(getComputedStyle(n).fontSize));
+    expect(fontSize).to.be.at.least(14);
+    await page.screenshot({ path: path.join(ARTIFACTS, "phone-390x844.png"), fullPage: true });
+  });
+
+  it("a claim the driver rejects in the wallet sends nothing and says so", async function () {
+    const [driver] = await drivers();
+    const d = await distributor();
+    const wallet = new TestWallet(hre.network.provider, driver);
+    wallet.connected = true;
+    const page = await open(wallet);
+    await page.waitForSelector("#claim-section", { state: "visible" });
+    const block = await ethers.provider.getBlockNumber();
+    const claimed = await d.claimed(driver);
+    wallet.rejectNext = true;
+    await press(page, "claim");
+    await waitStatus(page, "rejected");
+    expect(await textOf(page, "#status")).to.match(/You rejected the request in your wallet\. Nothing was sent\./);
+    expect(await ethers.provider.getBlockNumber()).to.equal(block);
+    expect(await d.claimed(driver)).to.equal(claimed);
+    expect(await page.isEnabled("#claim")).to.equal(true);
+  });
+
+  it("claims by keyboard: pending, then confirmed; the balance grows by exactly the amount shown", async function () {
+    const [driver] = await drivers();
+    const d = await distributor();
+    const t = await token();
+    const wallet = new TestWallet(hre.network.provider, driver);
+    wallet.connected = true;
+    const page = await open(wallet);
+    await page.waitForSelector("#claim-section", { state: "visible" });
+    const amount = await weiOf(page, "claimable");
+    const before = await t.balanceOf(driver);
+    expect(amount).to.be.greaterThan(0n);
+
+    await ethers.provider.send("evm_setAutomine", [false]);
+    try {
+      await press(page, "claim");
+      await waitStatus(page, "pending");
+      expect(await textOf(page, "#status")).to.match(/sent .*waiting for confirmation/);
+      expect(await page.isDisabled("#claim")).to.equal(true);
+      const hash = (await page.getAttribute("#status", "data-tx"))!;
+      expect(await ethers.provider.getTransactionReceipt(hash)).to.equal(null);
+      await ethers.provider.send("evm_mine", []);
+      await waitStatus(page, "success");
+      const receipt = (await ethers.provider.getTransactionReceipt(hash))!;
+      expect(receipt.status).to.equal(1);
+      const ev = receipt.logs.map((l) => d.interface.parseLog(l)).find((e) => e?.name === "Claimed")!;
+      expect(ev.args.account).to.equal(driver);
+      expect(ev.args.amount).to.equal(amount);
+    } finally {
+      await ethers.provider.send("evm_setAutomine", [true]);
+    }
+    expect(await t.balanceOf(driver)).to.equal(before + amount);
+    await waitWei(page, "balance", before + amount);
+    expect(await textOf(page, "#status")).to.contain(`Claimed ${shown(amount)} DIMO to your wallet.`);
+    expect(await weiOf(page, "claimable")).to.equal(0n);
+    expect(await textOf(page, "#claim-note")).to.match(/^Nothing to claim/);
+    expect(await page.isDisabled("#claim")).to.equal(true);
+    expect(await textOf(page, "#claim")).to.equal("Nothing to claim");
+    await page.screenshot({ path: path.join(ARTIFACTS, "claimed.png"), fullPage: true });
+  });
+
+  it("a claim the chain refuses (already claimed elsewhere) fails with the reason, then shows the new state", async function () {
+    const [, other] = await drivers();
+    const d = await distributor();
+    const wallet = new TestWallet(hre.network.provider, other);
+    wallet.connected = true;
+    const page = await open(wallet);
+    await page.waitForSelector("#claim-section", { state: "visible" });
+    const amount = await weiOf(page, "claimable");
+    // Meanwhile the same rewards are claimed from elsewhere (claim() is open to anyone, paying the account).
+    const active = weekFile(Number((await d.activeRoot()).week));
+    const e = active.accounts[accountIndex(active, other)];
+    const { proofFor } = await import("../../lib/rewards/distribution");
+    const p = proofFor(active, other);
+    await (await d.claim(other, e.cumulativeWei, p.anchor, p.shortProof)).wait();
+    const block = await ethers.provider.getBlockNumber();
+    await press(page, "claim");
+    await waitStatus(page, "failed");
+    expect(await textOf(page, "#status")).to.contain(
+      `Nothing left to claim: ${shown(e.cumulativeWei)} DIMO of ${shown(e.cumulativeWei)} DIMO is already claimed`,
+    );
+    expect(await ethers.provider.getBlockNumber()).to.equal(block); // refused before sending
+    await waitWei(page, "claimable", 0n);
+    expect(amount).to.be.greaterThan(0n);
+  });
+
+  it("after the challenge window: activates the week by keyboard, then claims to another address", async function () {
+    const d = await distributor();
+    const t = await token();
+    const [driver] = await localAccounts().then(async (all) => {
+      const pending = weekFile(Number((await d.pendingRoot()).week));
+      return all.filter(
+        (a) => accountIndex(pending, a) >= 0 && pending.accounts[accountIndex(pending, a)].weekWei > 0n,
+      );
+    });
+    const pendingRoot = await d.pendingRoot();
+    await ethers.provider.send("evm_setNextBlockTimestamp", [Number(pendingRoot.activatesAt)]);
+    await ethers.provider.send("evm_mine", []);
+    const wallet = new TestWallet(hre.network.provider, driver);
+    wallet.connected = true;
+    const page = await open(wallet);
+    await page.waitForSelector("#activate", { state: "visible" });
+    expect(await textOf(page, "#pending-text")).to.match(/anyone can activate it now/);
+    await press(page, "activate");
+    await waitStatus(page, "success");
+    expect((await d.activeRoot()).week).to.equal(pendingRoot.week);
+    await page.waitForSelector("#pending-section", { state: "hidden" });
+
+    const now = weekFile(Number(pendingRoot.week));
+    const claimable = now.accounts[accountIndex(now, driver)].cumulativeWei - (await d.claimed(driver));
+    await waitWei(page, "claimable", claimable);
+
+    // Every action is on the Tab path.
+    const path1 = await tabTo(page, "claim-to");
+    expect(path1).to.include.members(["claim", "recipient"]);
+
+    // A bad address is refused on the page; nothing is sent.
+    const block = await ethers.provider.getBlockNumber();
+    await page.focus("#recipient");
+    await page.keyboard.type("0x1234");
+    await page.keyboard.press("Enter");
+    expect(await textOf(page, "#recipient-error")).to.contain('"0x1234" is not an address');
+    expect(await page.getAttribute("#recipient", "aria-invalid")).to.equal("true");
+    expect(await ethers.provider.getBlockNumber()).to.equal(block);
+
+    const recipient = (await ethers.getSigners())[9].address;
+    const before = await t.balanceOf(recipient);
+    await page.fill("#recipient", recipient.toLowerCase());
+    await page.focus("#recipient");
+    await page.keyboard.press("Enter");
+    await waitStatus(page, "success");
+    expect(await textOf(page, "#status")).to.contain(`Claimed ${shown(claimable)} DIMO to ${recipient}.`);
+    expect(await t.balanceOf(recipient)).to.equal(before + claimable);
+    const [ev] = await d.queryFilter(d.filters.ClaimedTo(driver, recipient), block + 1);
+    expect(ev.args.amount).to.equal(claimable);
+    await waitWei(page, "claimable", 0n);
+  });
+});

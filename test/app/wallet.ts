@@ -1,0 +1,122 @@
+/// <reference lib="dom" />
+/**
+ * A test wallet for the claim page: an EIP-1193 provider injected into the page (`window.ethereum`) whose
+ * requests are answered in Node by the Hardhat network, for one of its accounts. The test decides what a
+ * person would: whether to connect, which chain the wallet is on, and whether to reject the next request.
+ */
+import type { Page } from "playwright-core";
+
+interface Eip1193 {
+  request(args: { method: string; params?: unknown[] }): Promise<unknown>;
+}
+
+export interface WalletRpcError {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export class TestWallet {
+  /** The chain the wallet is on (the page must see it through `eth_chainId`). */
+  chainId = 31337;
+  connected = false;
+  /** The next `eth_sendTransaction` / `eth_requestAccounts` is rejected by "the user" (EIP-1193 code 4001). */
+  rejectNext = false;
+  /** Every method the page called, in order. */
+  readonly calls: string[] = [];
+  private readonly pages: Page[] = [];
+
+  constructor(
+    private readonly node: Eip1193,
+    public account: string,
+    private readonly nodeChainId = 31337,
+  ) {}
+
+  /** Injects the provider into `page` (before any of its scripts run). */
+  async install(page: Page): Promise<void> {
+    this.pages.push(page);
+    await page.exposeBinding("__testWalletRequest", (_source, method: string, params: unknown[]) =>
+      this.answer(method, params),
+    );
+    await page.addInitScript(() => {
+      const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
+      const w = window as unknown as {
+        __testWalletRequest(method: string, params: unknown[]): Promise<{ result?: unknown; error?: WalletRpcError }>;
+        __testWalletEmit(event: string, value: unknown): void;
+        ethereum: unknown;
+      };
+      w.__testWalletEmit = (event, value) => listeners.get(event)?.forEach((fn) => fn(value));
+      w.ethereum = {
+        async request({ method, params }: { method: string; params?: unknown[] }) {
+          const r = await w.__testWalletRequest(method, params ?? []);
+          if (r.error) throw Object.assign(new Error(r.error.message), r.error);
+          return r.result;
+        },
+        on(event: string, fn: (...args: unknown[]) => void) {
+          if (!listeners.has(event)) listeners.set(event, new Set());
+          listeners.get(event)!.add(fn);
+        },
+        removeListener(event: string, fn: (...args: unknown[]) => void) {
+          listeners.get(event)?.delete(fn);
+        },
+      };
+    });
+  }
+
+  /** Emits a wallet event (`accountsChanged`, `chainChanged`) in every page the wallet is installed in. */
+  async emit(event: "accountsChanged" | "chainChanged", value: unknown): Promise<void> {
+    for (const p of this.pages) await p.evaluate(([e, v]) => (window as any).__testWalletEmit(e, v), [event, value]);
+  }
+
+  async switchAccount(account: string): Promise<void> {
+    this.account = account;
+    await this.emit("accountsChanged", [account]);
+  }
+
+  private rejected(): { error: WalletRpcError } {
+    this.rejectNext = false;
+    return { error: { code: 4001, message: "User rejected the request." } };
+  }
+
+  private async answer(method: string, params: unknown[]): Promise<{ result?: unknown; error?: WalletRpcError }> {
+    this.calls.push(method);
+    switch (method) {
+      case "eth_accounts":
+        return { result: this.connected ? [this.account] : [] };
+      case "eth_requestAccounts":
+        if (this.rejectNext) return this.rejected();
+        this.connected = true;
+        return { result: [this.account] };
+      case "eth_chainId":
+        return { result: `0x${this.chainId.toString(16)}` };
+      case "net_version":
+        return { result: String(this.chainId) };
+      case "wallet_switchEthereumChain": {
+        const target = Number((params[0] as { chainId: string }).chainId);
+        if (target !== this.nodeChainId) return { error: { code: 4902, message: "Unrecognized chain ID." } };
+        this.chainId = target;
+        // A wallet answers first, then tells the page.
+        setTimeout(() => void this.emit("chainChanged", `0x${target.toString(16)}`), 0);
+        return { result: null };
+      }
+      case "eth_sendTransaction": {
+        if (!this.connected) return { error: { code: 4100, message: "Unauthorized." } };
+        if (this.rejectNext) return this.rejected();
+        const tx = params[0] as { from?: string };
+        if (tx.from?.toLowerCase() !== this.account.toLowerCase())
+          return { error: { code: 4100, message: `Unauthorized sender ${tx.from}.` } };
+        break;
+      }
+      case "eth_sign":
+      case "personal_sign":
+      case "eth_signTypedData_v4":
+        return { error: { code: 4200, message: `${method} is not supported by the test wallet.` } };
+    }
+    try {
+      return { result: await this.node.request({ method, params }) };
+    } catch (e) {
+      const err = e as { code?: number; message?: string; data?: unknown };
+      return { error: { code: err.code ?? -32603, message: err.message ?? String(e), data: err.data } };
+    }
+  }
+}
