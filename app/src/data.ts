@@ -46,8 +46,8 @@ export interface WeekFile {
   leafCount: number;
   treeFile: string;
   cachedLayer: { layer: number; nodes: string[] };
-  accounts: { account: string }[];
-  raw: { accounts: RawAccount[] };
+  /** As in the file: sorted by lowercase address, amounts as decimal strings. */
+  accounts: RawAccount[];
 }
 
 interface RawAccount {
@@ -152,7 +152,6 @@ async function fetchWeek(week: number, root: string, contentHash: string): Promi
     treeFile: `distributions/${d.tree.file}`,
     cachedLayer: d.cachedLayer,
     accounts: d.accounts,
-    raw: d,
   };
 }
 
@@ -160,7 +159,7 @@ async function fetchWeek(week: number, root: string, contentHash: string): Promi
 export function accountWeek(w: WeekFile, account: string): AccountWeek | undefined {
   const i = accountIndex(w.accounts, account);
   if (i < 0) return undefined;
-  const a = w.raw.accounts[i];
+  const a = w.accounts[i];
   return {
     account: getAddress(a.account),
     index: a.index,

@@ -1,6 +1,9 @@
 /** What a failed wallet request or transaction means, in a driver's words. */
-import { isError, type Interface } from "ethers";
+import { Interface, isError } from "ethers";
+import { abi as distributorAbi } from "../../artifacts/contracts/rewards/RewardDistributor.sol/RewardDistributor.json";
 import { formatAmount } from "./format";
+
+const distributor = new Interface(distributorAbi);
 
 export type Failure = { kind: "rejected" | "failed"; message: string };
 
@@ -16,23 +19,21 @@ const REWARD_ERRORS: Record<string, (args: readonly unknown[]) => string> = {
     `The pending week is still in its challenge window until ${new Date(Number(a[0]) * 1000).toLocaleString()}.`,
 };
 
-/** Walks the wrappers wallets and ethers put around an error to the revert data, if any. */
+/** The revert data of a refused call: on the ethers error, or on the wallet's JSON-RPC error inside it. */
 function revertData(e: unknown): string | undefined {
-  for (let x = e as Record<string, unknown> | undefined, depth = 0; x && depth < 6; depth++) {
-    if (typeof x.data === "string" && x.data.startsWith("0x") && x.data.length >= 10) return x.data;
-    x = (x.error ?? x.info ?? x.cause) as Record<string, unknown> | undefined;
-    if (x && typeof x === "object" && "error" in x && !("data" in x)) x = x.error as Record<string, unknown>;
-  }
+  const x = e as { data?: unknown; info?: { error?: { data?: unknown } }; error?: { data?: unknown } };
+  for (const d of [x?.data, x?.info?.error?.data, x?.error?.data])
+    if (typeof d === "string" && /^0x[0-9a-fA-F]{8}/.test(d)) return d;
   return undefined;
 }
 
-export function explain(e: unknown, iface: Interface): Failure {
+export function explain(e: unknown): Failure {
   const raw = e as { code?: unknown; error?: { code?: unknown } };
   if (isError(e, "ACTION_REJECTED") || raw?.code === 4001 || raw?.error?.code === 4001)
     return { kind: "rejected", message: "You rejected the request in your wallet. Nothing was sent." };
   const data = revertData(e);
   if (data) {
-    const parsed = iface.parseError(data);
+    const parsed = distributor.parseError(data);
     if (parsed) {
       const say = REWARD_ERRORS[parsed.name];
       return { kind: "failed", message: say ? say(parsed.args) : `The contract refused: ${parsed.name}.` };

@@ -235,7 +235,7 @@ async function connect() {
     await eth()!.request({ method: "eth_requestAccounts" });
     status(undefined);
   } catch (e) {
-    const f = explain(e, (await contracts()).distributor.interface);
+    const f = explain(e);
     status(f.kind, f.kind === "rejected" ? "You declined to connect your wallet." : f.message);
   } finally {
     el.connect.disabled = false;
@@ -281,7 +281,7 @@ async function send(what: string, make: (c: Contracts) => Promise<ContractTransa
     const receipt = await tx.wait();
     status("success", `${done} Confirmed in block ${receipt!.blockNumber}.`);
   } catch (e) {
-    const f = explain(e, c.distributor.interface);
+    const f = explain(e);
     status(f.kind, f.message);
   } finally {
     setBusy(false);

@@ -177,6 +177,12 @@ describe("claim page (app/) in headless Chromium", function () {
     const wallet = new TestWallet(hre.network.provider, driver);
     const page = await open(wallet);
     expect(await page.isVisible("#connect")).to.equal(true);
+    expect(await page.isHidden("#claim-section")).to.equal(true);
+    wallet.rejectNext = true;
+    await press(page, "connect");
+    await waitStatus(page, "rejected");
+    expect(await textOf(page, "#status")).to.equal("You declined to connect your wallet.");
+    expect(await page.isHidden("#claim-section")).to.equal(true);
     await press(page, "connect");
     await page.waitForSelector("#claim-section", { state: "visible" });
 
@@ -293,6 +299,15 @@ describe("claim page (app/) in headless Chromium", function () {
     expect(await ethers.provider.getBlockNumber()).to.equal(block);
     expect(await d.claimed(driver)).to.equal(claimed);
     expect(await page.isEnabled("#claim")).to.equal(true);
+
+    // The wallet switches to another account: the page follows with that account's amounts.
+    const other = (await drivers()).find((a) => a !== driver)!;
+    const active = weekFile(Number((await d.activeRoot()).week));
+    const due = active.accounts[accountIndex(active, other)].cumulativeWei - (await d.claimed(other));
+    await wallet.switchAccount(other);
+    await waitWei(page, "claimable", due);
+    expect(await textOf(page, "#account")).to.contain(other.slice(0, 6));
+    expect(await page.isHidden("#status")).to.equal(true);
   });
 
   it("claims by keyboard: pending, then confirmed; the balance grows by exactly the amount shown", async function () {
