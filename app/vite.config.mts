@@ -10,6 +10,8 @@
  *   DIMO_APP_NETWORK        network name baked into the page (default "localhost")
  *   DIMO_APP_DEPLOYMENTS    folder holding `<network>.json` (default `deployments/`)
  *   DIMO_APP_DISTRIBUTIONS  folder holding `week-<N>.json` (default `distributions/<network>/`)
+ *   DIMO_APP_WHOLE_FILE_LIMIT  week files up to this many bytes are read whole and checked against their
+ *                           content hash; larger ones by Range requests and proofs (default 1048576)
  *   DIMO_APP_OUT            build output folder (default `app/dist/`)
  */
 import path from "node:path";
@@ -22,6 +24,11 @@ const repo = path.resolve(here, "..");
 const network = process.env.DIMO_APP_NETWORK ?? "localhost";
 if (!/^[a-z0-9-]+$/.test(network))
   throw new Error(`DIMO_APP_NETWORK: expected a network name like "localhost", got "${network}"`);
+const wholeFileLimit = Number(process.env.DIMO_APP_WHOLE_FILE_LIMIT ?? 1024 * 1024);
+if (!Number.isSafeInteger(wholeFileLimit) || wholeFileLimit < 0)
+  throw new Error(
+    `DIMO_APP_WHOLE_FILE_LIMIT: expected a number of bytes, got "${process.env.DIMO_APP_WHOLE_FILE_LIMIT}"`,
+  );
 const deployments = path.resolve(process.env.DIMO_APP_DEPLOYMENTS ?? path.join(repo, "deployments"));
 const distributions = path.resolve(process.env.DIMO_APP_DISTRIBUTIONS ?? path.join(repo, "distributions", network));
 
@@ -41,7 +48,7 @@ function dimoData(): Plugin {
 export default defineConfig({
   root: here,
   base: "./",
-  define: { __DIMO_NETWORK__: JSON.stringify(network) },
+  define: { __DIMO_NETWORK__: JSON.stringify(network), __DIMO_WHOLE_FILE_LIMIT__: String(wholeFileLimit) },
   plugins: [dimoData()],
   build: {
     outDir: path.resolve(process.env.DIMO_APP_OUT ?? path.join(here, "dist")),

@@ -19,6 +19,8 @@ export interface AppData {
   distributionsDir: string;
   /** Build output folder. */
   outDir: string;
+  /** Week files up to this many bytes are read whole (checked by content hash); larger by Range requests. */
+  wholeFileLimit?: number;
 }
 
 function viteEnv(d: AppData): NodeJS.ProcessEnv {
@@ -28,6 +30,7 @@ function viteEnv(d: AppData): NodeJS.ProcessEnv {
     DIMO_APP_DEPLOYMENTS: d.deploymentsDir,
     DIMO_APP_DISTRIBUTIONS: d.distributionsDir,
     DIMO_APP_OUT: d.outDir,
+    ...(d.wholeFileLimit === undefined ? {} : { DIMO_APP_WHOLE_FILE_LIMIT: String(d.wholeFileLimit) }),
     NO_COLOR: "1",
   };
 }

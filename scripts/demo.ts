@@ -18,7 +18,7 @@ import type { Signer, TransactionReceipt } from "ethers";
 import { SingleBar, Presets } from "cli-progress";
 import { deploySuite } from "./deploy-suite";
 import { DEPLOYMENTS_DIR_ENV } from "./registry-context";
-import { readDistribution, proofFor, type Distribution } from "../lib/rewards/distribution";
+import { accountIndex, readDistribution, proofFor, type Distribution } from "../lib/rewards/distribution";
 import { activityCsv, demoOptions, makeFleet, type FleetVehicle } from "../lib/demo/fleet";
 import { formatDimoRounded } from "../lib/units";
 
@@ -290,7 +290,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       await wait(distributor.activateRoot(), "activateRoot");
       const d = readDistribution(out, { keepEarnings: false });
       for (const i of weeklyClaimers) {
-        if (proofIndex(d, ownerAddress[i]) < 0) continue;
+        if (accountIndex(d, ownerAddress[i]) < 0) continue;
         const b = await ethers.provider.getBlockNumber();
         const paid = await run<bigint>(hre, "rewards:claim", { file: out, account: ownerAddress[i], from: 0 });
         if (paid > 0n) {
@@ -379,7 +379,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     const last = readDistribution(lastFile, { keepEarnings: false });
     let claimedAtEnd = 0n;
     for (const i of onceClaimers) {
-      if (proofIndex(last, ownerAddress[i]) < 0) continue;
+      if (accountIndex(last, ownerAddress[i]) < 0) continue;
       const b = await ethers.provider.getBlockNumber();
       const paid = await run<bigint>(hre, "rewards:claim", { file: lastFile, account: ownerAddress[i], from: 0 });
       if (paid > 0n) {
@@ -388,7 +388,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       }
     }
     // A relayer submits a driver's signed ClaimTo (the driver pays no gas).
-    if (proofIndex(last, ownerAddress[relayed]) >= 0) {
+    if (accountIndex(last, ownerAddress[relayed]) >= 0) {
       const p = proofFor(last, ownerAddress[relayed]);
       const deadline = (await now()) + 3600;
       const sig = await ownerSigner(relayed).signTypedData(
@@ -412,7 +412,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     }
     // One claimMany batch.
     const claims = batch
-      .filter((i) => proofIndex(last, ownerAddress[i]) >= 0)
+      .filter((i) => accountIndex(last, ownerAddress[i]) >= 0)
       .map((i) => {
         const p = proofFor(last, ownerAddress[i]);
         return { account: p.account, cumulativeAmount: p.cumulativeWei, anchor: p.anchor, proof: p.shortProof };
@@ -503,20 +503,6 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     if (savedDir === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
     else process.env[DEPLOYMENTS_DIR_ENV] = savedDir;
   }
-}
-
-function proofIndex(d: Distribution, account: string): number {
-  const key = account.toLowerCase();
-  let lo = 0;
-  let hi = d.accounts.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const k = d.accounts[mid].account.toLowerCase();
-    if (k === key) return mid;
-    if (k < key) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 export type { FleetVehicle };

@@ -8,15 +8,7 @@ import { abi as distributorAbi } from "../../artifacts/contracts/rewards/RewardD
 import { abi as tokenAbi } from "../../artifacts/contracts/DimoToken.sol/DimoToken.json";
 import { abi as registryAbi } from "../../artifacts/contracts/registry/VehicleRegistry.sol/VehicleRegistry.json";
 import type { DimoToken, RewardDistributor, VehicleRegistry } from "../../typechain-types";
-import {
-  accountWeek,
-  claimArgs,
-  loadWeek,
-  type AccountWeek,
-  type ClaimArgs,
-  type DeploymentRecord,
-  type WeekFile,
-} from "./data";
+import { accountWeek, loadWeek, type AccountWeek, type DeploymentRecord, type WeekFile } from "./data";
 
 export interface Contracts {
   record: DeploymentRecord;
@@ -107,7 +99,7 @@ export async function loadAccount(c: Contracts, account: string): Promise<Accoun
   };
   if (activeRoot) {
     const file = await loadWeek(activeRoot.week, activeRoot.root, activeRoot.contentHash);
-    const entry = accountWeek(file, account);
+    const entry = await accountWeek(file, account);
     state.active = { ...activeRoot, file, entry };
     if (entry && entry.cumulativeWei > claimed) state.claimable = entry.cumulativeWei - claimed;
     state.history = await history(c, account, activeRoot, file, claimed);
@@ -120,7 +112,7 @@ export async function loadAccount(c: Contracts, account: string): Promise<Accoun
   }
   if (pendingRoot) {
     const file = await loadWeek(pendingRoot.week, pendingRoot.root, pendingRoot.contentHash);
-    const entry = accountWeek(file, account);
+    const entry = await accountWeek(file, account);
     state.pending = { ...pendingRoot, file, entry };
     if (entry && entry.weekWei > 0n)
       state.history.push({
@@ -152,9 +144,10 @@ async function history(
   const weeks = [...byWeek.keys()].filter((w) => w < active.week).sort((a, b) => a - b);
   const files = await Promise.all(weeks.map((w) => loadWeek(w, byWeek.get(w)!.root, byWeek.get(w)!.contentHash)));
   files.push(activeFile);
+  const entries = await Promise.all(files.map((f) => accountWeek(f, account)));
   const rows: HistoryRow[] = [];
-  for (const f of files) {
-    const entry = accountWeek(f, account);
+  for (const [i, f] of files.entries()) {
+    const entry = entries[i];
     if (!entry || entry.weekWei === 0n) continue;
     rows.push({
       week: f.week,
@@ -185,10 +178,4 @@ async function vehiclesOf(c: Contracts, account: string): Promise<VehicleRow[]> 
         return { id, label: `${v.year} ${v.make} ${v.model}`, lastWeekWei: 0n };
       }),
   );
-}
-
-/** The claim arguments of the account under the active root (undefined when it has nothing there). */
-export function activeClaimArgs(s: AccountState): Promise<ClaimArgs> | undefined {
-  if (!s.active?.entry) return undefined;
-  return claimArgs(s.active.file, s.active.entry);
 }

@@ -2,15 +2,30 @@
  * The page's data files: the deployment record and the published weekly distributions, each checked
  * against the chain before a number from it is shown or sent.
  *
- * A week's JSON file must hash (SHA-256 of its bytes) to the `contentHash` the publisher posted on chain with
- * that week's root, and its `root` must be the posted root; a claim proof must reach the cached layer node (or
- * the root) before the page offers to send it. Proof nodes below the cached layer are read from the week's
- * `.tree` file with HTTP Range requests (32 bytes each), so the page never downloads a whole tree.
+ * A week's JSON file is opened with a Range request. A small file (up to `__DIMO_WHOLE_FILE_LIMIT__` bytes,
+ * 1 MiB by default) is read whole and must hash (SHA-256 of its bytes) to the `contentHash` posted on chain
+ * with the week's root. A large one (a million accounts is ~260 MB) is never downloaded: the account's line is
+ * found by a binary search over byte ranges (`lib/rewards/lookup.ts`, about log2(accounts) requests of 4 KiB).
+ * Either way the header's root must be the posted root, the cached layer must hash to it, and the account's
+ * `(address, cumulative amount)` leaf must reach that layer through the siblings read from the `.tree` file
+ * (32 bytes each): every amount shown is committed to by the chain, and the proof is ready for the claim.
  */
 import { getAddress } from "ethers";
-import { accountIndex, leafOf, processProofSync, siblingPositions, treeNodeOffset } from "../../lib/rewards/proof";
+import { layerSizes, TREE_HEADER_BYTES } from "../../lib/rewards/proof";
+import {
+  cachedLayerRoot,
+  findAccountLine,
+  proveEntry,
+  RangeFile,
+  readWeekHeader,
+  type Fetched,
+  type WeekHeader,
+} from "../../lib/rewards/lookup";
 
 export const NETWORK: string = __DIMO_NETWORK__;
+const WHOLE_FILE_LIMIT: number = __DIMO_WHOLE_FILE_LIMIT__;
+/** The first read of a week file: 64 KiB, or one block when files that small are to be read by ranges. */
+const FIRST_READ = WHOLE_FILE_LIMIT >= 64 * 1024 ? 64 * 1024 : 4096;
 
 export interface ContractRecord {
   address: string;
@@ -31,6 +46,13 @@ export interface VehicleEarning {
   referral?: { role: "referrer" | "driver"; amountWei: bigint };
 }
 
+export interface ClaimArgs {
+  cumulativeWei: bigint;
+  /** `k + 1` for node `k` of the cached layer; 0 for a full proof to the root. */
+  anchor: number;
+  proof: string[];
+}
+
 export interface AccountWeek {
   account: string;
   index: number;
@@ -38,25 +60,18 @@ export interface AccountWeek {
   weekWei: bigint;
   vehicles: VehicleEarning[];
   credits: { amountWei: bigint; reason: string }[];
+  /** The proven claim arguments of this week's root. */
+  claim: ClaimArgs;
 }
 
 export interface WeekFile {
   week: number;
   root: string;
-  leafCount: number;
-  treeFile: string;
-  cachedLayer: { layer: number; nodes: string[] };
-  /** As in the file: sorted by lowercase address, amounts as decimal strings. */
-  accounts: RawAccount[];
-}
-
-interface RawAccount {
-  account: string;
-  index: number;
-  cumulativeWei: string;
-  weekWei: string;
-  vehicles: { vehicleId: string; core: string; green: string; referral?: { role: string; amountWei: string } }[];
-  credits?: { amountWei: string; reason: string }[];
+  header: WeekHeader;
+  json: RangeFile;
+  tree: RangeFile;
+  /** How the file was checked: its whole bytes against the content hash, or each account by its proof. */
+  checkedBy: "content hash" | "proofs";
 }
 
 /** A data file is missing, malformed, or does not match what the chain says. */
@@ -83,6 +98,16 @@ async function fetchOk(file: string, init?: RequestInit): Promise<Response> {
   return res;
 }
 
+/** Bytes `[start, end)` of a data file; a server that ignores Range sends the whole file (status 200). */
+async function fetchRange(file: string, start: number, end: number): Promise<Fetched> {
+  const res = await fetchOk(file, { headers: { Range: `bytes=${start}-${end - 1}` } });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (res.status !== 206) return { offset: 0, bytes, size: bytes.length };
+  const m = /^bytes (\d+)-\d+\/(\d+)$/.exec(res.headers.get("Content-Range") ?? "");
+  if (!m) throw new DataError(file, "the server answered a range without a valid Content-Range");
+  return { offset: Number(m[1]), bytes, size: Number(m[2]) };
+}
+
 const isHex = (v: unknown, bytes: number) =>
   typeof v === "string" && v.length === 2 + bytes * 2 && /^0x[0-9a-fA-F]*$/.test(v);
 
@@ -104,125 +129,112 @@ export async function loadRecord(): Promise<DeploymentRecord> {
   return r;
 }
 
-async function sha256(bytes: ArrayBuffer): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
   return `0x${Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /**
- * Week `week`'s distribution file, checked against the on-chain `root` and `contentHash` posted with it.
- * Files are immutable once published, so each (week, hash) is fetched once per page load.
+ * Week `week`'s distribution files, checked against the `root` and `contentHash` posted on chain with it.
+ * Published files never change, so each (week, content hash) is opened once per page load.
  */
 const weekCache = new Map<string, Promise<WeekFile>>();
 export function loadWeek(week: number, root: string, contentHash: string): Promise<WeekFile> {
   const key = `${week}:${contentHash}`;
   let p = weekCache.get(key);
   if (!p) {
-    p = fetchWeek(week, root, contentHash);
+    p = openWeek(week, root, contentHash);
     p.catch(() => weekCache.delete(key));
     weekCache.set(key, p);
   }
   return p;
 }
 
-async function fetchWeek(week: number, root: string, contentHash: string): Promise<WeekFile> {
+async function openWeek(week: number, root: string, contentHash: string): Promise<WeekFile> {
   const file = `distributions/week-${week}.json`;
-  const bytes = await (await fetchOk(file)).arrayBuffer();
-  const hash = await sha256(bytes);
-  if (hash !== contentHash.toLowerCase())
-    throw new DataError(file, `its SHA-256 ${hash} is not the content hash ${contentHash} published on chain`);
-  let d: {
-    week: number;
-    root: string;
-    tree: { file: string; leafCount: number };
-    cachedLayer: { layer: number; nodes: string[] };
-    accounts: RawAccount[];
-  };
+  const first = await fetchRange(file, 0, FIRST_READ);
+  const size = first.size!;
+  let json: RangeFile;
+  let checkedBy: WeekFile["checkedBy"] = "proofs";
+  if (first.bytes.length === size || size <= WHOLE_FILE_LIMIT) {
+    const bytes = first.bytes.length === size ? first.bytes : new Uint8Array(await (await fetchOk(file)).arrayBuffer());
+    const hash = await sha256(bytes);
+    if (hash !== contentHash.toLowerCase())
+      throw new DataError(file, `its SHA-256 ${hash} is not the content hash ${contentHash} published on chain`);
+    json = RangeFile.of(file, bytes);
+    checkedBy = "content hash";
+  } else {
+    json = new RangeFile(file, size, (start, end) => fetchRange(file, start, end));
+    json.store(first);
+  }
+  let header: WeekHeader;
   try {
-    d = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw new DataError(file, "is not JSON");
+    header = await readWeekHeader(json);
+  } catch (e) {
+    throw new DataError(file, (e as Error).message);
   }
-  if (d.week !== week) throw new DataError(file, `week: expected ${week}, got ${d.week}`);
-  if (d.root !== root) throw new DataError(file, `root: ${d.root} is not the root ${root} published on chain`);
-  return {
-    week,
-    root: d.root,
-    leafCount: d.tree.leafCount,
-    treeFile: `distributions/${d.tree.file}`,
-    cachedLayer: d.cachedLayer,
-    accounts: d.accounts,
-  };
-}
-
-/** The account's entry of a week, or undefined when it earned nothing so far. */
-export function accountWeek(w: WeekFile, account: string): AccountWeek | undefined {
-  const i = accountIndex(w.accounts, account);
-  if (i < 0) return undefined;
-  const a = w.accounts[i];
-  return {
-    account: getAddress(a.account),
-    index: a.index,
-    cumulativeWei: BigInt(a.cumulativeWei),
-    weekWei: BigInt(a.weekWei),
-    vehicles: a.vehicles.map((v) => ({
-      vehicleId: v.vehicleId,
-      core: BigInt(v.core),
-      green: BigInt(v.green),
-      referral: v.referral && {
-        role: v.referral.role as "referrer" | "driver",
-        amountWei: BigInt(v.referral.amountWei),
-      },
-    })),
-    credits: (a.credits ?? []).map((c) => ({ amountWei: BigInt(c.amountWei), reason: c.reason })),
-  };
-}
-
-export interface ClaimArgs {
-  cumulativeWei: bigint;
-  /** `k + 1` for node `k` of the cached layer; 0 for a full proof to the root. */
-  anchor: number;
-  proof: string[];
-}
-
-/** Reads 32-byte nodes of a `.tree` file with Range requests (the whole file if the server ignores ranges). */
-async function treeNodes(w: WeekFile, positions: [number, number][]): Promise<string[]> {
-  const out: string[] = [];
-  let whole: Uint8Array | undefined;
-  for (const [layer, index] of positions) {
-    const at = treeNodeOffset(w.leafCount, layer, index);
-    let bytes: Uint8Array;
-    if (whole) bytes = whole.subarray(at, at + 32);
-    else {
-      const res = await fetchOk(w.treeFile, { headers: { Range: `bytes=${at}-${at + 31}` } });
-      const body = new Uint8Array(await res.arrayBuffer());
-      if (res.status === 206) bytes = body;
-      else {
-        whole = body;
-        bytes = body.subarray(at, at + 32);
-      }
-    }
-    if (bytes.length !== 32) throw new DataError(w.treeFile, `node ${index} of layer ${layer} is missing`);
-    out.push(`0x${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`);
-  }
-  return out;
+  if (header.week !== week) throw new DataError(file, `week: expected ${week}, got ${header.week}`);
+  if (header.root !== root)
+    throw new DataError(file, `root: ${header.root} is not the root ${root} published on chain`);
+  if (header.cachedLayer.nodes.length > 0 && cachedLayerRoot(header.cachedLayer.nodes) !== root)
+    throw new DataError(file, "cachedLayer: its nodes do not hash to the root published on chain");
+  const treeFile = `distributions/${header.tree.file}`;
+  const treeSize = TREE_HEADER_BYTES + 32 * layerSizes(header.tree.leafCount).reduce((a, b) => a + b, 0);
+  const tree = new RangeFile(treeFile, treeSize, (start, end) => fetchRange(treeFile, start, end));
+  return { week, root, header, json, tree, checkedBy };
 }
 
 /**
- * The cheapest claim arguments of `entry` under `w`: the proof up to the cached layer with its anchor, checked
- * to reach that node (the contract checks the layer against the root); a full proof when none is cached.
+ * The account's entry of a week with its proven claim arguments, or undefined when the file has no line for
+ * it (it earned nothing through that week).
  */
-export async function claimArgs(w: WeekFile, entry: AccountWeek): Promise<ClaimArgs> {
-  const leaf = leafOf(entry.account, entry.cumulativeWei);
-  const L = w.cachedLayer.nodes.length > 0 ? w.cachedLayer.layer : undefined;
-  const proof = await treeNodes(w, siblingPositions(w.leafCount, entry.index, L));
-  const reached = processProofSync(proof, leaf);
-  if (L === undefined) {
-    if (reached !== w.root) throw new DataError(w.treeFile, "the proof does not reach the root");
-    return { cumulativeWei: entry.cumulativeWei, anchor: 0, proof };
+export async function accountWeek(w: WeekFile, account: string): Promise<AccountWeek | undefined> {
+  let a: Record<string, unknown> | undefined;
+  try {
+    a = await findAccountLine(w.json, w.header.accountsStart, account);
+  } catch (e) {
+    throw new DataError(w.json.name, (e as Error).message);
   }
-  const anchor = (entry.index >> L) + 1;
-  if (reached !== w.cachedLayer.nodes[anchor - 1])
-    throw new DataError(w.treeFile, `the proof does not reach node ${anchor - 1} of the cached layer`);
-  return { cumulativeWei: entry.cumulativeWei, anchor, proof };
+  if (!a) return undefined;
+  const where = `accounts[${String(a.index)}]`;
+  let entry: Omit<AccountWeek, "claim">;
+  try {
+    const raw = a as unknown as {
+      account: string;
+      index: number;
+      cumulativeWei: string;
+      weekWei: string;
+      vehicles: { vehicleId: string; core: string; green: string; referral?: { role: string; amountWei: string } }[];
+      credits?: { amountWei: string; reason: string }[];
+    };
+    entry = {
+      account: getAddress(raw.account),
+      index: raw.index,
+      cumulativeWei: BigInt(raw.cumulativeWei),
+      weekWei: BigInt(raw.weekWei),
+      vehicles: raw.vehicles.map((v) => ({
+        vehicleId: v.vehicleId,
+        core: BigInt(v.core),
+        green: BigInt(v.green),
+        referral: v.referral && {
+          role: v.referral.role as "referrer" | "driver",
+          amountWei: BigInt(v.referral.amountWei),
+        },
+      })),
+      credits: (raw.credits ?? []).map((c) => ({ amountWei: BigInt(c.amountWei), reason: c.reason })),
+    };
+  } catch (e) {
+    throw new DataError(w.json.name, `${where}: ${(e as Error).message}`);
+  }
+  let claim: ClaimArgs;
+  try {
+    const p = await proveEntry(w.tree, w.header, entry.account, entry.cumulativeWei, entry.index);
+    claim = { cumulativeWei: entry.cumulativeWei, ...p };
+  } catch (e) {
+    throw new DataError(
+      w.json.name,
+      `${where} is not committed to by the root published on chain (${(e as Error).message})`,
+    );
+  }
+  return { ...entry, claim };
 }

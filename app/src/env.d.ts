@@ -2,6 +2,8 @@
 
 /** The network name the page was built for (`DIMO_APP_NETWORK`, see vite.config.ts). */
 declare const __DIMO_NETWORK__: string;
+/** Week files up to this size are read whole and checked against their content hash (DIMO_APP_WHOLE_FILE_LIMIT). */
+declare const __DIMO_WHOLE_FILE_LIMIT__: number;
 
 interface Eip1193Provider {
   request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;

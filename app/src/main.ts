@@ -8,12 +8,16 @@
  * native button or form control, so the page works from the keyboard alone.
  */
 import { BrowserProvider, getAddress, isAddress, ZeroAddress, type ContractTransactionResponse } from "ethers";
-import { activeClaimArgs, contractsOf, loadAccount, type AccountState, type Contracts } from "./chain";
+import { contractsOf, loadAccount, type AccountState, type Contracts } from "./chain";
 import { loadRecord, NETWORK, type DeploymentRecord } from "./data";
 import { explain } from "./errors";
 import { amountNodes, formatAmount, formatTime, shortAddress } from "./format";
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`index.html has no element #${id}`);
+  return node as T;
+}
 const el = {
   loading: $("loading"),
   account: $("account"),
@@ -28,6 +32,7 @@ const el = {
   claimed: $("claimed"),
   balance: $("balance"),
   activeWeek: $("active-week"),
+  checkedBy: $("checked-by"),
   claim: $<HTMLButtonElement>("claim"),
   claimToForm: $<HTMLFormElement>("claim-to-form"),
   recipient: $<HTMLInputElement>("recipient"),
@@ -97,6 +102,14 @@ function render(s: AccountState) {
   setWei(el.claimed, s.claimed);
   setWei(el.balance, s.balance);
   el.activeWeek.textContent = s.active ? `week ${s.active.week}` : "none yet";
+  const checkedBy = s.active?.file.checkedBy;
+  el.checkedBy.dataset.by = checkedBy ?? "";
+  el.checkedBy.textContent =
+    checkedBy === "content hash"
+      ? "the week file's SHA-256 and your Merkle proof"
+      : checkedBy === "proofs"
+        ? "your Merkle proof, week by week"
+        : "–";
   if (!s.active) el.claimNote.textContent = "No week has been activated yet: nothing can be claimed so far.";
   else if (s.claimable === 0n)
     el.claimNote.textContent = s.active.entry
@@ -300,7 +313,7 @@ async function claim() {
   await send(
     `the claim of ${amount} DIMO`,
     async (c) => {
-      const args = (await activeClaimArgs(s))!;
+      const args = s.active!.entry!.claim;
       const d = c.distributor.connect(await signerOf(c));
       return d.claim(account!, args.cumulativeWei, args.anchor, args.proof);
     },
@@ -333,7 +346,7 @@ async function claimTo(ev: SubmitEvent) {
   await send(
     `the claim of ${amount} DIMO to ${shortAddress(to)}`,
     async (c) => {
-      const args = (await activeClaimArgs(s))!;
+      const args = s.active!.entry!.claim;
       const d = c.distributor.connect(await signerOf(c));
       return d.claimTo(args.cumulativeWei, args.anchor, args.proof, to);
     },

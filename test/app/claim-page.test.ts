@@ -4,6 +4,10 @@
  * a small demo run (three weeks active, a fourth in its challenge window). The page talks to the chain only
  * through an injected EIP-1193 wallet (./wallet.ts) backed by a Hardhat account. Every action is taken from
  * the keyboard. Screenshots land in test-artifacts/claim-page/.
+ *
+ * The page is built twice: as it reads a large week file (Range requests, each account proven against the
+ * root; the build used by default here, with the whole-file limit at 0) and as it reads a small one (whole,
+ * checked against the content hash).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -41,7 +45,8 @@ describe("claim page (app/) in headless Chromium", function () {
   this.timeout(180_000);
   let snapshotId: string;
   let browser: Browser;
-  let served: Served;
+  let served: Served; // reads week files by Range requests and proofs
+  let servedWhole: Served; // reads week files whole, checked against their content hash
   let work: string;
   let record: { contracts: Record<string, { address: string; blockNumber: number }> };
   let distributionsDir: string;
@@ -64,14 +69,11 @@ describe("claim page (app/) in headless Chromium", function () {
     distributionsDir = demo.distributionsDir;
     record = JSON.parse(fs.readFileSync(path.join(demo.dir, `${hre.network.name}.json`), "utf8"));
     work = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-app-test-"));
-    const data = {
-      network: hre.network.name,
-      deploymentsDir: demo.dir,
-      distributionsDir,
-      outDir: path.join(work, "dist"),
-    };
-    buildApp(data);
-    served = await previewApp(data);
+    const data = { network: hre.network.name, deploymentsDir: demo.dir, distributionsDir };
+    buildApp({ ...data, outDir: path.join(work, "range"), wholeFileLimit: 0 });
+    buildApp({ ...data, outDir: path.join(work, "whole") });
+    served = await previewApp({ ...data, outDir: path.join(work, "range"), wholeFileLimit: 0 });
+    servedWhole = await previewApp({ ...data, outDir: path.join(work, "whole") });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
   });
@@ -79,6 +81,7 @@ describe("claim page (app/) in headless Chromium", function () {
   after(async function () {
     await browser?.close();
     await served?.stop();
+    await servedWhole?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
     if (snapshotId) await ethers.provider.send("evm_revert", [snapshotId]);
   });
@@ -90,14 +93,23 @@ describe("claim page (app/) in headless Chromium", function () {
     while (contexts.length) await contexts.pop()!.close();
   });
 
-  async function open(wallet?: TestWallet, viewport = { width: 1280, height: 900 }): Promise<Page> {
+  async function open(
+    wallet?: TestWallet,
+    viewport = { width: 1280, height: 900 },
+    server: () => Served = () => served,
+  ): Promise<Page> {
     const context = await browser.newContext({ viewport, reducedMotion: "reduce" });
     contexts.push(context);
     const page = await context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     if (wallet) await wallet.install(page);
-    await page.goto(served.url);
+    const dataRequests: { url: string; range: string | undefined }[] = [];
+    page.on("request", (r) => {
+      if (r.url().includes("/data/distributions/")) dataRequests.push({ url: r.url(), range: r.headers().range });
+    });
+    (page as Page & { dataRequests?: typeof dataRequests }).dataRequests = dataRequests;
+    await page.goto(server().url);
     await page.waitForSelector("#loading", { state: "hidden" });
     expect(errors, "uncaught errors in the page").to.deep.equal([]);
     return page;
@@ -240,30 +252,57 @@ describe("claim page (app/) in headless Chromium", function () {
     expect(await textOf(page, "#pending-text")).to.match(/can be challenged until/);
     expect(await page.isHidden("#activate")).to.equal(true);
 
+    // Range mode: week files are only ever read in ranges, never downloaded whole.
+    expect(await page.getAttribute("#checked-by", "data-by")).to.equal("proofs");
+    const requests = (page as Page & { dataRequests?: { url: string; range?: string }[] }).dataRequests!;
+    expect(requests.length).to.be.greaterThan(0);
+    expect(requests.filter((r) => !/^bytes=\d+-\d+$/.test(r.range ?? ""))).to.deep.equal([]);
+
     await page.screenshot({ path: path.join(ARTIFACTS, "desktop.png"), fullPage: true });
   });
 
-  it("refuses a distribution file that does not match the hash published on chain, and shows no amount", async function () {
+  it("refuses a week file changed on the host: by its content hash (whole) or by the proof (ranges)", async function () {
     const [driver] = await drivers();
     const week = Number((await (await distributor()).activeRoot()).week);
     const file = path.join(distributionsDir, `week-${week}.json`);
     const original = fs.readFileSync(file);
-    // Someone serving the page raises a cumulative amount by one wei.
-    const text = original.toString("utf8");
-    const at = text.indexOf('"cumulativeWei":"', text.indexOf('"accounts": [')) + '"cumulativeWei":"'.length;
-    const digit = text[at] === "9" ? "8" : String(Number(text[at]) + 1);
-    fs.writeFileSync(file, text.slice(0, at) + digit + text.slice(at + 1));
+    const index = accountIndex(weekFile(week), driver);
+    // Someone serving the page raises the driver's cumulative amount (one digit up).
+    const lines = original.toString("utf8").split("\n");
+    const k = lines.findIndex((l) => l.toLowerCase().startsWith(`    {"account":"${driver.toLowerCase()}"`));
+    const at = lines[k].indexOf('"cumulativeWei":"') + '"cumulativeWei":"'.length;
+    lines[k] =
+      lines[k].slice(0, at) + (lines[k][at] === "9" ? "8" : String(Number(lines[k][at]) + 1)) + lines[k].slice(at + 1);
+    fs.writeFileSync(file, lines.join("\n"));
     try {
-      const wallet = new TestWallet(hre.network.provider, driver);
-      wallet.connected = true;
-      const page = await open(wallet);
-      const alert = await textOf(page, "#alert-text");
-      expect(alert).to.contain(`distributions/week-${week}.json: its SHA-256`);
-      expect(alert).to.contain("is not the content hash");
-      expect(await page.isHidden("#claim-section")).to.equal(true);
+      for (const [server, reason] of [
+        [() => servedWhole, /its SHA-256 0x[0-9a-f]{64} is not the content hash 0x[0-9a-f]{64} published on chain/],
+        [() => served, new RegExp(`accounts\\[${index}\\] is not committed to by the root published on chain`)],
+      ] as const) {
+        const wallet = new TestWallet(hre.network.provider, driver);
+        wallet.connected = true;
+        const page = await open(wallet, undefined, server);
+        const alert = await textOf(page, "#alert-text");
+        expect(alert).to.contain(`distributions/week-${week}.json`);
+        expect(alert).to.match(reason);
+        expect(await page.isHidden("#claim-section")).to.equal(true);
+      }
     } finally {
       fs.writeFileSync(file, original);
     }
+  });
+
+  it("reads small week files whole and shows the same amounts", async function () {
+    const [driver] = await drivers();
+    const d = await distributor();
+    const wallet = new TestWallet(hre.network.provider, driver);
+    wallet.connected = true;
+    const page = await open(wallet, undefined, () => servedWhole);
+    await page.waitForSelector("#claim-section", { state: "visible" });
+    const active = weekFile(Number((await d.activeRoot()).week));
+    const due = active.accounts[accountIndex(active, driver)].cumulativeWei - (await d.claimed(driver));
+    expect(await weiOf(page, "claimable")).to.equal(due);
+    expect(await page.getAttribute("#checked-by", "data-by")).to.equal("content hash");
   });
 
   it("is readable on a phone (390×844): no horizontal scrolling, every amount in full", async function () {

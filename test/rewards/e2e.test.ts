@@ -8,6 +8,7 @@ import { deploySuite } from "../../scripts/deploy-suite";
 import { DEPLOYMENTS_DIR_ENV } from "../../scripts/registry-context";
 import { readDistribution } from "../../lib/rewards/distribution";
 import type { DimoToken, IssuanceVault, RewardDistributor, VehicleRegistry } from "../../typechain-types";
+import { rejects } from "../helpers/rejects";
 
 const WEEK = 604_800;
 const DAY = 86_400;
@@ -21,17 +22,6 @@ async function run(name: string, args: Record<string, unknown>): Promise<unknown
   } finally {
     console.log = log;
   }
-}
-
-async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  let err: unknown;
-  try {
-    await promise;
-  } catch (e) {
-    err = e;
-  }
-  expect(err, "expected the task to fail").to.be.instanceOf(Error);
-  expect((err as Error).message).to.match(pattern);
 }
 
 describe("weekly rewards end to end (three weeks)", function () {
