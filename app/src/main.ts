@@ -1,6 +1,6 @@
 /**
- * The claim page: connect a wallet (any EIP-1193 provider), see the account's vehicles, claimable DIMO and
- * weekly history, and claim to itself or to another address.
+ * The claim page: connect a wallet (any EIP-1193 provider, found through EIP-6963 or `window.ethereum`), see
+ * the account's vehicles, claimable DIMO and weekly history, and claim to itself or to another address.
  *
  * States, each with its own message: no wallet; not connected; wrong network (with a switch button); loading;
  * nothing to claim; a week waiting out its challenge window (with an activate button once it may be
@@ -12,6 +12,7 @@ import { contractsOf, loadAccount, type AccountState, type Contracts } from "./c
 import { loadRecord, NETWORK, type DeploymentRecord } from "./data";
 import { explain } from "./errors";
 import { amountNodes, formatAmount, formatTime, shortAddress } from "./format";
+import { rememberedWallet, rememberWallet, watchWallets, type WalletChoice } from "./wallets";
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const node = document.getElementById(id);
@@ -21,7 +22,7 @@ function $<T extends HTMLElement = HTMLElement>(id: string): T {
 const el = {
   loading: $("loading"),
   account: $("account"),
-  connect: $<HTMLButtonElement>("connect"),
+  wallets: $("wallets"),
   alert: $("alert"),
   alertText: $("alert-text"),
   switchNetwork: $<HTMLButtonElement>("switch-network"),
@@ -54,14 +55,17 @@ let state: AccountState | undefined;
 let busy = false;
 let generation = 0; // drops results of a refresh overtaken by a newer one (account or chain changed)
 
-const eth = (): Eip1193Provider | undefined => window.ethereum;
+let wallets: WalletChoice[] = [];
+let chosen: WalletChoice | undefined;
+const eth = (): Eip1193Provider | undefined => chosen?.provider;
 
 function show(node: HTMLElement, visible: boolean) {
   node.hidden = !visible;
 }
 
-function alertMessage(text: string | undefined, opts: { switchNetwork?: boolean } = {}) {
+function alertMessage(text: string | undefined, opts: { switchNetwork?: boolean; reason?: string } = {}) {
   show(el.alert, text !== undefined);
+  el.alert.dataset.reason = opts.reason ?? "";
   el.alertText.textContent = text ?? "";
   show(el.switchNetwork, !!opts.switchNetwork);
 }
@@ -202,15 +206,29 @@ async function refresh(): Promise<void> {
   const my = ++generation;
   if (!record) return;
   const wallet = eth();
-  if (!wallet) return;
+  if (!wallet) {
+    account = undefined;
+    state = undefined;
+    renderWallets();
+    show(el.account, false);
+    hideAccountSections();
+    show(el.loading, false);
+    if (wallets.length === 0)
+      alertMessage(
+        "No wallet found. Install a browser wallet (any EIP-1193 wallet, e.g. MetaMask), then reload this page.",
+        { reason: "no-wallet" },
+      );
+    return;
+  }
   const accounts = (await wallet.request({ method: "eth_accounts" })) as string[];
   if (my !== generation) return;
   account = accounts[0] ? getAddress(accounts[0]) : undefined;
-  show(el.connect, !account);
+  renderWallets();
   show(el.account, !!account);
   el.account.textContent = account ? shortAddress(account) : "";
   el.account.title = account ?? "";
   if (!account) {
+    state = undefined;
     hideAccountSections();
     show(el.loading, false);
     alertMessage(undefined);
@@ -242,16 +260,70 @@ async function refresh(): Promise<void> {
   }
 }
 
-async function connect() {
-  el.connect.disabled = true;
+/** One "Connect" button per wallet found (just "Connect wallet" when there is one), while not connected. */
+function renderWallets() {
+  const buttons = account
+    ? []
+    : wallets.map((w) => {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.dataset.wallet = w.id;
+        b.className = "connect";
+        if (w.icon) {
+          const img = document.createElement("img");
+          img.src = w.icon;
+          img.alt = "";
+          img.width = img.height = 20;
+          b.append(img);
+        }
+        b.append(wallets.length === 1 ? "Connect wallet" : `Connect ${w.name}`);
+        b.addEventListener("click", () => void connect(w, b));
+        return b;
+      });
+  el.wallets.replaceChildren(...buttons);
+}
+
+const listening = new Set<WalletChoice>();
+let userChose = false;
+
+/** The wallet to use: the one chosen last time, else the only one; with several, the driver picks. */
+function pickWallet() {
+  if (userChose) return;
+  const pick = rememberedWallet(wallets) ?? (wallets.length === 1 ? wallets[0] : undefined);
+  if (pick) useWallet(pick);
+  else chosen = undefined;
+}
+
+function useWallet(w: WalletChoice) {
+  chosen = w;
+  if (listening.has(w)) return;
+  listening.add(w);
+  w.provider.on?.("accountsChanged", () => {
+    if (chosen !== w) return;
+    state = undefined;
+    status(undefined);
+    void refresh();
+  });
+  w.provider.on?.("chainChanged", () => {
+    if (chosen !== w) return;
+    state = undefined;
+    void refresh();
+  });
+}
+
+async function connect(w: WalletChoice, button: HTMLButtonElement) {
+  userChose = true;
+  useWallet(w);
+  button.disabled = true;
   try {
-    await eth()!.request({ method: "eth_requestAccounts" });
+    await w.provider.request({ method: "eth_requestAccounts" });
+    rememberWallet(w);
     status(undefined);
   } catch (e) {
     const f = explain(e);
     status(f.kind, f.kind === "rejected" ? "You declined to connect your wallet." : f.message);
   } finally {
-    el.connect.disabled = false;
+    button.disabled = false;
   }
   await refresh();
 }
@@ -364,7 +436,6 @@ async function activate() {
 }
 
 async function start() {
-  el.connect.addEventListener("click", () => void connect());
   el.switchNetwork.addEventListener("click", () => void switchNetwork());
   el.claim.addEventListener("click", () => void claim());
   el.claimToForm.addEventListener("submit", (ev) => void claimTo(ev));
@@ -384,24 +455,14 @@ async function start() {
   el.footer.textContent =
     `Network ${NETWORK} (chain ${record.chainId}) · RewardDistributor ${c.RewardDistributor.address} · ` +
     `DIMO ${c.DimoToken.address}`;
-  const wallet = eth();
-  if (!wallet) {
-    show(el.loading, false);
-    alertMessage(
-      "No wallet found. Install a browser wallet (any EIP-1193 wallet, e.g. MetaMask), then reload this page.",
-    );
-    return;
-  }
-  wallet.on?.("accountsChanged", () => {
-    state = undefined;
-    status(undefined);
+  const found = (list: WalletChoice[]) => {
+    wallets = list;
+    if (wallets.length > 0 && el.alert.dataset.reason === "no-wallet") alertMessage(undefined);
+    pickWallet();
     void refresh();
-  });
-  wallet.on?.("chainChanged", () => {
-    state = undefined;
-    void refresh();
-  });
-  await refresh();
+  };
+  wallets = watchWallets(found);
+  found(wallets);
 }
 
 void start();

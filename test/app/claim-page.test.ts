@@ -21,6 +21,7 @@ import { accountIndex, readDistribution, type Distribution } from "../../lib/rew
 import { formatDimo } from "../../lib/units";
 import { TestWallet } from "./wallet";
 
+const CONNECT = '[data-wallet="injected"]';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = path.resolve(__dirname, "../../test-artifacts/claim-page");
 const FLAGS = [
@@ -115,20 +116,26 @@ describe("claim page (app/) in headless Chromium", function () {
     return page;
   }
 
-  /** Presses Tab until `id` has the focus (at most 40 times), as a keyboard user would; returns the ids passed. */
-  async function tabTo(page: Page, id: string): Promise<string[]> {
+  /**
+   * Presses Tab until the element matching `selector` has the focus (at most 40 times), as a keyboard user
+   * would; returns the ids (or wallet ids) of the elements passed.
+   */
+  async function tabTo(page: Page, selector: string): Promise<string[]> {
     const passed: string[] = [];
     for (let i = 0; i < 40; i++) {
       await page.keyboard.press("Tab");
-      const focused = await page.evaluate(() => document.activeElement?.id ?? "");
+      const [focused, hit] = await page.evaluate((sel) => {
+        const a = document.activeElement as HTMLElement | null;
+        return [a?.id || a?.dataset.wallet || a?.tagName || "", !!a?.matches(sel)] as const;
+      }, selector);
       passed.push(focused);
-      if (focused === id) return passed;
+      if (hit) return passed;
     }
-    throw new Error(`#${id} is not reachable with Tab; focus went through ${passed.join(", ")}`);
+    throw new Error(`${selector} is not reachable with Tab; focus went through ${passed.join(", ")}`);
   }
 
-  async function press(page: Page, id: string): Promise<void> {
-    await tabTo(page, id);
+  async function press(page: Page, selector: string): Promise<void> {
+    await tabTo(page, selector);
     await page.keyboard.press("Enter");
   }
 
@@ -177,7 +184,7 @@ describe("claim page (app/) in headless Chromium", function () {
     expect(await page.isHidden("#claim-section")).to.equal(true);
     expect(wallet.calls).to.not.include("eth_call"); // nothing is read from the wrong chain
     await page.screenshot({ path: path.join(ARTIFACTS, "wrong-network.png"), fullPage: true });
-    await press(page, "switch-network");
+    await press(page, "#switch-network");
     await page.waitForSelector("#claim-section", { state: "visible" });
     expect(wallet.chainId).to.equal(31337);
     expect(await page.isHidden("#alert")).to.equal(true);
@@ -188,14 +195,14 @@ describe("claim page (app/) in headless Chromium", function () {
     const d = await distributor();
     const wallet = new TestWallet(hre.network.provider, driver);
     const page = await open(wallet);
-    expect(await page.isVisible("#connect")).to.equal(true);
+    expect(await textOf(page, CONNECT)).to.equal("Connect wallet");
     expect(await page.isHidden("#claim-section")).to.equal(true);
     wallet.rejectNext = true;
-    await press(page, "connect");
+    await press(page, CONNECT);
     await waitStatus(page, "rejected");
     expect(await textOf(page, "#status")).to.equal("You declined to connect your wallet.");
     expect(await page.isHidden("#claim-section")).to.equal(true);
-    await press(page, "connect");
+    await press(page, CONNECT);
     await page.waitForSelector("#claim-section", { state: "visible" });
 
     const activeWeek = Number((await d.activeRoot()).week);
@@ -305,6 +312,37 @@ describe("claim page (app/) in headless Chromium", function () {
     expect(await page.getAttribute("#checked-by", "data-by")).to.equal("content hash");
   });
 
+  it("offers every wallet that announces itself (EIP-6963) by name, connects the chosen one and remembers it", async function () {
+    const [a, b] = await drivers();
+    const d = await distributor();
+    const walletA = new TestWallet(hre.network.provider, a, { name: "Test Wallet A", rdns: "org.example.a" });
+    const walletB = new TestWallet(hre.network.provider, b, { name: "Test Wallet B", rdns: "org.example.b" });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    await walletA.install(page);
+    await walletB.install(page);
+    await page.goto(served.url);
+    await page.waitForSelector('[data-wallet="org.example.b"]');
+    expect(await page.evaluate(() => "ethereum" in window)).to.equal(false);
+    const names = await page.$$eval("#wallets button", (bs) => bs.map((x) => x.textContent));
+    expect(names).to.deep.equal(["Connect Test Wallet A", "Connect Test Wallet B"]);
+    await press(page, '[data-wallet="org.example.b"]');
+    await page.waitForSelector("#claim-section", { state: "visible" });
+    const active = weekFile(Number((await d.activeRoot()).week));
+    const due = active.accounts[accountIndex(active, b)].cumulativeWei - (await d.claimed(b));
+    expect(await weiOf(page, "claimable")).to.equal(due);
+    expect(walletA.calls).to.not.include("eth_requestAccounts");
+    expect(walletB.calls).to.include("eth_requestAccounts");
+    expect(await page.$$("#wallets button")).to.have.length(0);
+
+    // Back later: the page goes straight to the wallet chosen last time.
+    await page.reload();
+    await page.waitForSelector("#claim-section", { state: "visible" });
+    expect(await textOf(page, "#account")).to.contain(b.slice(0, 6));
+    expect(walletA.calls.filter((m) => m === "eth_requestAccounts")).to.have.length(0);
+  });
+
   it("is readable on a phone (390×844): no horizontal scrolling, every amount in full", async function () {
     const [driver] = await drivers();
     const wallet = new TestWallet(hre.network.provider, driver);
@@ -332,7 +370,7 @@ describe("claim page (app/) in headless Chromium", function () {
     const block = await ethers.provider.getBlockNumber();
     const claimed = await d.claimed(driver);
     wallet.rejectNext = true;
-    await press(page, "claim");
+    await press(page, "#claim");
     await waitStatus(page, "rejected");
     expect(await textOf(page, "#status")).to.match(/You rejected the request in your wallet\. Nothing was sent\./);
     expect(await ethers.provider.getBlockNumber()).to.equal(block);
@@ -363,7 +401,7 @@ describe("claim page (app/) in headless Chromium", function () {
 
     await ethers.provider.send("evm_setAutomine", [false]);
     try {
-      await press(page, "claim");
+      await press(page, "#claim");
       await waitStatus(page, "pending");
       expect(await textOf(page, "#status")).to.match(/sent .*waiting for confirmation/);
       expect(await page.isDisabled("#claim")).to.equal(true);
@@ -404,7 +442,7 @@ describe("claim page (app/) in headless Chromium", function () {
     const p = proofFor(active, other);
     await (await d.claim(other, e.cumulativeWei, p.anchor, p.shortProof)).wait();
     const block = await ethers.provider.getBlockNumber();
-    await press(page, "claim");
+    await press(page, "#claim");
     await waitStatus(page, "failed");
     expect(await textOf(page, "#status")).to.contain(
       `Nothing left to claim: ${shown(e.cumulativeWei)} DIMO of ${shown(e.cumulativeWei)} DIMO is already claimed`,
@@ -431,7 +469,7 @@ describe("claim page (app/) in headless Chromium", function () {
     const page = await open(wallet);
     await page.waitForSelector("#activate", { state: "visible" });
     expect(await textOf(page, "#pending-text")).to.match(/anyone can activate it now/);
-    await press(page, "activate");
+    await press(page, "#activate");
     await waitStatus(page, "success");
     expect((await d.activeRoot()).week).to.equal(pendingRoot.week);
     await page.waitForSelector("#pending-section", { state: "hidden" });
@@ -441,7 +479,7 @@ describe("claim page (app/) in headless Chromium", function () {
     await waitWei(page, "claimable", claimable);
 
     // Every action is on the Tab path.
-    const path1 = await tabTo(page, "claim-to");
+    const path1 = await tabTo(page, "#claim-to");
     expect(path1).to.include.members(["claim", "recipient"]);
 
     // A bad address is refused on the page; nothing is sent.

@@ -26,46 +26,66 @@ export class TestWallet {
   readonly calls: string[] = [];
   private readonly pages: Page[] = [];
 
+  /**
+   * `announce`: the wallet announces itself through EIP-6963 under this name and reverse-DNS id (and then, like
+   * a modern wallet beside others, does not claim `window.ethereum`); without it, it is `window.ethereum`.
+   */
   constructor(
     private readonly node: Eip1193,
     public account: string,
+    readonly announce?: { name: string; rdns: string },
     private readonly nodeChainId = 31337,
   ) {}
+
+  private get binding(): string {
+    return `__testWallet_${(this.announce?.rdns ?? "injected").replace(/\W/g, "_")}`;
+  }
 
   /** Injects the provider into `page` (before any of its scripts run). */
   async install(page: Page): Promise<void> {
     this.pages.push(page);
-    await page.exposeBinding("__testWalletRequest", (_source, method: string, params: unknown[]) =>
-      this.answer(method, params),
+    await page.exposeBinding(this.binding, (_source, method: string, params: unknown[]) => this.answer(method, params));
+    await page.addInitScript(
+      ([binding, announce]) => {
+        const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
+        const w = window as unknown as Record<string, unknown> & { ethereum?: unknown };
+        const call = w[binding] as (
+          method: string,
+          params: unknown[],
+        ) => Promise<{ result?: unknown; error?: WalletRpcError }>;
+        w[`${binding}_emit`] = (event: string, value: unknown) => listeners.get(event)?.forEach((fn) => fn(value));
+        const provider = {
+          async request({ method, params }: { method: string; params?: unknown[] }) {
+            const r = await call(method, params ?? []);
+            if (r.error) throw Object.assign(new Error(r.error.message), r.error);
+            return r.result;
+          },
+          on(event: string, fn: (...args: unknown[]) => void) {
+            if (!listeners.has(event)) listeners.set(event, new Set());
+            listeners.get(event)!.add(fn);
+          },
+          removeListener(event: string, fn: (...args: unknown[]) => void) {
+            listeners.get(event)?.delete(fn);
+          },
+        };
+        if (!announce) {
+          w.ethereum = provider;
+          return;
+        }
+        const info = { uuid: crypto.randomUUID(), name: announce.name, rdns: announce.rdns, icon: "" };
+        const detail = Object.freeze({ info: Object.freeze(info), provider });
+        const announceIt = () => window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail }));
+        window.addEventListener("eip6963:requestProvider", announceIt);
+        announceIt();
+      },
+      [this.binding, this.announce ?? null] as const,
     );
-    await page.addInitScript(() => {
-      const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
-      const w = window as unknown as {
-        __testWalletRequest(method: string, params: unknown[]): Promise<{ result?: unknown; error?: WalletRpcError }>;
-        __testWalletEmit(event: string, value: unknown): void;
-        ethereum: unknown;
-      };
-      w.__testWalletEmit = (event, value) => listeners.get(event)?.forEach((fn) => fn(value));
-      w.ethereum = {
-        async request({ method, params }: { method: string; params?: unknown[] }) {
-          const r = await w.__testWalletRequest(method, params ?? []);
-          if (r.error) throw Object.assign(new Error(r.error.message), r.error);
-          return r.result;
-        },
-        on(event: string, fn: (...args: unknown[]) => void) {
-          if (!listeners.has(event)) listeners.set(event, new Set());
-          listeners.get(event)!.add(fn);
-        },
-        removeListener(event: string, fn: (...args: unknown[]) => void) {
-          listeners.get(event)?.delete(fn);
-        },
-      };
-    });
   }
 
   /** Emits a wallet event (`accountsChanged`, `chainChanged`) in every page the wallet is installed in. */
   async emit(event: "accountsChanged" | "chainChanged", value: unknown): Promise<void> {
-    for (const p of this.pages) await p.evaluate(([e, v]) => (window as any).__testWalletEmit(e, v), [event, value]);
+    for (const p of this.pages)
+      await p.evaluate(([fn, e, v]) => (window as any)[fn](e, v), [`${this.binding}_emit`, event, value] as const);
   }
 
   async switchAccount(account: string): Promise<void> {
