@@ -12,6 +12,7 @@
  *   DIMO_APP_DISTRIBUTIONS  folder holding `week-<N>.json` (default `distributions/<network>/`)
  *   DIMO_APP_WHOLE_FILE_LIMIT  week files up to this many bytes are read whole and checked against their
  *                           content hash; larger ones by Range requests and proofs (default 1048576)
+ *   DIMO_APP_HISTORY_PAGE   weeks of history read at first and per "Show earlier weeks" (default 12)
  *   DIMO_APP_OUT            build output folder (default `app/dist/`)
  */
 import path from "node:path";
@@ -29,6 +30,9 @@ if (!Number.isSafeInteger(wholeFileLimit) || wholeFileLimit < 0)
   throw new Error(
     `DIMO_APP_WHOLE_FILE_LIMIT: expected a number of bytes, got "${process.env.DIMO_APP_WHOLE_FILE_LIMIT}"`,
   );
+const historyPage = Number(process.env.DIMO_APP_HISTORY_PAGE ?? 12);
+if (!Number.isSafeInteger(historyPage) || historyPage < 1)
+  throw new Error(`DIMO_APP_HISTORY_PAGE: expected a number of weeks, got "${process.env.DIMO_APP_HISTORY_PAGE}"`);
 const deployments = path.resolve(process.env.DIMO_APP_DEPLOYMENTS ?? path.join(repo, "deployments"));
 const distributions = path.resolve(process.env.DIMO_APP_DISTRIBUTIONS ?? path.join(repo, "distributions", network));
 
@@ -48,7 +52,11 @@ function dimoData(): Plugin {
 export default defineConfig({
   root: here,
   base: "./",
-  define: { __DIMO_NETWORK__: JSON.stringify(network), __DIMO_WHOLE_FILE_LIMIT__: String(wholeFileLimit) },
+  define: {
+    __DIMO_NETWORK__: JSON.stringify(network),
+    __DIMO_WHOLE_FILE_LIMIT__: String(wholeFileLimit),
+    __DIMO_HISTORY_PAGE__: String(historyPage),
+  },
   plugins: [dimoData()],
   build: {
     outDir: path.resolve(process.env.DIMO_APP_OUT ?? path.join(here, "dist")),

@@ -21,6 +21,8 @@ export interface AppData {
   outDir: string;
   /** Week files up to this many bytes are read whole (checked by content hash); larger by Range requests. */
   wholeFileLimit?: number;
+  /** Weeks of history the page reads at first and per "Show earlier weeks". */
+  historyPage?: number;
 }
 
 function viteEnv(d: AppData): NodeJS.ProcessEnv {
@@ -31,6 +33,7 @@ function viteEnv(d: AppData): NodeJS.ProcessEnv {
     DIMO_APP_DISTRIBUTIONS: d.distributionsDir,
     DIMO_APP_OUT: d.outDir,
     ...(d.wholeFileLimit === undefined ? {} : { DIMO_APP_WHOLE_FILE_LIMIT: String(d.wholeFileLimit) }),
+    ...(d.historyPage === undefined ? {} : { DIMO_APP_HISTORY_PAGE: String(d.historyPage) }),
     NO_COLOR: "1",
   };
 }

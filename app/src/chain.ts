@@ -59,6 +59,8 @@ export interface AccountState {
   /** `active cumulative − claimed` (never negative). */
   claimable: bigint;
   history: HistoryRow[];
+  /** Weeks before the oldest one read (see `loadAccount`'s `historyWeeks`). */
+  olderWeeks: number;
   vehicles: VehicleRow[];
 }
 
@@ -75,8 +77,11 @@ function rootOf(r: Awaited<ReturnType<RewardDistributor["activeRoot"]>>): Root |
   };
 }
 
-/** Reads the account's whole state. */
-export async function loadAccount(c: Contracts, account: string): Promise<AccountState> {
+/**
+ * Reads the account's state, with the history of the latest `historyWeeks` weeks up to the active one (each
+ * week read costs about 30 Range requests on a large network).
+ */
+export async function loadAccount(c: Contracts, account: string, historyWeeks: number): Promise<AccountState> {
   const { distributor, token } = c;
   const [activeRaw, pendingRaw, claimed, balance, latest, vehicles] = await Promise.all([
     distributor.activeRoot(),
@@ -95,6 +100,7 @@ export async function loadAccount(c: Contracts, account: string): Promise<Accoun
     claimed,
     claimable: 0n,
     history: [],
+    olderWeeks: 0,
     vehicles,
   };
   if (activeRoot) {
@@ -102,7 +108,9 @@ export async function loadAccount(c: Contracts, account: string): Promise<Accoun
     const entry = await accountWeek(file, account);
     state.active = { ...activeRoot, file, entry };
     if (entry && entry.cumulativeWei > claimed) state.claimable = entry.cumulativeWei - claimed;
-    state.history = await history(c, account, activeRoot, file, claimed);
+    const h = await history(c, account, activeRoot, file, claimed, historyWeeks);
+    state.history = h.rows;
+    state.olderWeeks = h.older;
     const earned = new Map<string, bigint>();
     for (const v of entry?.vehicles ?? []) {
       const referral = v.referral?.amountWei ?? 0n;
@@ -126,14 +134,15 @@ export async function loadAccount(c: Contracts, account: string): Promise<Accoun
   return state;
 }
 
-/** Weeks up to the active one, from the files whose hashes the publisher posted (`RootPublished`). */
+/** The latest `limit` weeks up to the active one, from the files whose roots were posted (`RootPublished`). */
 async function history(
   c: Contracts,
   account: string,
   active: Root,
   activeFile: WeekFile,
   claimed: bigint,
-): Promise<HistoryRow[]> {
+  limit: number,
+): Promise<{ rows: HistoryRow[]; older: number }> {
   const published = await c.distributor.queryFilter(
     c.distributor.filters.RootPublished(),
     c.record.contracts.RewardDistributor.blockNumber,
@@ -141,7 +150,8 @@ async function history(
   // The last root published for a week is the one that stood (a revoked root is published again).
   const byWeek = new Map<number, { root: string; contentHash: string }>();
   for (const e of published) byWeek.set(Number(e.args.week), { root: e.args.root, contentHash: e.args.contentHash });
-  const weeks = [...byWeek.keys()].filter((w) => w < active.week).sort((a, b) => a - b);
+  const earlier = [...byWeek.keys()].filter((w) => w < active.week).sort((a, b) => a - b);
+  const weeks = earlier.slice(Math.max(0, earlier.length - (limit - 1)));
   const files = await Promise.all(weeks.map((w) => loadWeek(w, byWeek.get(w)!.root, byWeek.get(w)!.contentHash)));
   files.push(activeFile);
   const entries = await Promise.all(files.map((f) => accountWeek(f, account)));
@@ -156,7 +166,7 @@ async function history(
       status: entry.cumulativeWei <= claimed ? "claimed" : "claimable",
     });
   }
-  return rows;
+  return { rows, older: earlier.length - weeks.length };
 }
 
 /** Vehicles the account owns now: every id ever transferred to it that it still owns. */

@@ -4,6 +4,8 @@
 declare const __DIMO_NETWORK__: string;
 /** Week files up to this size are read whole and checked against their content hash (DIMO_APP_WHOLE_FILE_LIMIT). */
 declare const __DIMO_WHOLE_FILE_LIMIT__: number;
+/** Weeks of history read at first and per "Show earlier weeks" (DIMO_APP_HISTORY_PAGE). */
+declare const __DIMO_HISTORY_PAGE__: number;
 
 interface Eip1193Provider {
   request(args: { method: string; params?: unknown[] | object }): Promise<unknown>;

@@ -44,6 +44,7 @@ const el = {
   activate: $<HTMLButtonElement>("activate"),
   historySection: $("history-section"),
   history: $("history"),
+  moreWeeks: $<HTMLButtonElement>("more-weeks"),
   vehiclesSection: $("vehicles-section"),
   vehicles: $("vehicles"),
   footer: $("footer"),
@@ -58,6 +59,9 @@ let generation = 0; // drops results of a refresh overtaken by a newer one (acco
 let wallets: WalletChoice[] = [];
 let chosen: WalletChoice | undefined;
 const eth = (): Eip1193Provider | undefined => chosen?.provider;
+/** Weeks of history read at first, and added by "Show earlier weeks" (`DIMO_APP_HISTORY_PAGE`). */
+const HISTORY_PAGE: number = __DIMO_HISTORY_PAGE__;
+let historyWeeks = HISTORY_PAGE;
 
 function show(node: HTMLElement, visible: boolean) {
   node.hidden = !visible;
@@ -165,7 +169,9 @@ function render(s: AccountState) {
       return tr;
     }),
   );
-  show(el.historySection, s.history.length > 0);
+  show(el.historySection, s.history.length > 0 || s.olderWeeks > 0);
+  show(el.moreWeeks, s.olderWeeks > 0);
+  el.moreWeeks.textContent = `Show earlier weeks (${s.olderWeeks} more)`;
 
   el.vehicles.replaceChildren(
     ...s.vehicles.map((v) => {
@@ -248,7 +254,7 @@ async function refresh(): Promise<void> {
   alertMessage(undefined);
   show(el.loading, !state);
   try {
-    const s = await loadAccount(await contracts(), account);
+    const s = await loadAccount(await contracts(), account, historyWeeks);
     if (my !== generation) return;
     render(s);
   } catch (e) {
@@ -440,6 +446,10 @@ async function start() {
   el.claim.addEventListener("click", () => void claim());
   el.claimToForm.addEventListener("submit", (ev) => void claimTo(ev));
   el.activate.addEventListener("click", () => void activate());
+  el.moreWeeks.addEventListener("click", () => {
+    historyWeeks += HISTORY_PAGE;
+    void refresh();
+  });
   el.recipient.addEventListener("input", () => {
     el.recipientError.textContent = "";
     el.recipient.removeAttribute("aria-invalid");

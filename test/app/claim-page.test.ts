@@ -6,8 +6,8 @@
  * the keyboard. Screenshots land in test-artifacts/claim-page/.
  *
  * The page is built twice: as it reads a large week file (Range requests, each account proven against the
- * root; the build used by default here, with the whole-file limit at 0) and as it reads a small one (whole,
- * checked against the content hash).
+ * root; the build used by default here, with the whole-file limit at 0 and two weeks of history per page)
+ * and as it reads a small one (whole, checked against the content hash).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -71,9 +71,10 @@ describe("claim page (app/) in headless Chromium", function () {
     record = JSON.parse(fs.readFileSync(path.join(demo.dir, `${hre.network.name}.json`), "utf8"));
     work = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-app-test-"));
     const data = { network: hre.network.name, deploymentsDir: demo.dir, distributionsDir };
-    buildApp({ ...data, outDir: path.join(work, "range"), wholeFileLimit: 0 });
+    const range = { ...data, outDir: path.join(work, "range"), wholeFileLimit: 0, historyPage: 2 };
+    buildApp(range);
     buildApp({ ...data, outDir: path.join(work, "whole") });
-    served = await previewApp({ ...data, outDir: path.join(work, "range"), wholeFileLimit: 0 });
+    served = await previewApp(range);
     servedWhole = await previewApp({ ...data, outDir: path.join(work, "whole") });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -245,6 +246,12 @@ describe("claim page (app/) in headless Chromium", function () {
         status: a.cumulativeWei <= claimed ? "Claimed" : "Claimable",
       });
     }
+    // Two weeks of history at first (the pending week aside), then the earlier ones on request.
+    const weeksShown = () => page.$$eval("#history tr", (trs) => trs.map((tr) => tr.dataset.week));
+    expect(await weeksShown()).to.deep.equal(expected.slice(0, 3).map((r) => r.week));
+    expect(await textOf(page, "#more-weeks")).to.equal(`Show earlier weeks (${activeWeek - 1} more)`);
+    await press(page, "#more-weeks");
+    await page.waitForSelector("#more-weeks", { state: "hidden" });
     const rows = await page.$$eval("#history tr", (trs) =>
       trs.map((tr) => {
         const td = Array.from(tr.querySelectorAll("td")).map((c) => c.textContent);
