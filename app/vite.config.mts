@@ -13,6 +13,7 @@
  *   DIMO_APP_WHOLE_FILE_LIMIT  week files up to this many bytes are read whole and checked against their
  *                           content hash; larger ones by Range requests and proofs (default 1048576)
  *   DIMO_APP_HISTORY_PAGE   weeks of history read at first and per "Show earlier weeks" (default 12)
+ *   DIMO_APP_DEV_RPC        `npm run app` only: a local node URL; builds in the demo wallet (app/src/dev-wallet.ts)
  *   DIMO_APP_OUT            build output folder (default `app/dist/`)
  */
 import path from "node:path";
@@ -33,6 +34,9 @@ if (!Number.isSafeInteger(wholeFileLimit) || wholeFileLimit < 0)
 const historyPage = Number(process.env.DIMO_APP_HISTORY_PAGE ?? 12);
 if (!Number.isSafeInteger(historyPage) || historyPage < 1)
   throw new Error(`DIMO_APP_HISTORY_PAGE: expected a number of weeks, got "${process.env.DIMO_APP_HISTORY_PAGE}"`);
+const devRpc = process.env.DIMO_APP_DEV_RPC ?? "";
+if (devRpc && !/^http:\/\/(127\.0\.0\.1|localhost):\d+\/?$/.test(devRpc))
+  throw new Error(`DIMO_APP_DEV_RPC: expected a local node URL like http://127.0.0.1:8545, got "${devRpc}"`);
 const deployments = path.resolve(process.env.DIMO_APP_DEPLOYMENTS ?? path.join(repo, "deployments"));
 const distributions = path.resolve(process.env.DIMO_APP_DISTRIBUTIONS ?? path.join(repo, "distributions", network));
 
@@ -56,6 +60,7 @@ export default defineConfig({
     __DIMO_NETWORK__: JSON.stringify(network),
     __DIMO_WHOLE_FILE_LIMIT__: String(wholeFileLimit),
     __DIMO_HISTORY_PAGE__: String(historyPage),
+    __DIMO_DEV_RPC__: JSON.stringify(devRpc),
   },
   plugins: [dimoData()],
   build: {

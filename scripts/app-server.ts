@@ -23,6 +23,8 @@ export interface AppData {
   wholeFileLimit?: number;
   /** Weeks of history the page reads at first and per "Show earlier weeks". */
   historyPage?: number;
+  /** A local node URL: builds in the demo wallet that forwards to it (`npm run app` only). */
+  devRpc?: string;
 }
 
 function viteEnv(d: AppData): NodeJS.ProcessEnv {
@@ -34,6 +36,7 @@ function viteEnv(d: AppData): NodeJS.ProcessEnv {
     DIMO_APP_OUT: d.outDir,
     ...(d.wholeFileLimit === undefined ? {} : { DIMO_APP_WHOLE_FILE_LIMIT: String(d.wholeFileLimit) }),
     ...(d.historyPage === undefined ? {} : { DIMO_APP_HISTORY_PAGE: String(d.historyPage) }),
+    ...(d.devRpc === undefined ? {} : { DIMO_APP_DEV_RPC: d.devRpc }),
     NO_COLOR: "1",
   };
 }

@@ -3,7 +3,8 @@
  *
  * Starts `hardhat node` on 127.0.0.1 (port 8545, or `--rpc-port N`), runs the demo against it (deploy, fleet,
  * weeks of rewards; the last week is left in its challenge window), builds the page (`app/`) and serves it
- * with the demo's deployment record and distribution files on http://127.0.0.1:5173 (or `--port N`).
+ * with the demo's deployment record and distribution files on http://127.0.0.1:5173 (or `--port N`), with a
+ * local demo wallet built in (app/src/dev-wallet.ts), so no wallet extension is needed.
  * Demo options (`--vehicles`, `--weeks`, `--seed`) work as in `npm run demo`. Ctrl-C stops everything.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -85,7 +86,13 @@ async function main() {
     if (!r.ok) throw new Error("the demo did not reconcile; not serving the page");
 
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-app-"));
-    const data = { network: "localhost", deploymentsDir: r.dir, distributionsDir: r.distributionsDir, outDir };
+    const data = {
+      network: "localhost",
+      deploymentsDir: r.dir,
+      distributionsDir: r.distributionsDir,
+      outDir,
+      devRpc: rpcUrl,
+    };
     buildApp(data);
     const served = await previewApp(data, port);
     stops.push(served.stop, () => fs.rmSync(outDir, { recursive: true, force: true }));
@@ -101,14 +108,19 @@ async function main() {
     const signers = await hre.ethers.getSigners();
     const mnemonic = Mnemonic.fromPhrase(TEST_MNEMONIC);
     console.log(`\nClaim page: ${served.url}`);
-    console.log(`Wallet network: RPC ${rpcUrl}, chain id 31337 (Hardhat's public test keys below; local use only).`);
-    console.log("Drivers (local accounts that own demo vehicles) and what each can claim now:");
+    console.log(
+      "No wallet extension needed: the page offers a local demo account (it forwards to the node, whose accounts\n" +
+        "are unlocked). Open a driver's link below to be that driver. With a browser wallet instead: add the network\n" +
+        `RPC ${rpcUrl}, chain id 31337, and import a key (Hardhat's public test keys: local use only).`,
+    );
+    console.log("Drivers (local accounts that own demo vehicles), what each can claim now:");
     for (let i = 10; i < 20; i++) {
       const a = signers[i].address;
       const key = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`).privateKey;
       const at = accountIndex(active, a);
       const due = at < 0 ? 0n : active.accounts[at].cumulativeWei - (await distributor.claimed(a));
-      console.log(`  ${a}  ${formatDimoRounded(due, 6).padStart(16)} DIMO  key ${key}`);
+      console.log(`  ${formatDimoRounded(due, 6).padStart(16)} DIMO  ${served.url}?as=${a}`);
+      console.log(`  ${" ".repeat(21)} key ${key}`);
     }
     console.log("\nCtrl-C stops the page and the chain.");
   } catch (e) {

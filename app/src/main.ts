@@ -12,6 +12,7 @@ import { contractsOf, loadAccount, type AccountState, type Contracts } from "./c
 import { loadRecord, NETWORK, type DeploymentRecord } from "./data";
 import { explain } from "./errors";
 import { amountNodes, formatAmount, formatTime, shortAddress } from "./format";
+import { installDevWallet } from "./dev-wallet";
 import { rememberedWallet, rememberWallet, watchWallets, type WalletChoice } from "./wallets";
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -471,6 +472,7 @@ async function start() {
     pickWallet();
     void refresh();
   };
+  if (__DIMO_DEV_RPC__) installDevWallet(__DIMO_DEV_RPC__);
   wallets = watchWallets(found);
   found(wallets);
 }

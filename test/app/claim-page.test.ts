@@ -16,7 +16,8 @@ import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { runDemo } from "../../scripts/demo";
-import { buildApp, previewApp, type Served } from "../../scripts/app-server";
+import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
+import { buildApp, freePort, previewApp, type Served } from "../../scripts/app-server";
 import { accountIndex, readDistribution, type Distribution } from "../../lib/rewards/distribution";
 import { formatDimo } from "../../lib/units";
 import { TestWallet } from "./wallet";
@@ -509,5 +510,44 @@ describe("claim page (app/) in headless Chromium", function () {
     const [ev] = await d.queryFilter(d.filters.ClaimedTo(driver, recipient), block + 1);
     expect(ev.args.amount).to.equal(claimable);
     await waitWei(page, "claimable", 0n);
+  });
+  it("npm run app's demo wallet: connects without an extension and claims through the local node; no other build has it", async function () {
+    for (const build of ["range", "whole"]) {
+      const assets = path.join(work, build, "assets");
+      for (const f of fs.readdirSync(assets))
+        expect(fs.readFileSync(path.join(assets, f), "utf8"), `${build}/${f}`).to.not.contain("Local demo account");
+    }
+    const node = new JsonRpcServer({ hostname: "127.0.0.1", port: await freePort(), provider: hre.network.provider });
+    const { port } = await node.listen();
+    const data = { network: hre.network.name, deploymentsDir: path.dirname(distributionsDir), distributionsDir };
+    const dev = { ...data, outDir: path.join(work, "dev"), devRpc: `http://127.0.0.1:${port}` };
+    buildApp(dev);
+    const devServed = await previewApp(dev);
+    try {
+      const d = await distributor();
+      const t = await token();
+      const active = weekFile(Number((await d.activeRoot()).week));
+      let driver: string | undefined;
+      for (const a of await localAccounts()) {
+        const i = accountIndex(active, a);
+        if (i >= 0 && active.accounts[i].cumulativeWei > (await d.claimed(a))) driver = a;
+      }
+      expect(driver, "a local account with something to claim").to.not.equal(undefined);
+      const due = active.accounts[accountIndex(active, driver!)].cumulativeWei - (await d.claimed(driver!));
+      const before = await t.balanceOf(driver!);
+      const page = await open(undefined, undefined, () => ({ ...devServed, url: `${devServed.url}?as=${driver}` }));
+      expect(await textOf(page, '[data-wallet="local.dimo.demo"]')).to.equal("Connect wallet");
+      await press(page, '[data-wallet="local.dimo.demo"]');
+      await page.waitForSelector("#claim-section", { state: "visible" });
+      expect(await textOf(page, "#account")).to.contain(driver!.slice(0, 6));
+      expect(await weiOf(page, "claimable")).to.equal(due);
+      await press(page, "#claim");
+      await waitStatus(page, "success");
+      expect(await t.balanceOf(driver!)).to.equal(before + due);
+      await waitWei(page, "balance", before + due);
+    } finally {
+      await devServed.stop();
+      await node.close();
+    }
   });
 });
