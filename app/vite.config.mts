@@ -13,6 +13,7 @@
  *   DIMO_APP_WHOLE_FILE_LIMIT  week files up to this many bytes are read whole and checked against their
  *                           content hash; larger ones by Range requests and proofs (default 1048576)
  *   DIMO_APP_HISTORY_PAGE   weeks of history read at first and per "Show earlier weeks" (default 12)
+ *   DIMO_APP_REFRESH_SECONDS  seconds between re-reads of the chain while the page is in view (default 15)
  *   DIMO_APP_DEV_RPC        `npm run app` only: a local node URL; builds in the demo wallet (app/src/dev-wallet.ts)
  *   DIMO_APP_OUT            build output folder (default `app/dist/`)
  */
@@ -34,6 +35,11 @@ if (!Number.isSafeInteger(wholeFileLimit) || wholeFileLimit < 0)
 const historyPage = Number(process.env.DIMO_APP_HISTORY_PAGE ?? 12);
 if (!Number.isSafeInteger(historyPage) || historyPage < 1)
   throw new Error(`DIMO_APP_HISTORY_PAGE: expected a number of weeks, got "${process.env.DIMO_APP_HISTORY_PAGE}"`);
+const refreshSeconds = Number(process.env.DIMO_APP_REFRESH_SECONDS ?? 15);
+if (!Number.isFinite(refreshSeconds) || refreshSeconds <= 0)
+  throw new Error(
+    `DIMO_APP_REFRESH_SECONDS: expected a number of seconds, got "${process.env.DIMO_APP_REFRESH_SECONDS}"`,
+  );
 const devRpc = process.env.DIMO_APP_DEV_RPC ?? "";
 if (devRpc && !/^http:\/\/(127\.0\.0\.1|localhost):\d+\/?$/.test(devRpc))
   throw new Error(`DIMO_APP_DEV_RPC: expected a local node URL like http://127.0.0.1:8545, got "${devRpc}"`);
@@ -61,6 +67,7 @@ export default defineConfig({
     __DIMO_WHOLE_FILE_LIMIT__: String(wholeFileLimit),
     __DIMO_HISTORY_PAGE__: String(historyPage),
     __DIMO_DEV_RPC__: JSON.stringify(devRpc),
+    __DIMO_REFRESH_SECONDS__: String(refreshSeconds),
   },
   plugins: [dimoData()],
   build: {

@@ -25,6 +25,8 @@ export interface AppData {
   historyPage?: number;
   /** A local node URL: builds in the demo wallet that forwards to it (`npm run app` only). */
   devRpc?: string;
+  /** Seconds between the page's re-reads of the chain while in view. */
+  refreshSeconds?: number;
 }
 
 function viteEnv(d: AppData): NodeJS.ProcessEnv {
@@ -37,6 +39,7 @@ function viteEnv(d: AppData): NodeJS.ProcessEnv {
     ...(d.wholeFileLimit === undefined ? {} : { DIMO_APP_WHOLE_FILE_LIMIT: String(d.wholeFileLimit) }),
     ...(d.historyPage === undefined ? {} : { DIMO_APP_HISTORY_PAGE: String(d.historyPage) }),
     ...(d.devRpc === undefined ? {} : { DIMO_APP_DEV_RPC: d.devRpc }),
+    ...(d.refreshSeconds === undefined ? {} : { DIMO_APP_REFRESH_SECONDS: String(d.refreshSeconds) }),
     NO_COLOR: "1",
   };
 }

@@ -6,6 +6,8 @@ declare const __DIMO_NETWORK__: string;
 declare const __DIMO_WHOLE_FILE_LIMIT__: number;
 /** Weeks of history read at first and per "Show earlier weeks" (DIMO_APP_HISTORY_PAGE). */
 declare const __DIMO_HISTORY_PAGE__: number;
+/** Seconds between re-reads of the chain while the page is in view (DIMO_APP_REFRESH_SECONDS). */
+declare const __DIMO_REFRESH_SECONDS__: number;
 /** `npm run app` only: the local node the demo wallet forwards to (DIMO_APP_DEV_RPC); "" in any other build. */
 declare const __DIMO_DEV_RPC__: string;
 

@@ -63,6 +63,8 @@ const eth = (): Eip1193Provider | undefined => chosen?.provider;
 /** Weeks of history read at first, and added by "Show earlier weeks" (`DIMO_APP_HISTORY_PAGE`). */
 const HISTORY_PAGE: number = __DIMO_HISTORY_PAGE__;
 let historyWeeks = HISTORY_PAGE;
+/** How often the page re-reads the chain while it is in view (`DIMO_APP_REFRESH_SECONDS`, 15 s). */
+const AUTO_REFRESH_MS: number = __DIMO_REFRESH_SECONDS__ * 1000;
 
 function show(node: HTMLElement, visible: boolean) {
   node.hidden = !visible;
@@ -78,6 +80,7 @@ function alertMessage(text: string | undefined, opts: { switchNetwork?: boolean;
 type StatusKind = "waiting" | "pending" | "success" | "failed" | "rejected";
 function status(kind: StatusKind | undefined, text = "") {
   show(el.status, kind !== undefined);
+  el.status.setAttribute("aria-live", kind === "failed" || kind === "rejected" ? "assertive" : "polite");
   el.status.dataset.state = kind ?? "";
   el.status.textContent = text;
 }
@@ -472,6 +475,13 @@ async function start() {
     pickWallet();
     void refresh();
   };
+  // Keep up with the chain while the page is in view (a week activated, a claim from another device).
+  setInterval(() => {
+    if (account && !busy && document.visibilityState === "visible") void refresh();
+  }, AUTO_REFRESH_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (account && !busy && document.visibilityState === "visible") void refresh();
+  });
   if (__DIMO_DEV_RPC__) installDevWallet(__DIMO_DEV_RPC__);
   wallets = watchWallets(found);
   found(wallets);

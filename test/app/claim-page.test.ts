@@ -7,7 +7,7 @@
  *
  * The page is built twice: as it reads a large week file (Range requests, each account proven against the
  * root; the build used by default here, with the whole-file limit at 0 and two weeks of history per page)
- * and as it reads a small one (whole, checked against the content hash).
+ * and as it reads a small one (whole, checked against the content hash; re-reading the chain every 0.5 s).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -18,7 +18,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { runDemo } from "../../scripts/demo";
 import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 import { buildApp, freePort, previewApp, type Served } from "../../scripts/app-server";
-import { accountIndex, readDistribution, type Distribution } from "../../lib/rewards/distribution";
+import { accountIndex, proofFor, readDistribution, type Distribution } from "../../lib/rewards/distribution";
 import { formatDimo } from "../../lib/units";
 import { TestWallet } from "./wallet";
 
@@ -74,9 +74,10 @@ describe("claim page (app/) in headless Chromium", function () {
     const data = { network: hre.network.name, deploymentsDir: demo.dir, distributionsDir };
     const range = { ...data, outDir: path.join(work, "range"), wholeFileLimit: 0, historyPage: 2 };
     buildApp(range);
-    buildApp({ ...data, outDir: path.join(work, "whole") });
+    const whole = { ...data, outDir: path.join(work, "whole"), refreshSeconds: 0.5 };
+    buildApp(whole);
     served = await previewApp(range);
-    servedWhole = await previewApp({ ...data, outDir: path.join(work, "whole") });
+    servedWhole = await previewApp(whole);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
   });
@@ -307,7 +308,7 @@ describe("claim page (app/) in headless Chromium", function () {
     }
   });
 
-  it("reads small week files whole and shows the same amounts", async function () {
+  it("reads small week files whole, shows the same amounts, and keeps up with the chain without a reload", async function () {
     const [driver] = await drivers();
     const d = await distributor();
     const wallet = new TestWallet(hre.network.provider, driver);
@@ -318,6 +319,13 @@ describe("claim page (app/) in headless Chromium", function () {
     const due = active.accounts[accountIndex(active, driver)].cumulativeWei - (await d.claimed(driver));
     expect(await weiOf(page, "claimable")).to.equal(due);
     expect(await page.getAttribute("#checked-by", "data-by")).to.equal("content hash");
+
+    // The page keeps up with the chain on its own: a claim made elsewhere shows without a reload.
+    const e = active.accounts[accountIndex(active, driver)];
+    const p = proofFor(active, driver);
+    await (await d.claim(driver, e.cumulativeWei, p.anchor, p.shortProof)).wait();
+    await waitWei(page, "claimable", 0n);
+    await waitWei(page, "claimed", e.cumulativeWei);
   });
 
   it("offers every wallet that announces itself (EIP-6963) by name, connects the chosen one and remembers it", async function () {
@@ -446,7 +454,6 @@ describe("claim page (app/) in headless Chromium", function () {
     // Meanwhile the same rewards are claimed from elsewhere (claim() is open to anyone, paying the account).
     const active = weekFile(Number((await d.activeRoot()).week));
     const e = active.accounts[accountIndex(active, other)];
-    const { proofFor } = await import("../../lib/rewards/distribution");
     const p = proofFor(active, other);
     await (await d.claim(other, e.cumulativeWei, p.anchor, p.shortProof)).wait();
     const block = await ethers.provider.getBlockNumber();
