@@ -134,6 +134,36 @@ export async function loadAccount(c: Contracts, account: string, historyWeeks: n
   return state;
 }
 
+/**
+ * Events from block `from` to the latest: the whole range in one query, else (public RPCs cap the block range
+ * of `eth_getLogs`) in ranges of at most 10,000 blocks, halved whenever the RPC refuses one.
+ */
+export async function logsSince<T>(
+  c: Contracts,
+  from: number,
+  query: (from: number, to: number) => Promise<T[]>,
+): Promise<T[]> {
+  const latest = await c.distributor.runner!.provider!.getBlockNumber();
+  try {
+    return await query(from, latest);
+  } catch (e) {
+    if (latest === from) throw e;
+  }
+  const out: T[] = [];
+  let size = Math.min(10_000, latest - from + 1);
+  for (let start = from; start <= latest;) {
+    const end = Math.min(latest, start + size - 1);
+    try {
+      out.push(...(await query(start, end)));
+      start = end + 1;
+    } catch (e) {
+      if (size === 1) throw e;
+      size = Math.ceil(size / 2);
+    }
+  }
+  return out;
+}
+
 /** The latest `limit` weeks up to the active one, from the files whose roots were posted (`RootPublished`). */
 async function history(
   c: Contracts,
@@ -143,9 +173,8 @@ async function history(
   claimed: bigint,
   limit: number,
 ): Promise<{ rows: HistoryRow[]; older: number }> {
-  const published = await c.distributor.queryFilter(
-    c.distributor.filters.RootPublished(),
-    c.record.contracts.RewardDistributor.blockNumber,
+  const published = await logsSince(c, c.record.contracts.RewardDistributor.blockNumber, (from, to) =>
+    c.distributor.queryFilter(c.distributor.filters.RootPublished(), from, to),
   );
   // The last root published for a week is the one that stood (a revoked root is published again).
   const byWeek = new Map<number, { root: string; contentHash: string }>();
@@ -172,9 +201,8 @@ async function history(
 /** Vehicles the account owns now: every id ever transferred to it that it still owns. */
 async function vehiclesOf(c: Contracts, account: string): Promise<VehicleRow[]> {
   const { registry } = c;
-  const received = await registry.queryFilter(
-    registry.filters.Transfer(undefined, account),
-    c.record.contracts.VehicleRegistry.blockNumber,
+  const received = await logsSince(c, c.record.contracts.VehicleRegistry.blockNumber, (from, to) =>
+    registry.queryFilter(registry.filters.Transfer(undefined, account), from, to),
   );
   const ids = [...new Set(received.map((e) => e.args.tokenId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const owned = await Promise.all(

@@ -193,10 +193,11 @@ describe("claim page (app/) in headless Chromium", function () {
     expect(await page.isHidden("#alert")).to.equal(true);
   });
 
-  it("connects by keyboard and shows exactly the chain's amounts, the vehicles, the weeks and the pending week", async function () {
+  it("connects by keyboard and shows exactly the chain's amounts, the vehicles, the weeks and the pending week (RPC with capped log ranges)", async function () {
     const [driver] = await drivers();
     const d = await distributor();
     const wallet = new TestWallet(hre.network.provider, driver);
+    wallet.maxLogBlocks = 40; // a public RPC's cap on eth_getLogs ranges: the page must page its event queries
     const page = await open(wallet);
     expect(await textOf(page, CONNECT)).to.equal("Connect wallet");
     expect(await page.isHidden("#claim-section")).to.equal(true);
@@ -268,6 +269,10 @@ describe("claim page (app/) in headless Chromium", function () {
     expect(await textOf(page, "#pending-text")).to.match(/can be challenged until/);
     expect(await page.isHidden("#activate")).to.equal(true);
 
+    // The cap was really in the way: the event queries went in pieces of at most 40 blocks.
+    const span = (await ethers.provider.getBlockNumber()) - record.contracts.VehicleRegistry.blockNumber;
+    expect(span).to.be.greaterThan(3 * 40);
+    expect(wallet.calls.filter((m) => m === "eth_getLogs").length).to.be.greaterThan(2 * Math.floor(span / 40));
     // Range mode: week files are only ever read in ranges, never downloaded whole.
     expect(await page.getAttribute("#checked-by", "data-by")).to.equal("proofs");
     const requests = (page as Page & { dataRequests?: { url: string; range?: string }[] }).dataRequests!;

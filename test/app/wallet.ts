@@ -22,6 +22,8 @@ export class TestWallet {
   connected = false;
   /** The next `eth_sendTransaction` / `eth_requestAccounts` is rejected by "the user" (EIP-1193 code 4001). */
   rejectNext = false;
+  /** Like many public RPCs: refuse `eth_getLogs` over more than this many blocks. */
+  maxLogBlocks?: number;
   /** Every method the page called, in order. */
   readonly calls: string[] = [];
   private readonly pages: Page[] = [];
@@ -125,6 +127,15 @@ export class TestWallet {
         const tx = params[0] as { from?: string };
         if (tx.from?.toLowerCase() !== this.account.toLowerCase())
           return { error: { code: 4100, message: `Unauthorized sender ${tx.from}.` } };
+        break;
+      }
+      case "eth_getLogs": {
+        if (this.maxLogBlocks === undefined) break;
+        const f = params[0] as { fromBlock?: string; toBlock?: string };
+        const latest = Number(await this.node.request({ method: "eth_blockNumber" }));
+        const block = (b: string | undefined) => (b === undefined || b === "latest" ? latest : Number(b));
+        if (block(f.toBlock) - block(f.fromBlock) + 1 > this.maxLogBlocks)
+          return { error: { code: -32005, message: `query exceeds the limit of ${this.maxLogBlocks} blocks` } };
         break;
       }
       case "eth_sign":
