@@ -251,15 +251,17 @@ async function refresh(): Promise<void> {
     show(el.loading, false);
     alertMessage(
       `Wrong network: your wallet is on chain ${chainId}; DIMO rewards on ${NETWORK} are on chain ${record.chainId}.`,
-      { switchNetwork: true },
+      { switchNetwork: true, reason: "wrong-network" },
     );
     return;
   }
-  alertMessage(undefined);
-  show(el.loading, !state);
+  // "Loading…" only before the first load; a shown alert stays until a load succeeds (no blinking on retries).
+  if (el.alert.dataset.reason === "wrong-network") alertMessage(undefined);
+  show(el.loading, !state && el.alert.hidden);
   try {
     const s = await loadAccount(await contracts(), account, historyWeeks);
     if (my !== generation) return;
+    alertMessage(undefined);
     render(s);
   } catch (e) {
     if (my !== generation) return;
