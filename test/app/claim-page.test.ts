@@ -5,9 +5,10 @@
  * through an injected EIP-1193 wallet (./wallet.ts) backed by a Hardhat account. Every action is taken from
  * the keyboard. Screenshots land in test-artifacts/claim-page/.
  *
- * The page is built twice: as it reads a large week file (Range requests, each account proven against the
- * root; the build used by default here, with the whole-file limit at 0 and two weeks of history per page)
- * and as it reads a small one (whole, checked against the content hash; re-reading the chain every 0.5 s).
+ * The page is built three ways: reading large week files (Range requests, each account proven against the
+ * root; the build used by default here, with the whole-file limit at 0, two weeks of history per page and no
+ * auto-refresh), reading small ones (whole, checked against the content hash; re-reading the chain every
+ * 0.5 s), and with `npm run app`'s demo wallet.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -72,7 +73,14 @@ describe("claim page (app/) in headless Chromium", function () {
     record = JSON.parse(fs.readFileSync(path.join(demo.dir, `${hre.network.name}.json`), "utf8"));
     work = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-app-test-"));
     const data = { network: hre.network.name, deploymentsDir: demo.dir, distributionsDir };
-    const range = { ...data, outDir: path.join(work, "range"), wholeFileLimit: 0, historyPage: 2 };
+    // No auto-refresh in the range build: a re-read between two steps of a test must not change what it sees.
+    const range = {
+      ...data,
+      outDir: path.join(work, "range"),
+      wholeFileLimit: 0,
+      historyPage: 2,
+      refreshSeconds: 3600,
+    };
     buildApp(range);
     const whole = { ...data, outDir: path.join(work, "whole"), refreshSeconds: 0.5 };
     buildApp(whole);
