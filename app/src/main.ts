@@ -230,7 +230,17 @@ async function refresh(): Promise<void> {
       );
     return;
   }
-  const accounts = (await wallet.request({ method: "eth_accounts" })) as string[];
+  let accounts: string[];
+  let chainId: number;
+  try {
+    accounts = (await wallet.request({ method: "eth_accounts" })) as string[];
+    chainId = Number(await wallet.request({ method: "eth_chainId" }));
+  } catch (e) {
+    if (my !== generation) return;
+    show(el.loading, false);
+    alertMessage(`Your wallet did not answer (${(e as Error).message}). Unlock it, then reload this page.`);
+    return;
+  }
   if (my !== generation) return;
   account = accounts[0] ? getAddress(accounts[0]) : undefined;
   renderWallets();
@@ -244,8 +254,6 @@ async function refresh(): Promise<void> {
     alertMessage(undefined);
     return;
   }
-  const chainId = Number(await wallet.request({ method: "eth_chainId" }));
-  if (my !== generation) return;
   if (chainId !== record.chainId) {
     hideAccountSections();
     show(el.loading, false);

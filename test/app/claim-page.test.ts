@@ -183,6 +183,16 @@ describe("claim page (app/) in headless Chromium", function () {
     expect(await page.isHidden("#claim-section")).to.equal(true);
   });
 
+  it("with a wallet that does not answer, says so", async function () {
+    const wallet = new TestWallet(hre.network.provider, (await localAccounts())[0]);
+    wallet.broken = true;
+    const page = await open(wallet);
+    expect(await textOf(page, "#alert-text")).to.equal(
+      "Your wallet did not answer (The wallet is locked). Unlock it, then reload this page.",
+    );
+    expect(await page.isHidden("#claim-section")).to.equal(true);
+  });
+
   it("on the wrong network, names both chains and switches on request (keyboard)", async function () {
     const [driver] = await drivers();
     const wallet = new TestWallet(hre.network.provider, driver);

@@ -24,6 +24,8 @@ export class TestWallet {
   rejectNext = false;
   /** Like many public RPCs: refuse `eth_getLogs` over more than this many blocks. */
   maxLogBlocks?: number;
+  /** The wallet is locked or broken: every request fails with an internal error. */
+  broken = false;
   /** Every method the page called, in order. */
   readonly calls: string[] = [];
   private readonly pages: Page[] = [];
@@ -102,6 +104,7 @@ export class TestWallet {
 
   private async answer(method: string, params: unknown[]): Promise<{ result?: unknown; error?: WalletRpcError }> {
     this.calls.push(method);
+    if (this.broken) return { error: { code: -32603, message: "The wallet is locked" } };
     switch (method) {
       case "eth_accounts":
         return { result: this.connected ? [this.account] : [] };
