@@ -9,6 +9,7 @@ import { abi as tokenAbi } from "../../artifacts/contracts/DimoToken.sol/DimoTok
 import { abi as registryAbi } from "../../artifacts/contracts/registry/VehicleRegistry.sol/VehicleRegistry.json";
 import type { DimoToken, RewardDistributor, VehicleRegistry } from "../../typechain-types";
 import { accountWeek, loadWeek, type AccountWeek, type DeploymentRecord, type WeekFile } from "./data";
+import { once } from "./once";
 
 export interface Contracts {
   record: DeploymentRecord;
@@ -134,25 +135,43 @@ export async function loadAccount(c: Contracts, account: string, historyWeeks: n
   return state;
 }
 
+/** Blocks after which a log is taken as final and kept: younger ones are read again on the next refresh. */
+const FINALITY_BLOCKS = 12;
+const logCache = new Map<string, { upTo: number; logs: unknown[] }>();
+
 /**
- * Events from block `from` to the latest: the whole range in one query, else (public RPCs cap the block range
- * of `eth_getLogs`) in ranges of at most 10,000 blocks, halved whenever the RPC refuses one.
+ * Events from block `from` to the latest, for a query named `key`: what was read before, up to the last block
+ * taken as final, is kept, so a refresh reads only the new blocks.
  */
-export async function logsSince<T>(
+async function logsSince<T extends { blockNumber: number }>(
   c: Contracts,
+  key: string,
   from: number,
   query: (from: number, to: number) => Promise<T[]>,
 ): Promise<T[]> {
+  const cached = (logCache.get(key) as { upTo: number; logs: T[] } | undefined) ?? { upTo: from - 1, logs: [] };
   const latest = await c.distributor.runner!.provider!.getBlockNumber();
+  const fresh = cached.upTo < latest ? await logsIn(cached.upTo + 1, latest, query) : [];
+  const final = latest - FINALITY_BLOCKS;
+  if (final > cached.upTo)
+    logCache.set(key, { upTo: final, logs: [...cached.logs, ...fresh.filter((l) => l.blockNumber <= final)] });
+  return [...cached.logs, ...fresh];
+}
+
+/**
+ * Events of blocks `[from, to]`: the whole range in one query, else (public RPCs cap the block range of
+ * `eth_getLogs`) in ranges of at most 10,000 blocks, halved whenever the RPC refuses one.
+ */
+async function logsIn<T>(from: number, to: number, query: (from: number, to: number) => Promise<T[]>): Promise<T[]> {
   try {
-    return await query(from, latest);
+    return await query(from, to);
   } catch (e) {
-    if (latest === from) throw e;
+    if (to === from) throw e;
   }
   const out: T[] = [];
-  let size = Math.min(10_000, latest - from + 1);
-  for (let start = from; start <= latest;) {
-    const end = Math.min(latest, start + size - 1);
+  let size = Math.min(10_000, to - from + 1);
+  for (let start = from; start <= to;) {
+    const end = Math.min(to, start + size - 1);
     try {
       out.push(...(await query(start, end)));
       start = end + 1;
@@ -173,7 +192,7 @@ async function history(
   claimed: bigint,
   limit: number,
 ): Promise<{ rows: HistoryRow[]; older: number }> {
-  const published = await logsSince(c, c.record.contracts.RewardDistributor.blockNumber, (from, to) =>
+  const published = await logsSince(c, "RootPublished", c.record.contracts.RewardDistributor.blockNumber, (from, to) =>
     c.distributor.queryFilter(c.distributor.filters.RootPublished(), from, to),
   );
   // The last root published for a week is the one that stood (a revoked root is published again).
@@ -199,21 +218,23 @@ async function history(
 }
 
 /** Vehicles the account owns now: every id ever transferred to it that it still owns. */
+const labels = new Map<bigint, Promise<string>>(); // a vehicle's make, model and year never change
+
 async function vehiclesOf(c: Contracts, account: string): Promise<VehicleRow[]> {
   const { registry } = c;
-  const received = await logsSince(c, c.record.contracts.VehicleRegistry.blockNumber, (from, to) =>
-    registry.queryFilter(registry.filters.Transfer(undefined, account), from, to),
+  const received = await logsSince(
+    c,
+    `Transfer to ${account.toLowerCase()}`,
+    c.record.contracts.VehicleRegistry.blockNumber,
+    (from, to) => registry.queryFilter(registry.filters.Transfer(undefined, account), from, to),
   );
   const ids = [...new Set(received.map((e) => e.args.tokenId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const owned = await Promise.all(
-    ids.map(async (id) => ((await registry.ownerOf(id)).toLowerCase() === account.toLowerCase() ? id : undefined)),
-  );
+  const owners = await Promise.all(ids.map((id) => registry.ownerOf(id)));
+  const owned = ids.filter((_, i) => owners[i].toLowerCase() === account.toLowerCase());
   return Promise.all(
-    owned
-      .filter((id): id is bigint => id !== undefined)
-      .map(async (id) => {
-        const v = await registry.vehicle(id);
-        return { id, label: `${v.year} ${v.make} ${v.model}`, lastWeekWei: 0n };
-      }),
+    owned.map(async (id) => {
+      const label = await once(labels, id, () => registry.vehicle(id).then((v) => `${v.year} ${v.make} ${v.model}`));
+      return { id, label, lastWeekWei: 0n };
+    }),
   );
 }

@@ -21,6 +21,7 @@ import {
   type Fetched,
   type WeekHeader,
 } from "../../lib/rewards/lookup";
+import { once } from "./once";
 
 export const NETWORK: string = __DIMO_NETWORK__;
 const WHOLE_FILE_LIMIT: number = __DIMO_WHOLE_FILE_LIMIT__;
@@ -72,6 +73,8 @@ export interface WeekFile {
   tree: RangeFile;
   /** How the file was checked: its whole bytes against the content hash, or each account by its proof. */
   checkedBy: "content hash" | "proofs";
+  /** Accounts already looked up and proven, by lowercase address (a published file never changes). */
+  entries: Map<string, Promise<AccountWeek | undefined>>;
 }
 
 /** A data file is missing, malformed, or does not match what the chain says. */
@@ -140,14 +143,7 @@ async function sha256(bytes: Uint8Array): Promise<string> {
  */
 const weekCache = new Map<string, Promise<WeekFile>>();
 export function loadWeek(week: number, root: string, contentHash: string): Promise<WeekFile> {
-  const key = `${week}:${contentHash}`;
-  let p = weekCache.get(key);
-  if (!p) {
-    p = openWeek(week, root, contentHash);
-    p.catch(() => weekCache.delete(key));
-    weekCache.set(key, p);
-  }
-  return p;
+  return once(weekCache, `${week}:${contentHash}`, () => openWeek(week, root, contentHash));
 }
 
 async function openWeek(week: number, root: string, contentHash: string): Promise<WeekFile> {
@@ -181,14 +177,18 @@ async function openWeek(week: number, root: string, contentHash: string): Promis
   const treeFile = `distributions/${header.tree.file}`;
   const treeSize = TREE_HEADER_BYTES + 32 * layerSizes(header.tree.leafCount).reduce((a, b) => a + b, 0);
   const tree = new RangeFile(treeFile, treeSize, (start, end) => fetchRange(treeFile, start, end));
-  return { week, root, header, json, tree, checkedBy };
+  return { week, root, header, json, tree, checkedBy, entries: new Map() };
 }
 
 /**
  * The account's entry of a week with its proven claim arguments, or undefined when the file has no line for
- * it (it earned nothing through that week).
+ * it (it earned nothing through that week). Looked up and proven once per file and account.
  */
-export async function accountWeek(w: WeekFile, account: string): Promise<AccountWeek | undefined> {
+export function accountWeek(w: WeekFile, account: string): Promise<AccountWeek | undefined> {
+  return once(w.entries, account.toLowerCase(), () => lookUp(w, account));
+}
+
+async function lookUp(w: WeekFile, account: string): Promise<AccountWeek | undefined> {
   let a: Record<string, unknown> | undefined;
   try {
     a = await findAccountLine(w.json, w.header.accountsStart, account);
