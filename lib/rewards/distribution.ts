@@ -692,6 +692,33 @@ export function readDistribution(
   }
 }
 
+type ItemError = (field: string, problem: string) => InputError;
+
+/**
+ * The next line of a one-item-per-line section (`accounts` or `vehicles`) parsed, with an error maker naming
+ * `<section>[<index>]<field>` and the line; null at the section's `closing` line.
+ */
+function nextItem(
+  lines: LineReader,
+  err: (field: string, problem: string, line?: number) => InputError,
+  section: string,
+  closing: string,
+  index: number,
+  what: string,
+): { o: Record<string, unknown>; f: ItemError } | null {
+  const text = lines.next();
+  if (text === null) throw err(section, "unexpected end of file", lines.line);
+  if (text === closing) return null;
+  const line = lines.line;
+  const f: ItemError = (field, problem) => err(`${section}[${index}]${field}`, problem, line);
+  try {
+    if (!text.startsWith("    ")) throw new Error("bad indentation");
+    return { o: JSON.parse(text.endsWith(",") ? text.slice(0, -1) : text) as Record<string, unknown>, f };
+  } catch (e) {
+    throw f("", `not one ${what} per line in the canonical layout (${(e as Error).message})`);
+  }
+}
+
 function readFrom(
   lines: LineReader,
   jsonPath: string,
@@ -725,19 +752,10 @@ function readFrom(
   let sumCredits = 0n;
   let earning = 0;
   for (;;) {
-    const text = lines.next();
-    if (text === null) throw err("accounts", "unexpected end of file", lines.line);
-    if (text === "  ],") break;
     const i = accounts.length;
-    const line = lines.line;
-    const f = (field: string, problem: string) => err(`accounts[${i}]${field}`, problem, line);
-    let o: Record<string, unknown>;
-    try {
-      if (!text.startsWith("    ")) throw new Error("bad indentation");
-      o = JSON.parse(text.endsWith(",") ? text.slice(0, -1) : text) as Record<string, unknown>;
-    } catch (e) {
-      throw f("", `not one account per line in the canonical layout (${(e as Error).message})`);
-    }
+    const item = nextItem(lines, err, "accounts", "  ],", i, "account");
+    if (!item) break;
+    const { o, f } = item;
     const account = o.account;
     if (typeof account !== "string" || !isAddressFormat(account)) throw f(".account", "expected a 0x address");
     const lower = account.toLowerCase();
@@ -805,19 +823,10 @@ function readFrom(
   const vehicles: VehicleState[] = [];
   let prevId = "";
   for (;;) {
-    const text = lines.next();
-    if (text === null) throw err("vehicles", "unexpected end of file", lines.line);
-    if (text === "  ]") break;
     const i = vehicles.length;
-    const line = lines.line;
-    const f = (field: string, problem: string) => err(`vehicles[${i}]${field}`, problem, line);
-    let o: Record<string, unknown>;
-    try {
-      if (!text.startsWith("    ")) throw new Error("bad indentation");
-      o = JSON.parse(text.endsWith(",") ? text.slice(0, -1) : text) as Record<string, unknown>;
-    } catch (e) {
-      throw f("", `not one vehicle per line in the canonical layout (${(e as Error).message})`);
-    }
+    const item = nextItem(lines, err, "vehicles", "  ]", i, "vehicle");
+    if (!item) break;
+    const { o, f } = item;
     if (typeof o.vehicleId !== "string" || !ID_RE.test(o.vehicleId)) throw f(".vehicleId", "expected a vehicle id");
     if (i > 0 && compareVehicleIds(prevId, o.vehicleId) >= 0)
       throw f(".vehicleId", "vehicles must be in strictly ascending id order");
