@@ -21,6 +21,14 @@ import { DEPLOYMENTS_DIR_ENV } from "./registry-context";
 import { accountIndex, readDistribution, proofFor, type Distribution } from "../lib/rewards/distribution";
 import { activityCsv, demoOptions, makeFleet, type FleetVehicle } from "../lib/demo/fleet";
 import { formatDimoRounded } from "../lib/units";
+import {
+  CLAIM_TO_TYPES,
+  CONNECTION_CONSENT_TYPES,
+  DISTRIBUTOR_DOMAIN_NAME,
+  DOMAIN_VERSION,
+  PAIR_DEVICE_TYPES,
+  REGISTRY_DOMAIN_NAME,
+} from "../lib/typed-data";
 
 const DAY = 86_400;
 const WEEK = 7 * DAY;
@@ -188,27 +196,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
 
     // Hardware devices (manufacturer mints, owner and device key sign the pairing), software and OEM connections.
     const regDomain = {
-      name: "DIMO VehicleRegistry",
-      version: "1",
+      name: REGISTRY_DOMAIN_NAME,
+      version: DOMAIN_VERSION,
       chainId,
       verifyingContract: c.VehicleRegistry.address,
-    };
-    const pairTypes = {
-      PairDevice: [
-        { name: "vehicleId", type: "uint256" },
-        { name: "deviceId", type: "uint256" },
-        { name: "ownerNonce", type: "uint256" },
-        { name: "deviceNonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    };
-    const consentTypes = {
-      ConnectionConsent: [
-        { name: "vehicleId", type: "uint256" },
-        { name: "integration", type: "address" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
     };
     const connected = fleet.filter((v) => v.connection !== "none");
     const connBar = bar("Devices & connections", connected.length);
@@ -229,8 +220,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
           deviceNonce: await vehicles.nonces(key.address),
           deadline,
         };
-        const ownerSig = await owner.signTypedData(regDomain, pairTypes, msg);
-        const deviceSig = await key.signTypedData(regDomain, pairTypes, msg);
+        const ownerSig = await owner.signTypedData(regDomain, PAIR_DEVICE_TYPES, msg);
+        const deviceSig = await key.signTypedData(regDomain, PAIR_DEVICE_TYPES, msg);
         await wait(vehicles.connect(owner).pairDevice(id, deviceId, deadline, ownerSig, deviceSig), "pairDevice");
       } else {
         const integration = v.connection === "software" ? software : oem;
@@ -240,7 +231,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
           nonce: await vehicles.nonces(ownerAddr),
           deadline,
         };
-        const sig = await owner.signTypedData(regDomain, consentTypes, msg);
+        const sig = await owner.signTypedData(regDomain, CONNECTION_CONSENT_TYPES, msg);
         await wait(vehicles.connect(integration).attestConnection(id, deadline, sig), "attestConnection");
       }
       counts[v.connection]++;
@@ -392,15 +383,13 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       const p = proofFor(last, ownerAddress[relayed]);
       const deadline = (await now()) + 3600;
       const sig = await ownerSigner(relayed).signTypedData(
-        { name: "DIMO RewardDistributor", version: "1", chainId, verifyingContract: c.RewardDistributor.address },
         {
-          ClaimTo: [
-            { name: "account", type: "address" },
-            { name: "recipient", type: "address" },
-            { name: "nonce", type: "uint256" },
-            { name: "deadline", type: "uint256" },
-          ],
+          name: DISTRIBUTOR_DOMAIN_NAME,
+          version: DOMAIN_VERSION,
+          chainId,
+          verifyingContract: c.RewardDistributor.address,
         },
+        CLAIM_TO_TYPES,
         { account: p.account, recipient: p.account, nonce: await distributor.nonces(p.account), deadline },
       );
       await wait(

@@ -10,6 +10,13 @@ import path from "node:path";
 import hre, { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { deploySuite } from "./deploy-suite";
+import {
+  DOMAIN_VERSION,
+  PAIR_DEVICE_TYPES,
+  PERMIT_TYPES,
+  REGISTRY_DOMAIN_NAME,
+  TOKEN_DOMAIN_NAME,
+} from "../lib/typed-data";
 
 const SNAPSHOT = path.join(hre.config.paths.root, "gas-snapshot.json");
 
@@ -45,16 +52,8 @@ async function measure(): Promise<Record<string, number>> {
   const { chainId } = await ethers.provider.getNetwork();
   const sig = ethers.Signature.from(
     await user1.signTypedData(
-      { name: "Dimo", version: "1", chainId, verifyingContract: await token.getAddress() },
-      {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
+      { name: TOKEN_DOMAIN_NAME, version: DOMAIN_VERSION, chainId, verifyingContract: await token.getAddress() },
+      PERMIT_TYPES,
       { owner: user1.address, spender: user3.address, value: ethers.parseEther("5"), nonce: 0n, deadline },
     ),
   );
@@ -121,23 +120,14 @@ async function measure(): Promise<Record<string, number>> {
     devices.connect(manufacturer).mintDevice(driver.address, deviceKey.address, "AP-000001", "7.2"),
   );
   const domain = {
-    name: "DIMO VehicleRegistry",
-    version: "1",
+    name: REGISTRY_DOMAIN_NAME,
+    version: DOMAIN_VERSION,
     chainId,
     verifyingContract: await vehicles.getAddress(),
   };
-  const pairTypes = {
-    PairDevice: [
-      { name: "vehicleId", type: "uint256" },
-      { name: "deviceId", type: "uint256" },
-      { name: "ownerNonce", type: "uint256" },
-      { name: "deviceNonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
   const pair = { vehicleId: 1n, deviceId: 1n, ownerNonce: 0n, deviceNonce: 0n, deadline: 2n ** 64n };
-  const ownerSig = await driver.signTypedData(domain, pairTypes, pair);
-  const deviceSig = await deviceKey.signTypedData(domain, pairTypes, pair);
+  const ownerSig = await driver.signTypedData(domain, PAIR_DEVICE_TYPES, pair);
+  const deviceSig = await deviceKey.signTypedData(domain, PAIR_DEVICE_TYPES, pair);
   gas["device.pair"] = await gasOf(vehicles.connect(driver).pairDevice(1n, 1n, pair.deadline, ownerSig, deviceSig));
   // The consumer stakes enough for a few vehicles (staking is the capacity provider of DataAccess).
   const staking = await ethers.getContractAt("ConsumerStaking", record.contracts.ConsumerStaking.address);

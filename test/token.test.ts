@@ -5,20 +5,11 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { DimoToken } from "../typechain-types";
 import { DIMO, POOL, TOTAL_SUPPLY, deployFoundation } from "./helpers/fixtures";
+import { PERMIT_TYPES } from "../lib/typed-data";
 
 const ALICE_GENESIS = DIMO(1_000_000);
 const BOB_GENESIS = DIMO(500_000);
 const CAROL_GENESIS = DIMO(250_000);
-
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
 
 const DELEGATION_TYPES = {
   Delegation: [

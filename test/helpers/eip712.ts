@@ -2,41 +2,13 @@ import { ethers } from "hardhat";
 import type { BigNumberish, BytesLike, Signer, TypedDataDomain } from "ethers";
 import type { VehicleRegistry } from "../../typechain-types";
 
-/** EIP-712 domain of the vehicle registry (name and version as in its constructor). */
-export const REGISTRY_DOMAIN_NAME = "DIMO VehicleRegistry";
-export const REGISTRY_DOMAIN_VERSION = "1";
-
-export const MINT_VEHICLE_TYPES = {
-  MintVehicle: [
-    { name: "owner", type: "address" },
-    { name: "make", type: "string" },
-    { name: "model", type: "string" },
-    { name: "year", type: "uint16" },
-    { name: "powertrain", type: "uint8" },
-    { name: "vinCommitment", type: "bytes32" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
-
-export const PAIR_DEVICE_TYPES = {
-  PairDevice: [
-    { name: "vehicleId", type: "uint256" },
-    { name: "deviceId", type: "uint256" },
-    { name: "ownerNonce", type: "uint256" },
-    { name: "deviceNonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
-
-export const CONNECTION_CONSENT_TYPES = {
-  ConnectionConsent: [
-    { name: "vehicleId", type: "uint256" },
-    { name: "integration", type: "address" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
+import {
+  CONNECTION_CONSENT_TYPES,
+  DOMAIN_VERSION as REGISTRY_DOMAIN_VERSION,
+  MINT_VEHICLE_TYPES,
+  PAIR_DEVICE_TYPES,
+  REGISTRY_DOMAIN_NAME,
+} from "../../lib/typed-data";
 
 /**
  * Overrides that make a signature deliberately wrong: another chain id or another verifying contract than

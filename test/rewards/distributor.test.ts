@@ -4,6 +4,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { DAY, DIMO, WEEK } from "../helpers/fixtures";
 import { asTimelock, distributorFixture, fundedDistributorFixture } from "./fixtures";
 import { TestTree, leafOf } from "./tree";
+import { CLAIM_TO_TYPES } from "../../lib/typed-data";
 
 const NO_HASH = ethers.ZeroHash;
 const CONTENT = ethers.id("distribution file");
@@ -414,14 +415,7 @@ describe("RewardDistributor", function () {
           chainId: overrides.chainId ?? chainId,
           verifyingContract: overrides.verifyingContract ?? (await f.distributor.getAddress()),
         },
-        {
-          ClaimTo: [
-            { name: "account", type: "address" },
-            { name: "recipient", type: "address" },
-            { name: "nonce", type: "uint256" },
-            { name: "deadline", type: "uint256" },
-          ],
-        },
+        CLAIM_TO_TYPES,
         message,
       );
     }

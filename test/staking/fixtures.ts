@@ -9,6 +9,7 @@ import { deploySuite } from "../../scripts/deploy-suite";
 import { DAY, DIMO } from "../helpers/fixtures";
 import { mintVehicle, permissionsOf, vehicleInfo } from "../registry/fixtures";
 import { asTimelock } from "../rewards/fixtures";
+import { PERMIT_TYPES } from "../../lib/typed-data";
 
 export { DAY, DIMO, asTimelock };
 
@@ -169,17 +170,8 @@ export async function signPermit(
     chainId,
     verifyingContract: await f.token.getAddress(),
   };
-  const types = {
-    Permit: [
-      { name: "owner", type: "address" },
-      { name: "spender", type: "address" },
-      { name: "value", type: "uint256" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
   const nonce = await f.token.nonces(owner.address);
-  const signature = await owner.signTypedData(domain, types, {
+  const signature = await owner.signTypedData(domain, PERMIT_TYPES, {
     owner: owner.address,
     spender,
     value,
