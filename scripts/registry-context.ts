@@ -12,6 +12,13 @@ import type { BaseContract, EventLog, Log, TypedDataDomain } from "ethers";
 import { type DeploymentRecord, readDeploymentRecord } from "./deploy-suite";
 import { REGISTRY_EVENT_NAMES, type RegistryEvent } from "../lib/registry-snapshot";
 import type { DataAccess, DeviceRegistry, VehicleRegistry } from "../typechain-types";
+import {
+  CONNECTION_CONSENT_TYPES,
+  DOMAIN_VERSION,
+  MINT_VEHICLE_TYPES,
+  PAIR_DEVICE_TYPES,
+  REGISTRY_DOMAIN_NAME,
+} from "../lib/typed-data";
 
 /** Environment variable naming the directory of deployment records (default `<root>/deployments`). */
 export const DEPLOYMENTS_DIR_ENV = "DIMO_DEPLOYMENTS_DIR";
@@ -24,38 +31,12 @@ export class DeploymentRecordError extends Error {
   }
 }
 
-/** EIP-712 types of the VehicleRegistry (see IVehicleRegistry). */
+/** EIP-712 types of the VehicleRegistry (see IVehicleRegistry), by message. */
 export const REGISTRY_TYPES = {
-  MintVehicle: {
-    MintVehicle: [
-      { name: "owner", type: "address" },
-      { name: "make", type: "string" },
-      { name: "model", type: "string" },
-      { name: "year", type: "uint16" },
-      { name: "powertrain", type: "uint8" },
-      { name: "vinCommitment", type: "bytes32" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  },
-  PairDevice: {
-    PairDevice: [
-      { name: "vehicleId", type: "uint256" },
-      { name: "deviceId", type: "uint256" },
-      { name: "ownerNonce", type: "uint256" },
-      { name: "deviceNonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  },
-  ConnectionConsent: {
-    ConnectionConsent: [
-      { name: "vehicleId", type: "uint256" },
-      { name: "integration", type: "address" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  },
-} as const satisfies Record<string, Record<string, { name: string; type: string }[]>>;
+  MintVehicle: MINT_VEHICLE_TYPES,
+  PairDevice: PAIR_DEVICE_TYPES,
+  ConnectionConsent: CONNECTION_CONSENT_TYPES,
+} as const;
 
 export interface RegistryContext {
   network: string;
@@ -79,33 +60,77 @@ export function deploymentRecordPath(hre: HardhatRuntimeEnvironment, deployments
   return path.resolve(dir, `${hre.network.name}.json`);
 }
 
+/** Where a deployment record is and how to (re)make it: what the record's error messages name. */
+export interface DeploymentRecordRef {
+  /** Absolute path of the record. */
+  file: string;
+  /** The record's path as printed: relative to the project root when inside it. */
+  recordFile: string;
+  network: string;
+  /** `npx hardhat deploy --network <network>`. */
+  deployCmd: string;
+}
+
+/** The messages of loadDeploymentRecord's errors (a task family may word them its own way). */
+export interface DeploymentRecordMessages {
+  missing(ref: DeploymentRecordRef): string;
+  wrongChain(ref: DeploymentRecordRef, recordChainId: number, chainId: bigint): string;
+  noContract(ref: DeploymentRecordRef, name: string): string;
+  noCode(ref: DeploymentRecordRef, name: string, address: string): string;
+}
+
+const DEFAULT_RECORD_MESSAGES: DeploymentRecordMessages = {
+  missing: (r) => `no ${r.recordFile}: run \`${r.deployCmd}\` first`,
+  wrongChain: (r, recordChainId, chainId) =>
+    `${r.recordFile} is for chain ${recordChainId} but ${r.network} is chain ${chainId}: run \`${r.deployCmd} --reset\``,
+  noContract: (r, name) => `${r.recordFile} has no ${name}: run \`${r.deployCmd}\` to complete it`,
+  noCode: (r, name, address) =>
+    `${r.recordFile}: no code at ${name} ${address} on ${r.network} (was the node restarted?): run \`${r.deployCmd} --reset\``,
+};
+
+/**
+ * Reads the network's deployment record and checks it is usable: it exists, is for the connected chain,
+ * and names each of `requiredContracts` with code at its address. Any problem is a DeploymentRecordError.
+ */
+export async function loadDeploymentRecord(
+  hre: HardhatRuntimeEnvironment,
+  requiredContracts: readonly string[],
+  opts: { deploymentsDir?: string; messages?: DeploymentRecordMessages } = {},
+): Promise<{ record: DeploymentRecord; recordFile: string; chainId: bigint; deployCmd: string }> {
+  const { ethers, network } = hre;
+  const messages = opts.messages ?? DEFAULT_RECORD_MESSAGES;
+  const file = deploymentRecordPath(hre, opts.deploymentsDir);
+  const rel = path.relative(hre.config.paths.root, file);
+  const recordFile = rel.startsWith("..") || path.isAbsolute(rel) ? file : rel;
+  const deployCmd = `npx hardhat deploy --network ${network.name}`;
+  const ref: DeploymentRecordRef = { file, recordFile, network: network.name, deployCmd };
+  const record = readDeploymentRecord(file);
+  if (!record) throw new DeploymentRecordError(messages.missing(ref));
+  const chainId = (await ethers.provider.getNetwork()).chainId;
+  if (BigInt(record.chainId) !== chainId) {
+    throw new DeploymentRecordError(messages.wrongChain(ref, record.chainId, chainId));
+  }
+  for (const name of requiredContracts) {
+    const c = record.contracts[name];
+    if (!c) throw new DeploymentRecordError(messages.noContract(ref, name));
+    if ((await ethers.provider.getCode(c.address)) === "0x") {
+      throw new DeploymentRecordError(messages.noCode(ref, name, c.address));
+    }
+  }
+  return { record, recordFile, chainId, deployCmd };
+}
+
 /** Loads and checks the network's record and returns the registry contracts and signers. */
 export async function loadRegistryContext(
   hre: HardhatRuntimeEnvironment,
   opts: { deploymentsDir?: string } = {},
 ): Promise<RegistryContext> {
   const { ethers, network } = hre;
-  const file = deploymentRecordPath(hre, opts.deploymentsDir);
-  const rel = path.relative(hre.config.paths.root, file);
-  const recordFile = rel.startsWith("..") || path.isAbsolute(rel) ? file : rel;
-  const deployCmd = `npx hardhat deploy --network ${network.name}`;
-  const record = readDeploymentRecord(file);
-  if (!record) throw new DeploymentRecordError(`no ${recordFile}: run \`${deployCmd}\` first`);
-  const chainId = (await ethers.provider.getNetwork()).chainId;
-  if (BigInt(record.chainId) !== chainId) {
-    throw new DeploymentRecordError(
-      `${recordFile} is for chain ${record.chainId} but ${network.name} is chain ${chainId}: run \`${deployCmd} --reset\``,
-    );
-  }
-  for (const name of ["DeviceRegistry", "VehicleRegistry", "DataAccess"]) {
-    const c = record.contracts[name];
-    if (!c) throw new DeploymentRecordError(`${recordFile} has no ${name}: run \`${deployCmd}\` to complete it`);
-    if ((await ethers.provider.getCode(c.address)) === "0x") {
-      throw new DeploymentRecordError(
-        `${recordFile}: no code at ${name} ${c.address} on ${network.name} (was the node restarted?): run \`${deployCmd} --reset\``,
-      );
-    }
-  }
+  const { record, recordFile, chainId } = await loadDeploymentRecord(
+    hre,
+    ["DeviceRegistry", "VehicleRegistry", "DataAccess"],
+    { deploymentsDir: opts.deploymentsDir },
+  );
   const vehiclesAddress = record.contracts.VehicleRegistry.address;
   return {
     network: network.name,
@@ -116,13 +141,13 @@ export async function loadRegistryContext(
     devices: await ethers.getContractAt("DeviceRegistry", record.contracts.DeviceRegistry.address),
     access: await ethers.getContractAt("DataAccess", record.contracts.DataAccess.address),
     vehiclesDeployBlock: record.contracts.VehicleRegistry.blockNumber,
-    domain: { name: "DIMO VehicleRegistry", version: "1", chainId, verifyingContract: vehiclesAddress },
+    domain: { name: REGISTRY_DOMAIN_NAME, version: DOMAIN_VERSION, chainId, verifyingContract: vehiclesAddress },
     signers: await ethers.getSigners(),
   };
 }
 
 /** The local signer with this address, if any. */
-export function localSigner(ctx: RegistryContext, address: string): HardhatEthersSigner | undefined {
+export function localSigner(ctx: Pick<RegistryContext, "signers">, address: string): HardhatEthersSigner | undefined {
   return ctx.signers.find((s) => s.address.toLowerCase() === address.toLowerCase());
 }
 

@@ -18,7 +18,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { keccak256, toUtf8Bytes, ZeroAddress, ZeroHash } from "ethers";
 import { InputError } from "../lib/errors";
 import { parseDimo } from "../lib/units";
-import { isoOf, parseIntIn } from "../lib/registry-args";
+import { isoOf } from "../lib/registry-args";
 import {
   decodeSlashCalldata,
   dimoText,
@@ -61,9 +61,9 @@ import {
   sent,
   type SuiteContext,
 } from "./staking";
+import { DEFAULT_PAGE_SIZE, pageSizeArg, table } from "./kit";
 
 const PLUGIN = "dimo-governance";
-const DEFAULT_PAGE_SIZE = "5000";
 
 // ------------------------------------------------------------------------------------------------ helpers
 
@@ -204,15 +204,6 @@ function revertText(ctx: SuiteContext, e: unknown): string {
     }
   }
   return err.shortMessage ?? err.message ?? String(e);
-}
-
-function pageSizeArg(value: string | undefined, taskName: string): number {
-  return parseIntIn(value ?? DEFAULT_PAGE_SIZE, arg(taskName)("page-size"), 1, 1_000_000);
-}
-
-function table(rows: [string, string][]): void {
-  const width = Math.max(...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) say(`  ${k.padEnd(width)}  ${v}`);
 }
 
 // ------------------------------------------------------------------------------------------------ delegate
@@ -468,6 +459,27 @@ interface StepArgs extends SendFlags {
   pageSize?: string;
 }
 
+/**
+ * What gov:queue and gov:execute start with: `--proposal`, `--page-size`, the sender `--from`, the proposal
+ * (stopped unless its state allows `step`) and its calls from ProposalCreated.
+ */
+async function proposalStep(
+  hre: HardhatRuntimeEnvironment,
+  args: StepArgs,
+  taskName: string,
+  step: Exclude<ProposalStep, "vote">,
+) {
+  const w = arg(taskName);
+  const id = parseProposalId(args.proposal, w("proposal"));
+  const pageSize = pageSizeArg(args.pageSize, taskName);
+  const ctx = await loadSuiteContext(hre);
+  const from = fromArg(ctx, args.from, w("from"));
+  const p = await proposalInfo(hre, ctx, id, taskName);
+  requireStep(taskName, step, p);
+  const calls = await proposalCalls(hre, ctx, id, pageSize);
+  return { id, ctx, from, p, calls };
+}
+
 task("gov:queue", "Queues a succeeded proposal in the Timelock (its calls are read from ProposalCreated)")
   .addParam("proposal", "Proposal id")
   .addOptionalParam("from", "Sender: a local account index or address (default 0; anyone may queue)")
@@ -476,15 +488,7 @@ task("gov:queue", "Queues a succeeded proposal in the Timelock (its calls are re
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
     cli(PLUGIN, async (args: StepArgs, hre) => {
-      const T = "gov:queue";
-      const w = arg(T);
-      const id = parseProposalId(args.proposal, w("proposal"));
-      const pageSize = pageSizeArg(args.pageSize, T);
-      const ctx = await loadSuiteContext(hre);
-      const from = fromArg(ctx, args.from, w("from"));
-      const p = await proposalInfo(hre, ctx, id, T);
-      requireStep(T, "queue", p);
-      const calls = await proposalCalls(hre, ctx, id, pageSize);
+      const { id, ctx, from, p, calls } = await proposalStep(hre, args, "gov:queue", "queue");
       say(`Queueing proposal ${id} (${tallyText(p.tally)}):`);
       for (const line of describeCalls(ctx, calls)) say(`  - ${line}`);
       if (!maySend(hre, args, `queue from ${describeAccount(ctx, from.address)}`)) return { dryRun: true as const };
@@ -507,14 +511,7 @@ task("gov:execute", "Executes a queued proposal once the timelock delay has pass
   .setAction(
     cli(PLUGIN, async (args: StepArgs, hre) => {
       const T = "gov:execute";
-      const w = arg(T);
-      const id = parseProposalId(args.proposal, w("proposal"));
-      const pageSize = pageSizeArg(args.pageSize, T);
-      const ctx = await loadSuiteContext(hre);
-      const from = fromArg(ctx, args.from, w("from"));
-      const p = await proposalInfo(hre, ctx, id, T);
-      requireStep(T, "execute", p);
-      const calls = await proposalCalls(hre, ctx, id, pageSize);
+      const { id, ctx, from, calls } = await proposalStep(hre, args, T, "execute");
       const governor = ctx.governor.connect(from);
       try {
         await governor.execute.staticCall(calls.targets, calls.values, calls.calldatas, calls.descriptionHash);

@@ -4,14 +4,21 @@
  */
 import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { BaseContract, ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
 import { InputError } from "../lib/errors";
 import { StateError } from "../lib/governance";
-import type { Where } from "../lib/registry-args";
+import { parseAccountRef, parseIntIn, type Where } from "../lib/registry-args";
 import { isLocalNetwork } from "../scripts/deploy-suite";
-import { DeploymentRecordError } from "../scripts/registry-context";
+import { DeploymentRecordError, localSigner } from "../scripts/registry-context";
 
 export const say = (line: string) => console.log(line);
+
+/** Prints `key  value` rows, the keys padded to one width. */
+export function table(rows: [string, string][]): void {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) say(`  ${k.padEnd(width)}  ${v}`);
+}
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -82,4 +89,38 @@ export function eventOf(receipt: ContractTransactionReceipt, contract: BaseContr
 /** The latest block's time: what `block.timestamp` is in the contracts' view calls. */
 export async function chainNow(hre: HardhatRuntimeEnvironment): Promise<number> {
   return (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+}
+
+/** Default `--page-size`: blocks per eth_getLogs window. */
+export const DEFAULT_PAGE_SIZE = "5000";
+
+/** `--page-size` (default DEFAULT_PAGE_SIZE): blocks per eth_getLogs window, 1 to 1,000,000. */
+export function pageSizeArg(value: string | undefined, taskName: string): number {
+  return parseIntIn(value ?? DEFAULT_PAGE_SIZE, arg(taskName)("page-size"), 1, 1_000_000);
+}
+
+/** A task context's local accounts (the registry's and the suite's alike). */
+export interface LocalAccounts {
+  signers: HardhatEthersSigner[];
+}
+
+/** `account <i> (<address>)` for a local account, else the address. */
+export function describeAccount(ctx: LocalAccounts, address: string): string {
+  const i = ctx.signers.findIndex((s) => s.address.toLowerCase() === address.toLowerCase());
+  return i < 0 ? address : `account ${i} (${address})`;
+}
+
+/** `<index|address>` (default 0) resolved to an address. */
+export function addressArg(ctx: LocalAccounts, value: string | undefined, where: Where): string {
+  const ref = parseAccountRef(value ?? "0", where, ctx.signers.length);
+  return ref.kind === "index" ? ctx.signers[ref.index].address : ref.address;
+}
+
+/** `<index|address>` that must be a local account (`why`: because it signs). */
+export function localAccountArg(ctx: LocalAccounts, value: string, where: Where, why: string): HardhatEthersSigner {
+  const ref = parseAccountRef(value, where, ctx.signers.length);
+  if (ref.kind === "index") return ctx.signers[ref.index];
+  const signer = localSigner(ctx, ref.address);
+  if (!signer) throw new InputError(where.source, where.field, `${ref.address} is not a local account (${why})`);
+  return signer;
 }

@@ -27,7 +27,6 @@ import {
   isoOf,
   MAX_CONNECTIONS,
   parseAccountIndex,
-  parseAccountRef,
   parseAddress,
   parseFutureTime,
   parseId,
@@ -48,7 +47,21 @@ import {
   REGISTRY_TYPES,
   type RegistryContext,
 } from "../scripts/registry-context";
-import { arg, chainNow, cli as kitCli, eventOf, maySend, say, sent, type SendFlags } from "./kit";
+import {
+  addressArg,
+  arg,
+  chainNow,
+  cli as kitCli,
+  DEFAULT_PAGE_SIZE,
+  describeAccount,
+  eventOf,
+  localAccountArg,
+  maySend,
+  pageSizeArg,
+  say,
+  sent,
+  type SendFlags,
+} from "./kit";
 
 const PLUGIN = "dimo-registry";
 /** Default lifetime of signatures the tasks make and submit at once, seconds. */
@@ -57,7 +70,6 @@ const SIGNATURE_TTL = 3600;
 const SIGN_PAIR_TTL = 86_400;
 const DEFAULT_MANUFACTURER = "4";
 const DEFAULT_INTEGRATION = "5";
-const DEFAULT_PAGE_SIZE = "5000";
 
 /** A path relative to the working directory when it is inside it, else absolute. */
 function displayPath(file: string): string {
@@ -68,26 +80,6 @@ function displayPath(file: string): string {
 /** The registry tasks' error rule: also a gap in the replayed events (see `cli` in ./kit). */
 function cli<A extends object, R>(fn: (args: A, hre: HardhatRuntimeEnvironment) => Promise<R>) {
   return kitCli(PLUGIN, fn, [RegistryReplayError]);
-}
-
-function describeAccount(ctx: RegistryContext, address: string): string {
-  const i = ctx.signers.findIndex((s) => s.address.toLowerCase() === address.toLowerCase());
-  return i < 0 ? address : `account ${i} (${address})`;
-}
-
-/** `<index|address>` that must be a local account, because it signs. */
-function localAccountArg(ctx: RegistryContext, value: string, where: Where, why: string): HardhatEthersSigner {
-  const ref = parseAccountRef(value, where, ctx.signers.length);
-  if (ref.kind === "index") return ctx.signers[ref.index];
-  const signer = localSigner(ctx, ref.address);
-  if (!signer) throw new InputError(where.source, where.field, `${ref.address} is not a local account (${why})`);
-  return signer;
-}
-
-/** `<index|address>` resolved to an address. */
-function addressArg(ctx: RegistryContext, value: string, where: Where): string {
-  const ref = parseAccountRef(value, where, ctx.signers.length);
-  return ref.kind === "index" ? ctx.signers[ref.index].address : ref.address;
 }
 
 async function ownerOfVehicle(ctx: RegistryContext, vehicleId: bigint, where: Where): Promise<string> {
@@ -661,7 +653,7 @@ task("registry:snapshot", "Writes every vehicle at a block (owner, data, paired 
       }
       if (fs.existsSync(out) && fs.statSync(out).isDirectory())
         throw new InputError(T, "--out", `${out} is a directory`);
-      const pageSize = parseIntIn(args.pageSize ?? DEFAULT_PAGE_SIZE, w("page-size"), 1, 1_000_000);
+      const pageSize = pageSizeArg(args.pageSize, T);
       const requested = args.block === undefined ? undefined : parseIntIn(args.block, w("block"), 0, 2 ** 53 - 1);
       const ctx = await loadRegistryContext(hre);
       const latest = await hre.ethers.provider.getBlockNumber();

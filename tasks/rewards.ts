@@ -12,9 +12,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import { task, types } from "hardhat/config";
-import { cli as kitCli, say, sent } from "./kit";
+import { cli as kitCli, say, sent, table } from "./kit";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { InputError } from "../lib/errors";
+import { type DeploymentRecordMessages, loadDeploymentRecord } from "../scripts/registry-context";
 import { formatDimoRounded } from "../lib/units";
 import type { DimoToken, IssuanceVault, RewardDistributor } from "../typechain-types";
 
@@ -42,25 +43,22 @@ export class RewardsStateError extends Error {
   }
 }
 
+/** The rewards tasks' own wording of the record's problems (the record is named by its file name). */
+const REWARDS_RECORD_MESSAGES: DeploymentRecordMessages = {
+  missing: (r) => `no ${path.basename(r.file)} record: run \`${r.deployCmd}\` first`,
+  wrongChain: (r, recordChainId, chainId) => `${path.basename(r.file)} is for chain ${recordChainId}, not ${chainId}`,
+  noContract: (r, name) => `${path.basename(r.file)} has no ${name}: run \`${r.deployCmd}\``,
+  noCode: (r, name, address) => `no code at the ${name} ${address}: run \`${r.deployCmd} --reset\``,
+};
+
 export async function loadRewardsContext(hre: HardhatRuntimeEnvironment): Promise<RewardsContext> {
-  const { deploymentRecordPath, DeploymentRecordError } = await import("../scripts/registry-context");
-  const { readDeploymentRecord } = await import("../scripts/deploy-suite");
-  const file = deploymentRecordPath(hre);
-  const record = readDeploymentRecord(file);
-  const deployCmd = `npx hardhat deploy --network ${hre.network.name}`;
-  if (!record) throw new DeploymentRecordError(`no ${path.basename(file)} record: run \`${deployCmd}\` first`);
-  const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
-  if (record.chainId !== chainId) {
-    throw new DeploymentRecordError(`${path.basename(file)} is for chain ${record.chainId}, not ${chainId}`);
-  }
+  const { record, chainId } = await loadDeploymentRecord(hre, ["RewardDistributor"], {
+    messages: REWARDS_RECORD_MESSAGES,
+  });
   const d = record.contracts.RewardDistributor;
-  if (!d) throw new DeploymentRecordError(`${path.basename(file)} has no RewardDistributor: run \`${deployCmd}\``);
-  if ((await hre.ethers.provider.getCode(d.address)) === "0x") {
-    throw new DeploymentRecordError(`no code at the RewardDistributor ${d.address}: run \`${deployCmd} --reset\``);
-  }
   return {
     network: hre.network.name,
-    chainId,
+    chainId: Number(chainId),
     distributor: await hre.ethers.getContractAt("RewardDistributor", d.address),
     vault: await hre.ethers.getContractAt("IssuanceVault", record.contracts.IssuanceVault.address),
     token: await hre.ethers.getContractAt("DimoToken", record.contracts.DimoToken.address),
@@ -70,11 +68,6 @@ export async function loadRewardsContext(hre: HardhatRuntimeEnvironment): Promis
 
 function dimo(wei: bigint): string {
   return `${formatDimoRounded(wei, 6)} DIMO`;
-}
-
-function table(rows: [string, string][]): void {
-  const w = Math.max(...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) say(`  ${k.padEnd(w)}  ${v}`);
 }
 
 function positiveWeek(value: string, field = "--week"): number {

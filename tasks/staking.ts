@@ -11,13 +11,12 @@
  *
  * The suite context, the CLI wrapper and the send helpers are shared with tasks/governance.ts.
  */
-import path from "node:path";
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { type ContractTransactionReceipt, Signature } from "ethers";
 import { InputError } from "../lib/errors";
-import { isoOf, parseAccountRef, type Where } from "../lib/registry-args";
+import { isoOf, type Where } from "../lib/registry-args";
 import {
   dimoText,
   formatDuration,
@@ -29,8 +28,8 @@ import {
   vehiclesCovered,
   withdrawProblem,
 } from "../lib/governance";
-import { readDeploymentRecord, type DeploymentRecord } from "../scripts/deploy-suite";
-import { DeploymentRecordError, deploymentRecordPath } from "../scripts/registry-context";
+import type { DeploymentRecord } from "../scripts/deploy-suite";
+import { loadDeploymentRecord } from "../scripts/registry-context";
 import type { ConsumerStaking, DimoGovernor, DimoTimelock, DimoToken } from "../typechain-types";
 
 /** Lifetime of the EIP-2612 permit staking:stake --permit signs and submits at once, seconds. */
@@ -58,27 +57,7 @@ const SUITE_CONTRACTS = ["DimoToken", "ConsumerStaking", "DimoGovernor", "DimoTi
 /** Loads and checks the network's record (`DIMO_DEPLOYMENTS_DIR` may point elsewhere) and its contracts. */
 export async function loadSuiteContext(hre: HardhatRuntimeEnvironment): Promise<SuiteContext> {
   const { ethers, network } = hre;
-  const file = deploymentRecordPath(hre);
-  const rel = path.relative(hre.config.paths.root, file);
-  const recordFile = rel.startsWith("..") || path.isAbsolute(rel) ? file : rel;
-  const deployCmd = `npx hardhat deploy --network ${network.name}`;
-  const record = readDeploymentRecord(file);
-  if (!record) throw new DeploymentRecordError(`no ${recordFile}: run \`${deployCmd}\` first`);
-  const chainId = (await ethers.provider.getNetwork()).chainId;
-  if (BigInt(record.chainId) !== chainId) {
-    throw new DeploymentRecordError(
-      `${recordFile} is for chain ${record.chainId} but ${network.name} is chain ${chainId}: run \`${deployCmd} --reset\``,
-    );
-  }
-  for (const name of SUITE_CONTRACTS) {
-    const c = record.contracts[name];
-    if (!c) throw new DeploymentRecordError(`${recordFile} has no ${name}: run \`${deployCmd}\` to complete it`);
-    if ((await ethers.provider.getCode(c.address)) === "0x") {
-      throw new DeploymentRecordError(
-        `${recordFile}: no code at ${name} ${c.address} on ${network.name} (was the node restarted?): run \`${deployCmd} --reset\``,
-      );
-    }
-  }
+  const { record, recordFile, chainId } = await loadDeploymentRecord(hre, SUITE_CONTRACTS);
   const at = (name: (typeof SUITE_CONTRACTS)[number]) => record.contracts[name].address;
   return {
     network: network.name,
@@ -94,32 +73,31 @@ export async function loadSuiteContext(hre: HardhatRuntimeEnvironment): Promise<
   };
 }
 
-export { arg, chainNow, eventOf, maySend, say, sent, type SendFlags } from "./kit";
-import { arg, chainNow, cli as kitCli, eventOf, maySend, say, sent, type SendFlags } from "./kit";
+export { addressArg, arg, chainNow, describeAccount, eventOf, maySend, say, sent, type SendFlags } from "./kit";
+import {
+  addressArg,
+  arg,
+  chainNow,
+  cli as kitCli,
+  describeAccount,
+  eventOf,
+  localAccountArg,
+  maySend,
+  say,
+  sent,
+  type SendFlags,
+  table,
+} from "./kit";
+import { PERMIT_TYPES } from "../lib/typed-data";
 
 /** The staking and governance tasks' error rule (see `cli` in ./kit). */
 export function cli<A extends object, R>(plugin: string, fn: (args: A, hre: HardhatRuntimeEnvironment) => Promise<R>) {
   return kitCli(plugin, fn);
 }
 
-export function describeAccount(ctx: SuiteContext, address: string): string {
-  const i = ctx.signers.findIndex((s) => s.address.toLowerCase() === address.toLowerCase());
-  return i < 0 ? address : `account ${i} (${address})`;
-}
-
-/** `--from <index|address>`: a local account, because it signs. */
+/** `--from <index|address>` (default 0): a local account, because it signs. */
 export function fromArg(ctx: SuiteContext, value: string | undefined, where: Where): HardhatEthersSigner {
-  const ref = parseAccountRef(value ?? "0", where, ctx.signers.length);
-  if (ref.kind === "index") return ctx.signers[ref.index];
-  const signer = ctx.signers.find((s) => s.address.toLowerCase() === ref.address.toLowerCase());
-  if (!signer) throw new InputError(where.source, where.field, `${ref.address} is not a local account (it signs)`);
-  return signer;
-}
-
-/** `<index|address>` resolved to an address. */
-export function addressArg(ctx: SuiteContext, value: string | undefined, where: Where): string {
-  const ref = parseAccountRef(value ?? "0", where, ctx.signers.length);
-  return ref.kind === "index" ? ctx.signers[ref.index].address : ref.address;
+  return localAccountArg(ctx, value ?? "0", where, "it signs");
 }
 
 async function stakeParameters(ctx: SuiteContext): Promise<StakeParameters> {
@@ -191,15 +169,7 @@ task("staking:stake", "Stakes DIMO as a data consumer (approve + stake, or one s
             chainId: domain.chainId,
             verifyingContract: domain.verifyingContract,
           },
-          {
-            Permit: [
-              { name: "owner", type: "address" },
-              { name: "spender", type: "address" },
-              { name: "value", type: "uint256" },
-              { name: "nonce", type: "uint256" },
-              { name: "deadline", type: "uint256" },
-            ],
-          },
+          PERMIT_TYPES,
           {
             owner: from.address,
             spender: stakingAddress,
@@ -306,11 +276,6 @@ task("staking:withdraw", "Withdraws the unbonding stake once its period has ende
   );
 
 // ------------------------------------------------------------------------------------------------ status
-
-function table(rows: [string, string][]): void {
-  const width = Math.max(...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) say(`  ${k.padEnd(width)}  ${v}`);
-}
 
 task("staking:status", "A consumer's position and the staking contract's totals, parameters and governance cycle")
   .addOptionalParam("consumer", "A local account index or an address (default 0)")
