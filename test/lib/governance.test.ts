@@ -2,7 +2,6 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import { Interface, keccak256, toUtf8Bytes } from "ethers";
-import { InputError } from "../../lib/errors";
 import {
   decodeSlashCalldata,
   dimoText,
@@ -32,6 +31,7 @@ import {
   voteSucceeded,
   withdrawProblem,
 } from "../../lib/governance";
+import { problem } from "../helpers/tasks";
 
 const at = (field: string) => ({ source: "task", field });
 const DIMO = (n: bigint | number) => BigInt(n) * 10n ** 18n;
@@ -43,16 +43,6 @@ const T0 = 1_796_000_000n; // 2026-11-30T01:33:20Z
 const TIMES: ProposalTimes = { snapshot: T0 + 86_400n, deadline: T0 + 8n * 86_400n, eta: 0n };
 const PASSING: ProposalTally = { for: DIMO(60_000_000), against: 0n, abstain: 0n, quorum: DIMO(40_000_000) };
 const iso = (t: bigint) => new Date(Number(t) * 1000).toISOString().replace(".000Z", "Z");
-
-function problem(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).to.be.instanceOf(InputError);
-    return (e as Error).message;
-  }
-  throw new Error("expected an InputError");
-}
 
 function plan(overrides: Partial<Parameters<typeof planSlash>[0]> = {}): SlashPlan {
   return planSlash(

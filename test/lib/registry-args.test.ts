@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { InputError } from "../../lib/errors";
 import { DATA_TYPES, dataTypesOfPermissions, findDataType, parseDataTypeList } from "../../lib/data-types";
 import {
   isoOf,
@@ -14,20 +13,11 @@ import {
   parsePowertrain,
   parseSignature,
 } from "../../lib/registry-args";
+import { problem } from "../helpers/tasks";
 
 const at = (field: string) => ({ source: "task", field });
 const ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const NOW = 1_795_000_000; // 2026-11-18T...
-
-function problem(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).to.be.instanceOf(InputError);
-    return (e as Error).message;
-  }
-  throw new Error("expected an InputError");
-}
 
 describe("lib/data-types", function () {
   it("maps names to the documented bit positions", function () {

@@ -1,18 +1,14 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import hre, { ethers } from "hardhat";
+import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { keccak256 } from "ethers";
-import { deploySuite } from "../../scripts/deploy-suite";
-import { DEPLOYMENTS_DIR_ENV } from "../../scripts/registry-context";
 import { isoOf } from "../../lib/registry-args";
 import { decodeSlashCalldata, evidenceHashOf } from "../../lib/governance";
 import { mintVehicle, permissionsOf, vehicleInfo, vinCommitment } from "../registry/fixtures";
+import { expectTaskFails, runHardhatCli, runTask as run, useTaskDeployment } from "../helpers/tasks";
 import type {
   ConsumerStaking,
   DataAccess,
@@ -33,43 +29,12 @@ const MEMBER_A = "2";
 const MEMBER_B = "3";
 const CONSUMER = "8";
 
-/** Runs a task in process, capturing what it prints. */
-async function run(name: string, args: Record<string, unknown>): Promise<{ result: any; out: string }> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
-  try {
-    const result = await hre.run(name, args);
-    return { result, out: lines.join("\n") };
-  } finally {
-    console.log = log;
-  }
-}
-
-/** Asserts the task fails with a one-line plugin error matching `pattern` and sends nothing (no block, no nonce). */
-async function fails(name: string, args: Record<string, unknown>, pattern: RegExp): Promise<Error> {
-  const signers = await ethers.getSigners();
-  const block = await ethers.provider.getBlockNumber();
-  const nonces = await Promise.all(signers.map((s) => ethers.provider.getTransactionCount(s.address)));
-  let err: unknown;
-  try {
-    await run(name, args);
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `${name} should fail`).to.be.instanceOf(HardhatPluginError);
-  expect((err as Error).message).to.match(pattern);
-  expect((err as Error).message).not.to.include("\n");
-  expect(await ethers.provider.getBlockNumber(), "a transaction was sent").to.equal(block);
-  expect(await Promise.all(signers.map((s) => ethers.provider.getTransactionCount(s.address)))).to.deep.equal(nonces);
-  return err as Error;
-}
+/** Fails with a one-line plugin error matching `pattern`, sending nothing (no block, no signer's nonce moves). */
+const fails = (name: string, args: Record<string, unknown>, pattern: RegExp) =>
+  expectTaskFails(name, args, pattern, { oneLinePluginError: true, nonces: "all" });
 
 describe("governance tasks", function () {
-  const saved = process.env[DEPLOYMENTS_DIR_ENV];
-  let dir: string;
-  let base: string;
-  let snapshot: string;
+  const deployment = useTaskDeployment("dimo-governance-tasks-");
   let signers: HardhatEthersSigner[];
   let guardian: HardhatEthersSigner;
   let consumer: HardhatEthersSigner;
@@ -120,14 +85,7 @@ describe("governance tasks", function () {
   }
 
   before(async function () {
-    base = await ethers.provider.send("evm_snapshot", []);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-governance-tasks-"));
-    process.env[DEPLOYMENTS_DIR_ENV] = dir;
-    const { record } = await deploySuite(hre, {
-      recordPath: path.join(dir, "hardhat.json"),
-      reset: true,
-      log: () => undefined,
-    });
+    const { record } = deployment;
     signers = await ethers.getSigners();
     [, guardian] = signers;
     consumer = signers[Number(CONSUMER)];
@@ -152,23 +110,8 @@ describe("governance tasks", function () {
       });
       await access.connect(driver).grant(id, consumer.address, permissionsOf(0), expiresAt);
     }
-    evidenceFile = path.join(dir, "evidence.json");
+    evidenceFile = path.join(deployment.dir, "evidence.json");
     fs.writeFileSync(evidenceFile, '{"report":"consumer resold location data"}\n');
-  });
-
-  after(async function () {
-    await ethers.provider.send("evm_revert", [base]);
-    if (saved === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
-    else process.env[DEPLOYMENTS_DIR_ENV] = saved;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  beforeEach(async function () {
-    snapshot = await ethers.provider.send("evm_snapshot", []);
-  });
-
-  afterEach(async function () {
-    await ethers.provider.send("evm_revert", [snapshot]);
   });
 
   describe("the whole path through the tasks", function () {
@@ -282,19 +225,9 @@ describe("governance tasks", function () {
   describe("on the command line", function () {
     it("a bad argument prints one error line and exits 1", function () {
       this.timeout(120_000);
-      const cli = spawnSync(
-        process.execPath,
-        [require.resolve("hardhat/internal/cli/cli"), "gov:vote", "--proposal", "1", "--support", "yes"],
-        {
-          cwd: hre.config.paths.root,
-          encoding: "utf8",
-          env: { ...process.env, [DEPLOYMENTS_DIR_ENV]: dir, FORCE_COLOR: "0", NO_COLOR: "1" },
-        },
-      );
+      const cli = runHardhatCli(["gov:vote", "--proposal", "1", "--support", "yes"], deployment.dir);
       expect(cli.status).to.equal(1);
-      // Hardhat colours errors when it believes it runs in CI: compare without colour codes.
-      // eslint-disable-next-line no-control-regex
-      expect(cli.stderr.replace(/\u001b\[[0-9;]*m/g, "")).to.contain(
+      expect(cli.stderr).to.contain(
         'Error in plugin dimo-governance: gov:vote --support: expected for, against or abstain, got "yes"',
       );
     });
@@ -397,7 +330,7 @@ describe("governance tasks", function () {
       );
       await fails(
         "gov:propose-slash",
-        slashArgs({ evidenceFile: path.join(dir, "missing.pdf") }),
+        slashArgs({ evidenceFile: path.join(deployment.dir, "missing.pdf") }),
         /^gov:propose-slash --evidence-file: file not found/,
       );
       await fails(

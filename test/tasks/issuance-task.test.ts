@@ -4,7 +4,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "csv-parse/sync";
-import { InputError } from "../../lib/errors";
 import {
   DEFAULT_GENESIS_ISO,
   type IssuanceCliArgs,
@@ -16,6 +15,7 @@ import {
   weekCsv,
 } from "../../lib/issuance-cli";
 import { DEFAULT_SCHEDULE_PARAMS, scheduleFromParams } from "../../lib/issuance";
+import { expectInputError } from "../helpers/tasks";
 
 const E18 = 10n ** 18n;
 const POOL = 450_000_000n * E18;
@@ -23,15 +23,8 @@ const FIRST_WEEKLY = 1_300_029_959_710_292_160_200_586n;
 const GENESIS = Date.UTC(2026, 10, 30, 5, 0, 0) / 1000;
 const ROOT = path.resolve(__dirname, "../..");
 
-function inputErrorOf(args: IssuanceCliArgs): InputError {
-  try {
-    parseIssuanceArgs(args);
-  } catch (e) {
-    expect(e).to.be.instanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error(`expected ${JSON.stringify(args)} to be rejected`);
-}
+const inputErrorOf = (args: IssuanceCliArgs) =>
+  expectInputError(() => parseIssuanceArgs(args), `expected ${JSON.stringify(args)} to be rejected`);
 
 interface Run {
   code: number;

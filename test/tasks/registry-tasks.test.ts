@@ -1,58 +1,32 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import hre, { ethers } from "hardhat";
+import { ethers } from "hardhat";
 import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { hexlify, toUtf8Bytes } from "ethers";
-import { deploySuite, type DeploymentRecord } from "../../scripts/deploy-suite";
+import type { DeploymentRecord } from "../../scripts/deploy-suite";
 import { DEPLOYMENTS_DIR_ENV, REGISTRY_TYPES } from "../../scripts/registry-context";
 import { InputError } from "../../lib/errors";
 import { vinCommitment } from "../../lib/vin";
 import { parseRegistrySnapshot, SNAPSHOT_COLUMNS } from "../../lib/registry-snapshot";
 import type { ConsumerStaking, DataAccess, DeviceRegistry, VehicleRegistry } from "../../typechain-types";
+import { expectTaskFails, runHardhatCli, runTask as run, useTaskDeployment } from "../helpers/tasks";
 
 const VIN1 = "1HGCM82633A004352";
 const VIN2 = "WVWZZZ1JZXW000001";
 const VIN3 = "1M8GDM9AXKP042788";
 const HEADER = SNAPSHOT_COLUMNS.join(",");
 
-/** Runs a task in process, capturing what it prints. */
-async function run(name: string, args: Record<string, unknown>): Promise<{ result: any; out: string }> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
-  try {
-    const result = await hre.run(name, args);
-    return { result, out: lines.join("\n") };
-  } finally {
-    console.log = log;
-  }
-}
-
-/** Asserts the task fails with a message matching `pattern` and mines nothing. */
-async function fails(name: string, args: Record<string, unknown>, pattern: RegExp): Promise<Error> {
-  const block = await ethers.provider.getBlockNumber();
-  let err: unknown;
-  try {
-    await run(name, args);
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `${name} should fail`).to.be.instanceOf(Error);
-  expect((err as Error).message).to.match(pattern);
-  expect(await ethers.provider.getBlockNumber(), "a transaction was sent").to.equal(block);
-  return err as Error;
-}
+/** Fails with an Error (of any kind, any number of lines) matching `pattern`, mining nothing. */
+const fails = (name: string, args: Record<string, unknown>, pattern: RegExp) =>
+  expectTaskFails(name, args, pattern, { oneLinePluginError: false, nonces: [] });
 
 describe("registry tasks", function () {
-  const saved = process.env[DEPLOYMENTS_DIR_ENV];
+  const deployment = useTaskDeployment("dimo-registry-tasks-");
   let dir: string;
   let record: DeploymentRecord;
-  let base: string;
-  let snapshot: string;
   let signers: HardhatEthersSigner[];
   let vehicles: VehicleRegistry;
   let devices: DeviceRegistry;
@@ -69,33 +43,11 @@ describe("registry tasks", function () {
   });
 
   before(async function () {
-    base = await ethers.provider.send("evm_snapshot", []);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-registry-tasks-"));
-    process.env[DEPLOYMENTS_DIR_ENV] = dir;
-    ({ record } = await deploySuite(hre, {
-      recordPath: path.join(dir, "hardhat.json"),
-      reset: true,
-      log: () => undefined,
-    }));
+    ({ dir, record } = deployment);
     signers = await ethers.getSigners();
     vehicles = await ethers.getContractAt("VehicleRegistry", record.contracts.VehicleRegistry.address);
     devices = await ethers.getContractAt("DeviceRegistry", record.contracts.DeviceRegistry.address);
     access = await ethers.getContractAt("DataAccess", record.contracts.DataAccess.address);
-  });
-
-  after(async function () {
-    await ethers.provider.send("evm_revert", [base]);
-    if (saved === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
-    else process.env[DEPLOYMENTS_DIR_ENV] = saved;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  beforeEach(async function () {
-    snapshot = await ethers.provider.send("evm_snapshot", []);
-  });
-
-  afterEach(async function () {
-    await ethers.provider.send("evm_revert", [snapshot]);
   });
 
   describe("deployment record", function () {
@@ -116,23 +68,15 @@ describe("registry tasks", function () {
 
     it("on the command line, a bad argument prints the error and exits non-zero", function () {
       this.timeout(120_000);
-      const cli = spawnSync(
-        process.execPath,
+      const cli = runHardhatCli(
         [
-          require.resolve("hardhat/internal/cli/cli"),
           "vehicle:register",
           ...["--make", "Tesla", "--model", "Model 3", "--year", "2022", "--powertrain", "DIESEL", "--vin", VIN1],
         ],
-        {
-          cwd: hre.config.paths.root,
-          encoding: "utf8",
-          env: { ...process.env, [DEPLOYMENTS_DIR_ENV]: dir, FORCE_COLOR: "0", NO_COLOR: "1" },
-        },
+        dir,
       );
       expect(cli.status).to.equal(1);
-      // Hardhat colours its errors when it believes it runs in CI; compare the text without colour codes.
-      // eslint-disable-next-line no-control-regex
-      expect(cli.stderr.replace(/\u001b\[[0-9;]*m/g, "")).to.contain(
+      expect(cli.stderr).to.contain(
         'Error in plugin dimo-registry: vehicle:register --powertrain: expected one of ICE, HEV, PHEV, BEV, got "DIESEL"',
       );
     });

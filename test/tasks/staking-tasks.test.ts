@@ -1,16 +1,14 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import hre, { ethers } from "hardhat";
+import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { deploySuite } from "../../scripts/deploy-suite";
 import { DEPLOYMENTS_DIR_ENV } from "../../scripts/registry-context";
 import { isoOf } from "../../lib/registry-args";
 import { mintVehicle, permissionsOf, vehicleInfo, vinCommitment } from "../registry/fixtures";
+import { expectTaskFails, runHardhatCli, runTask as run, useTaskDeployment } from "../helpers/tasks";
 import type { ConsumerStaking, DataAccess, DimoToken, VehicleRegistry } from "../../typechain-types";
 
 const DIMO = (n: number | string) => ethers.parseEther(String(n));
@@ -19,42 +17,12 @@ const DAY = 86_400;
 const UNBONDING = 14 * DAY;
 const FREEZE = 21 * DAY;
 
-/** Runs a task in process, capturing what it prints. */
-async function run(name: string, args: Record<string, unknown>): Promise<{ result: any; out: string }> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
-  try {
-    const result = await hre.run(name, args);
-    return { result, out: lines.join("\n") };
-  } finally {
-    console.log = log;
-  }
-}
-
-/** Asserts the task fails with a one-line plugin error matching `pattern` and sends nothing. */
-async function fails(name: string, args: Record<string, unknown>, pattern: RegExp, from?: string): Promise<Error> {
-  const block = await ethers.provider.getBlockNumber();
-  const nonce = from === undefined ? undefined : await ethers.provider.getTransactionCount(from);
-  let err: unknown;
-  try {
-    await run(name, args);
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `${name} should fail`).to.be.instanceOf(HardhatPluginError);
-  expect((err as Error).message).to.match(pattern);
-  expect((err as Error).message).not.to.include("\n");
-  expect(await ethers.provider.getBlockNumber(), "a transaction was sent").to.equal(block);
-  if (from !== undefined) expect(await ethers.provider.getTransactionCount(from), "nonce moved").to.equal(nonce);
-  return err as Error;
-}
+/** Fails with a one-line plugin error matching `pattern`, mining nothing; `from`'s nonce, if given, does not move. */
+const fails = (name: string, args: Record<string, unknown>, pattern: RegExp, from?: string) =>
+  expectTaskFails(name, args, pattern, { oneLinePluginError: true, nonces: from === undefined ? [] : [from] });
 
 describe("staking tasks", function () {
-  const saved = process.env[DEPLOYMENTS_DIR_ENV];
-  let dir: string;
-  let base: string;
-  let snapshot: string;
+  const deployment = useTaskDeployment("dimo-staking-tasks-");
   let signers: HardhatEthersSigner[];
   let guardian: HardhatEthersSigner;
   let consumer: HardhatEthersSigner;
@@ -80,14 +48,7 @@ describe("staking tasks", function () {
   }
 
   before(async function () {
-    base = await ethers.provider.send("evm_snapshot", []);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-staking-tasks-"));
-    process.env[DEPLOYMENTS_DIR_ENV] = dir;
-    const { record } = await deploySuite(hre, {
-      recordPath: path.join(dir, "hardhat.json"),
-      reset: true,
-      log: () => undefined,
-    });
+    const { record } = deployment;
     signers = await ethers.getSigners();
     [, guardian] = signers;
     consumer = signers[8];
@@ -104,21 +65,6 @@ describe("staking tasks", function () {
         await mintVehicle(vehicles, driver, { ...vehicleInfo(), vinCommitment: vinCommitment(`STAKING-TASK-${i}`) }),
       );
     }
-  });
-
-  after(async function () {
-    await ethers.provider.send("evm_revert", [base]);
-    if (saved === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
-    else process.env[DEPLOYMENTS_DIR_ENV] = saved;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  beforeEach(async function () {
-    snapshot = await ethers.provider.send("evm_snapshot", []);
-  });
-
-  afterEach(async function () {
-    await ethers.provider.send("evm_revert", [snapshot]);
   });
 
   describe("staking:stake", function () {
@@ -181,21 +127,9 @@ describe("staking tasks", function () {
 
     it("on the command line, a bad amount prints one error line and exits 1", function () {
       this.timeout(120_000);
-      const cli = spawnSync(
-        process.execPath,
-        [require.resolve("hardhat/internal/cli/cli"), "staking:stake", "--amount", "0"],
-        {
-          cwd: hre.config.paths.root,
-          encoding: "utf8",
-          env: { ...process.env, [DEPLOYMENTS_DIR_ENV]: dir, FORCE_COLOR: "0", NO_COLOR: "1" },
-        },
-      );
+      const cli = runHardhatCli(["staking:stake", "--amount", "0"], deployment.dir);
       expect(cli.status).to.equal(1);
-      // Hardhat colours errors when it believes it runs in CI: compare without colour codes.
-      // eslint-disable-next-line no-control-regex
-      expect(cli.stderr.replace(/\u001b\[[0-9;]*m/g, "")).to.contain(
-        "Error in plugin dimo-staking: staking:stake --amount: must be more than 0",
-      );
+      expect(cli.stderr).to.contain("Error in plugin dimo-staking: staking:stake --amount: must be more than 0");
     });
 
     it("names the missing deployment record and the deploy command", async function () {
@@ -208,7 +142,7 @@ describe("staking tasks", function () {
           /^no .*hardhat\.json: run `npx hardhat deploy --network hardhat` first$/,
         );
       } finally {
-        process.env[DEPLOYMENTS_DIR_ENV] = dir;
+        process.env[DEPLOYMENTS_DIR_ENV] = deployment.dir;
         fs.rmSync(empty, { recursive: true, force: true });
       }
     });
