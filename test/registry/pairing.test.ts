@@ -1,7 +1,8 @@
 import { expect } from "chai";
+import type { BigNumberish, Signer } from "ethers";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { signPairDevice } from "../helpers/eip712";
+import { signPairDevice, type PairDeviceMessage } from "../helpers/eip712";
 import {
   deadlineIn,
   deployWallet,
@@ -20,6 +21,27 @@ async function signedPairingFixture() {
   const deadline = await deadlineIn();
   const signatures = await pairSignatures(ctx.vehicles, ctx.aliceVehicle, ctx.device1, ctx.alice, ctx.key1, deadline);
   return { ...ctx, deadline, ...signatures };
+}
+
+type SignedPairing = Awaited<ReturnType<typeof signedPairingFixture>>;
+
+/**
+ * `owner` (for `ownerAddress`, by default its own) and device key `key` sign the pairing of `deviceId` with
+ * `vehicleId` for the next hour; the relayer submits it. Returns the transaction, for `expect`.
+ */
+async function signAndPair(
+  { vehicles, relayer }: Pick<SignedPairing, "vehicles" | "relayer">,
+  vehicleId: BigNumberish,
+  deviceId: BigNumberish,
+  owner: Signer,
+  key: Signer,
+  ownerAddress?: string,
+) {
+  const deadline = await deadlineIn();
+  const signatures = await pairSignatures(vehicles, vehicleId, deviceId, owner, key, deadline, ownerAddress);
+  return vehicles
+    .connect(relayer)
+    .pairDevice(vehicleId, deviceId, deadline, signatures.ownerSignature, signatures.deviceSignature);
 }
 
 /** Alice's vehicle 1 paired with device 1. */
@@ -109,19 +131,9 @@ describe("VehicleRegistry: pairing", function () {
 
     describe("when the vehicle already has a device", function () {
       it("reverts with RegistryVehicleAlreadyPaired and the paired device", async function () {
-        const { vehicles, alice, key2, relayer, aliceVehicle, device1, device2 } = await loadFixture(pairedFixture);
-        const deadline = await deadlineIn();
-        const { ownerSignature, deviceSignature } = await pairSignatures(
-          vehicles,
-          aliceVehicle,
-          device2,
-          alice,
-          key2,
-          deadline,
-        );
-        await expect(
-          vehicles.connect(relayer).pairDevice(aliceVehicle, device2, deadline, ownerSignature, deviceSignature),
-        )
+        const ctx = await loadFixture(pairedFixture);
+        const { vehicles, alice, key2, aliceVehicle, device1, device2 } = ctx;
+        await expect(signAndPair(ctx, aliceVehicle, device2, alice, key2))
           .to.be.revertedWithCustomError(vehicles, "RegistryVehicleAlreadyPaired")
           .withArgs(aliceVehicle, device1);
       });
@@ -129,19 +141,9 @@ describe("VehicleRegistry: pairing", function () {
 
     describe("when the device is already paired with another vehicle", function () {
       it("reverts with RegistryDeviceAlreadyPaired and the other vehicle", async function () {
-        const { vehicles, bob, key1, relayer, aliceVehicle, bobVehicle, device1 } = await loadFixture(pairedFixture);
-        const deadline = await deadlineIn();
-        const { ownerSignature, deviceSignature } = await pairSignatures(
-          vehicles,
-          bobVehicle,
-          device1,
-          bob,
-          key1,
-          deadline,
-        );
-        await expect(
-          vehicles.connect(relayer).pairDevice(bobVehicle, device1, deadline, ownerSignature, deviceSignature),
-        )
+        const ctx = await loadFixture(pairedFixture);
+        const { vehicles, bob, key1, aliceVehicle, bobVehicle, device1 } = ctx;
+        await expect(signAndPair(ctx, bobVehicle, device1, bob, key1))
           .to.be.revertedWithCustomError(vehicles, "RegistryDeviceAlreadyPaired")
           .withArgs(device1, aliceVehicle);
       });
@@ -150,20 +152,9 @@ describe("VehicleRegistry: pairing", function () {
     describe("when the device does not exist", function () {
       for (const deviceId of [0n, 99n]) {
         it(`reverts with RegistryDeviceNotFound for device ${deviceId}`, async function () {
-          const { vehicles, alice, relayer, aliceVehicle } = await loadFixture(vehiclesFixture);
-          const deadline = await deadlineIn();
-          const { ownerSignature, deviceSignature } = await pairSignatures(
-            vehicles,
-            aliceVehicle,
-            deviceId,
-            alice,
-            deviceKey(99),
-            deadline,
-          );
-          await expect(
-            vehicles.connect(relayer).pairDevice(aliceVehicle, deviceId, deadline, ownerSignature, deviceSignature),
-          )
-            .to.be.revertedWithCustomError(vehicles, "RegistryDeviceNotFound")
+          const ctx = await loadFixture(vehiclesFixture);
+          await expect(signAndPair(ctx, ctx.aliceVehicle, deviceId, ctx.alice, deviceKey(99)))
+            .to.be.revertedWithCustomError(ctx.vehicles, "RegistryDeviceNotFound")
             .withArgs(deviceId);
         });
       }
@@ -171,10 +162,9 @@ describe("VehicleRegistry: pairing", function () {
 
     describe("when the vehicle does not exist", function () {
       it("reverts with RegistryVehicleNotFound", async function () {
-        const { vehicles, alice, key1, relayer, device1 } = await loadFixture(vehiclesFixture);
-        const deadline = await deadlineIn();
-        const { ownerSignature, deviceSignature } = await pairSignatures(vehicles, 99n, device1, alice, key1, deadline);
-        await expect(vehicles.connect(relayer).pairDevice(99n, device1, deadline, ownerSignature, deviceSignature))
+        const ctx = await loadFixture(vehiclesFixture);
+        const { vehicles, alice, key1, device1 } = ctx;
+        await expect(signAndPair(ctx, 99n, device1, alice, key1))
           .to.be.revertedWithCustomError(vehicles, "RegistryVehicleNotFound")
           .withArgs(99n);
       });
@@ -193,267 +183,145 @@ describe("VehicleRegistry: pairing", function () {
       });
     });
 
-    describe("when the owner's signature is not valid", function () {
-      it("reverts with RegistryInvalidSignature(owner) when it is replayed after an unpairing", async function () {
-        const { vehicles, alice, key1, relayer, aliceVehicle, device1, deadline, ownerSignature, deviceSignature } =
-          await loadFixture(signedPairingFixture);
-        await vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, ownerSignature, deviceSignature);
-        await vehicles.connect(alice).unpairDevice(aliceVehicle);
-        // The device signs afresh; the owner's old signature is replayed.
-        const nonces = { ownerNonce: 1n, deviceNonce: 1n };
-        const freshDevice = await signPairDevice(key1, vehicles, {
-          vehicleId: aliceVehicle,
-          deviceId: device1,
-          ...nonces,
-          deadline,
+    /**
+     * Each signature is checked against its own signer: the same bad signatures, once as the owner's (with the
+     * device key's valid) and once as the device key's (with the owner's valid). `signer` must have signed, `other`
+     * is the other party, `impostor` signs in `signer`'s place.
+     */
+    const signatureCases = [
+      { party: "owner", whose: "the owner's", signer: "alice", other: "key1", impostor: "bob", otherChainId: 1n },
+      {
+        party: "device key",
+        whose: "the device's",
+        signer: "key1",
+        other: "alice",
+        impostor: "key2",
+        otherChainId: 137n,
+      },
+    ] as const;
+
+    for (const { party, whose, signer, other, impostor, otherChainId } of signatureCases) {
+      describe(`when ${whose} signature is not valid`, function () {
+        const isOwner = party === "owner";
+
+        /** This party's valid signature from the fixture, then the other party's. */
+        function signatures(ctx: SignedPairing): [own: string, theirs: string] {
+          return isOwner ? [ctx.ownerSignature, ctx.deviceSignature] : [ctx.deviceSignature, ctx.ownerSignature];
+        }
+
+        /** The message both fixture signatures sign, with `changes`. */
+        function message(ctx: SignedPairing, changes: Partial<PairDeviceMessage> = {}): PairDeviceMessage {
+          const { aliceVehicle, device1, deadline } = ctx;
+          return { vehicleId: aliceVehicle, deviceId: device1, ownerNonce: 0n, deviceNonce: 0n, deadline, ...changes };
+        }
+
+        /** The relayer submits Alice's pairing of device 1 with `own` as this party's signature. */
+        function submit(ctx: SignedPairing, own: string, theirs: string, deadline = ctx.deadline) {
+          const [ownerSignature, deviceSignature] = isOwner ? [own, theirs] : [theirs, own];
+          return ctx.vehicles
+            .connect(ctx.relayer)
+            .pairDevice(ctx.aliceVehicle, ctx.device1, deadline, ownerSignature, deviceSignature);
+        }
+
+        /** `tx` is refused with RegistryInvalidSignature naming this party's signer. */
+        async function expectRefused(ctx: SignedPairing, tx: Promise<unknown>) {
+          await expect(tx)
+            .to.be.revertedWithCustomError(ctx.vehicles, "RegistryInvalidSignature")
+            .withArgs(ctx[signer].address);
+        }
+
+        it(`reverts with RegistryInvalidSignature(${party}) when it is replayed after an unpairing`, async function () {
+          const ctx = await loadFixture(signedPairingFixture);
+          const [own, theirs] = signatures(ctx);
+          await submit(ctx, own, theirs);
+          await ctx.vehicles.connect(ctx.alice).unpairDevice(ctx.aliceVehicle);
+          // The other party signs afresh; this party's old signature is replayed.
+          const fresh = await signPairDevice(
+            ctx[other],
+            ctx.vehicles,
+            message(ctx, { ownerNonce: 1n, deviceNonce: 1n }),
+          );
+          await expectRefused(ctx, submit(ctx, own, fresh));
         });
-        await expect(vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, ownerSignature, freshDevice))
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(alice.address);
-      });
 
-      it("reverts with RegistryInvalidSignature(owner) when someone else signed for the owner", async function () {
-        const { vehicles, alice, bob, key1, relayer, aliceVehicle, device1 } = await loadFixture(vehiclesFixture);
-        const deadline = await deadlineIn();
-        const { ownerSignature, deviceSignature } = await pairSignatures(
-          vehicles,
-          aliceVehicle,
-          device1,
-          bob,
-          key1,
-          deadline,
-          alice.address,
-        );
-        await expect(
-          vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, ownerSignature, deviceSignature),
-        )
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(alice.address);
-      });
-
-      it("reverts with RegistryInvalidSignature(owner) when it was signed for another chain id", async function () {
-        const { vehicles, alice, key1, relayer, aliceVehicle, device1, deadline, deviceSignature } =
-          await loadFixture(signedPairingFixture);
-        const { ownerSignature } = await pairSignatures(
-          vehicles,
-          aliceVehicle,
-          device1,
-          alice,
-          key1,
-          deadline,
-          undefined,
-          { chainId: 1n },
-        );
-        await expect(
-          vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, ownerSignature, deviceSignature),
-        )
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(alice.address);
-      });
-
-      it("reverts with RegistryInvalidSignature(owner) when it was signed for another registry", async function () {
-        const { vehicles, devices, admin, alice, key1, relayer, aliceVehicle, device1, deadline, deviceSignature } =
-          await loadFixture(signedPairingFixture);
-        const other = await ethers.deployContract("VehicleRegistry", [await devices.getAddress(), admin.address]);
-        const { ownerSignature } = await pairSignatures(
-          vehicles,
-          aliceVehicle,
-          device1,
-          alice,
-          key1,
-          deadline,
-          undefined,
-          { verifyingContract: await other.getAddress() },
-        );
-        await expect(
-          vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, ownerSignature, deviceSignature),
-        )
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(alice.address);
-      });
-
-      it("reverts with RegistryInvalidSignature(owner) when it was signed for another device", async function () {
-        const { vehicles, alice, key1, relayer, aliceVehicle, device1, device2, deadline, deviceSignature } =
-          await loadFixture(signedPairingFixture);
-        const ownerSignature = await signPairDevice(alice, vehicles, {
-          vehicleId: aliceVehicle,
-          deviceId: device2,
-          ownerNonce: 0n,
-          deviceNonce: await vehicles.nonces(key1.address),
-          deadline,
+        it(`reverts with RegistryInvalidSignature(${party}) when someone else signed for the ${party}`, async function () {
+          const ctx = await loadFixture(signedPairingFixture);
+          const [, theirs] = signatures(ctx);
+          const forged = await signPairDevice(ctx[impostor], ctx.vehicles, message(ctx));
+          await expectRefused(ctx, submit(ctx, forged, theirs));
         });
-        await expect(
-          vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, ownerSignature, deviceSignature),
-        )
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(alice.address);
-      });
 
-      it("reverts with RegistryInvalidSignature(owner) when the two signatures are swapped", async function () {
-        const { vehicles, alice, relayer, aliceVehicle, device1, deadline, ownerSignature, deviceSignature } =
-          await loadFixture(signedPairingFixture);
-        await expect(
-          vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, deviceSignature, ownerSignature),
-        )
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(alice.address);
-      });
-
-      it("reverts with RegistryInvalidSignature(owner) when the submitted deadline differs from the signed one", async function () {
-        const { vehicles, alice, relayer, aliceVehicle, device1, deadline, ownerSignature, deviceSignature } =
-          await loadFixture(signedPairingFixture);
-        await expect(
-          vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline + 1n, ownerSignature, deviceSignature),
-        )
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(alice.address);
-      });
-    });
-
-    describe("when the device's signature is not valid", function () {
-      it("reverts with RegistryInvalidSignature(device key) when it is replayed after an unpairing", async function () {
-        const { vehicles, alice, key1, relayer, aliceVehicle, device1, deadline, ownerSignature, deviceSignature } =
-          await loadFixture(signedPairingFixture);
-        await vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, ownerSignature, deviceSignature);
-        await vehicles.connect(alice).unpairDevice(aliceVehicle);
-        const freshOwner = await signPairDevice(alice, vehicles, {
-          vehicleId: aliceVehicle,
-          deviceId: device1,
-          ownerNonce: 1n,
-          deviceNonce: 1n,
-          deadline,
+        it(`reverts with RegistryInvalidSignature(${party}) when it was signed for another chain id`, async function () {
+          const ctx = await loadFixture(signedPairingFixture);
+          const [, theirs] = signatures(ctx);
+          const own = await signPairDevice(ctx[signer], ctx.vehicles, message(ctx), { chainId: otherChainId });
+          await expectRefused(ctx, submit(ctx, own, theirs));
         });
-        await expect(vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, freshOwner, deviceSignature))
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(key1.address);
-      });
 
-      it("reverts with RegistryInvalidSignature(device key) when another key signed for the device", async function () {
-        const { vehicles, key1, key2, relayer, aliceVehicle, device1, deadline, ownerSignature } =
-          await loadFixture(signedPairingFixture);
-        const deviceSignature = await signPairDevice(key2, vehicles, {
-          vehicleId: aliceVehicle,
-          deviceId: device1,
-          ownerNonce: 0n,
-          deviceNonce: 0n,
-          deadline,
+        it(`reverts with RegistryInvalidSignature(${party}) when it was signed for another registry`, async function () {
+          const ctx = await loadFixture(signedPairingFixture);
+          const [, theirs] = signatures(ctx);
+          const otherRegistry = await ethers.deployContract("VehicleRegistry", [
+            await ctx.devices.getAddress(),
+            ctx.admin.address,
+          ]);
+          const own = await signPairDevice(ctx[signer], ctx.vehicles, message(ctx), {
+            verifyingContract: await otherRegistry.getAddress(),
+          });
+          await expectRefused(ctx, submit(ctx, own, theirs));
         });
-        await expect(
-          vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, ownerSignature, deviceSignature),
-        )
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(key1.address);
-      });
 
-      it("reverts with RegistryInvalidSignature(device key) when it was signed for another chain id", async function () {
-        const { vehicles, alice, key1, relayer, aliceVehicle, device1, deadline, ownerSignature } =
-          await loadFixture(signedPairingFixture);
-        const { deviceSignature } = await pairSignatures(
-          vehicles,
-          aliceVehicle,
-          device1,
-          alice,
-          key1,
-          deadline,
-          undefined,
-          { chainId: 137n },
-        );
-        await expect(
-          vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, ownerSignature, deviceSignature),
-        )
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(key1.address);
-      });
+        for (const [what, changes] of [
+          ["device", (ctx: SignedPairing) => ({ deviceId: ctx.device2 })],
+          ["vehicle", (ctx: SignedPairing) => ({ vehicleId: ctx.bobVehicle })],
+        ] as const) {
+          it(`reverts with RegistryInvalidSignature(${party}) when it was signed for another ${what}`, async function () {
+            const ctx = await loadFixture(signedPairingFixture);
+            const [, theirs] = signatures(ctx);
+            const own = await signPairDevice(ctx[signer], ctx.vehicles, message(ctx, changes(ctx)));
+            await expectRefused(ctx, submit(ctx, own, theirs));
+          });
+        }
 
-      it("reverts with RegistryInvalidSignature(device key) when it was signed for another registry", async function () {
-        const { vehicles, devices, admin, alice, key1, relayer, aliceVehicle, device1, deadline, ownerSignature } =
-          await loadFixture(signedPairingFixture);
-        const other = await ethers.deployContract("VehicleRegistry", [await devices.getAddress(), admin.address]);
-        const { deviceSignature } = await pairSignatures(
-          vehicles,
-          aliceVehicle,
-          device1,
-          alice,
-          key1,
-          deadline,
-          undefined,
-          { verifyingContract: await other.getAddress() },
-        );
-        await expect(
-          vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, ownerSignature, deviceSignature),
-        )
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(key1.address);
-      });
+        // The owner's signature is checked first, so only it is found wrong when both are.
+        if (isOwner) {
+          it("reverts with RegistryInvalidSignature(owner) when the two signatures are swapped", async function () {
+            const ctx = await loadFixture(signedPairingFixture);
+            const [own, theirs] = signatures(ctx);
+            await expectRefused(ctx, submit(ctx, theirs, own));
+          });
 
-      it("reverts with RegistryInvalidSignature(device key) when it was signed for another vehicle", async function () {
-        const { vehicles, key1, relayer, aliceVehicle, bobVehicle, device1, deadline, ownerSignature } =
-          await loadFixture(signedPairingFixture);
-        const deviceSignature = await signPairDevice(key1, vehicles, {
-          vehicleId: bobVehicle,
-          deviceId: device1,
-          ownerNonce: 0n,
-          deviceNonce: 0n,
-          deadline,
-        });
-        await expect(
-          vehicles.connect(relayer).pairDevice(aliceVehicle, device1, deadline, ownerSignature, deviceSignature),
-        )
-          .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
-          .withArgs(key1.address);
+          it("reverts with RegistryInvalidSignature(owner) when the submitted deadline differs from the signed one", async function () {
+            const ctx = await loadFixture(signedPairingFixture);
+            const [own, theirs] = signatures(ctx);
+            await expectRefused(ctx, submit(ctx, own, theirs, ctx.deadline + 1n));
+          });
+        }
       });
-    });
+    }
 
     describe("when the owner is a contract wallet (ERC-1271)", function () {
       it("pairs with the wallet owner's signature", async function () {
-        const { vehicles, carol, relayer, walletAddress, walletVehicle, key3, device3 } =
-          await loadFixture(walletVehicleFixture);
-        const deadline = await deadlineIn();
-        const { ownerSignature, deviceSignature } = await pairSignatures(
-          vehicles,
-          walletVehicle,
-          device3,
-          carol,
-          key3,
-          deadline,
-          walletAddress,
-        );
-        await expect(
-          vehicles.connect(relayer).pairDevice(walletVehicle, device3, deadline, ownerSignature, deviceSignature),
-        )
+        const ctx = await loadFixture(walletVehicleFixture);
+        const { vehicles, carol, walletAddress, walletVehicle, key3, device3 } = ctx;
+        await expect(signAndPair(ctx, walletVehicle, device3, carol, key3, walletAddress))
           .to.emit(vehicles, "DevicePaired")
           .withArgs(walletVehicle, device3, walletAddress);
         expect(await vehicles.nonces(walletAddress)).to.equal(1n);
       });
 
       it("reverts with RegistryInvalidSignature(wallet) when the wallet's owner did not sign", async function () {
-        const { vehicles, outsider, relayer, walletAddress, walletVehicle, key3, device3 } =
-          await loadFixture(walletVehicleFixture);
-        const deadline = await deadlineIn();
-        const { ownerSignature, deviceSignature } = await pairSignatures(
-          vehicles,
-          walletVehicle,
-          device3,
-          outsider,
-          key3,
-          deadline,
-          walletAddress,
-        );
-        await expect(
-          vehicles.connect(relayer).pairDevice(walletVehicle, device3, deadline, ownerSignature, deviceSignature),
-        )
+        const ctx = await loadFixture(walletVehicleFixture);
+        const { vehicles, outsider, walletAddress, walletVehicle, key3, device3 } = ctx;
+        await expect(signAndPair(ctx, walletVehicle, device3, outsider, key3, walletAddress))
           .to.be.revertedWithCustomError(vehicles, "RegistryInvalidSignature")
           .withArgs(walletAddress);
       });
 
       it("lets the wallet unpair through its owner", async function () {
-        const { vehicles, carol, relayer, wallet, walletAddress, walletVehicle, key3, device3 } =
-          await loadFixture(walletVehicleFixture);
-        const deadline = await deadlineIn();
-        const signatures = await pairSignatures(vehicles, walletVehicle, device3, carol, key3, deadline, walletAddress);
-        await vehicles
-          .connect(relayer)
-          .pairDevice(walletVehicle, device3, deadline, signatures.ownerSignature, signatures.deviceSignature);
+        const ctx = await loadFixture(walletVehicleFixture);
+        const { vehicles, carol, wallet, walletAddress, walletVehicle, key3, device3 } = ctx;
+        await signAndPair(ctx, walletVehicle, device3, carol, key3, walletAddress);
         const data = vehicles.interface.encodeFunctionData("unpairDevice", [walletVehicle]);
         await expect(wallet.connect(carol).execute(await vehicles.getAddress(), data))
           .to.emit(vehicles, "DeviceUnpaired")

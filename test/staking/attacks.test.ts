@@ -312,14 +312,13 @@ describe("ConsumerStaking attacks", function () {
     it("a proposal asking more than staked executes and takes exactly staked + unbonding", async function () {
       const f = await loadFixture(attackFixture);
       const supply = await f.token.totalSupply();
-      const p = await proposal(
-        f,
-        [slashCall(f, f.consumerB.address, DIMO(50_001), 0n, await time.latest())],
-        "Slash more than staked",
-      );
-      await propose(f, p);
-      await voteAndQueue(f, p);
-      await expect(executeWhenReady(f, p))
+      await expect(
+        passProposal(
+          f,
+          [slashCall(f, f.consumerB.address, DIMO(50_001), 0n, await time.latest())],
+          "Slash more than staked",
+        ),
+      )
         .to.emit(f.staking, "Slashed")
         .withArgs(
           f.consumerB.address,
@@ -339,15 +338,13 @@ describe("ConsumerStaking attacks", function () {
     it("a proposal cannot count the affected vehicles as of a time after the slash executes", async function () {
       const f = await loadFixture(attackFixture);
       const future = (await time.latest()) + 30 * DAY;
-      const p = await proposal(
-        f,
-        [slashCall(f, f.consumerB.address, DIMO(1), 0n, future)],
-        "Slash, counting the vehicles a month from now",
-      );
-      await propose(f, p);
-      await voteAndQueue(f, p);
-      await time.increaseTo(await f.governor.proposalEta(p.proposalId));
-      await expect(f.governor.execute(p.targets, p.values, p.calldatas, p.descriptionHash))
+      await expect(
+        passProposal(
+          f,
+          [slashCall(f, f.consumerB.address, DIMO(1), 0n, future)],
+          "Slash, counting the vehicles a month from now",
+        ),
+      )
         .to.be.revertedWithCustomError(f.staking, "StakingInvalidParameter")
         .withArgs("affectedAsOf", future);
     });
@@ -458,15 +455,8 @@ describe("ConsumerStaking attacks", function () {
   describe("a freeze shorter than a governance cycle", function () {
     it("the setter refuses it, even through a passed vote", async function () {
       const f = await loadFixture(attackFixture);
-      const p = await proposal(
-        f,
-        [{ target: f.stakingAddress, data: f.staking.interface.encodeFunctionData("setFreezeDuration", [DAY]) }],
-        "Freeze of one day",
-      );
-      await propose(f, p);
-      await voteAndQueue(f, p);
-      await time.increaseTo(await f.governor.proposalEta(p.proposalId));
-      await expect(f.governor.execute(p.targets, p.values, p.calldatas, p.descriptionHash))
+      const data = f.staking.interface.encodeFunctionData("setFreezeDuration", [DAY]);
+      await expect(passProposal(f, [{ target: f.stakingAddress, data }], "Freeze of one day"))
         .to.be.revertedWithCustomError(f.staking, "StakingFreezeTooShort")
         .withArgs(DAY, GOVERNANCE_CYCLE);
     });
@@ -503,15 +493,8 @@ describe("ConsumerStaking attacks", function () {
             .withArgs(period, GOVERNANCE_CYCLE);
         }
       });
-      const p = await proposal(
-        f,
-        [{ target: f.stakingAddress, data: f.staking.interface.encodeFunctionData("setUnbondingPeriod", [DAY]) }],
-        "Unbonding of one day",
-      );
-      await propose(f, p);
-      await voteAndQueue(f, p);
-      await time.increaseTo(await f.governor.proposalEta(p.proposalId));
-      await expect(f.governor.execute(p.targets, p.values, p.calldatas, p.descriptionHash))
+      const data = f.staking.interface.encodeFunctionData("setUnbondingPeriod", [DAY]);
+      await expect(passProposal(f, [{ target: f.stakingAddress, data }], "Unbonding of one day"))
         .to.be.revertedWithCustomError(f.staking, "StakingUnbondingTooShort")
         .withArgs(DAY, GOVERNANCE_CYCLE);
     });

@@ -78,6 +78,40 @@ async function as<T>(address: string, fn: (signer: HardhatEthersSigner) => Promi
   return local === undefined ? asTimelock(address, fn) : fn(local);
 }
 
+/**
+ * `call`, sent by every signer but `except` and by the Governor, is refused with
+ * AccessControlUnauthorizedAccount(caller, role).
+ */
+async function expectOnlyRole(
+  f: StakingContext,
+  role: string,
+  call: (staking: ConsumerStaking, caller: string) => Promise<unknown>,
+  ...except: HardhatEthersSigner[]
+): Promise<void> {
+  for (const who of await everyoneBut(f, ...except)) {
+    await as(who, async (signer) => {
+      await expect(call(f.staking.connect(signer), who))
+        .to.be.revertedWithCustomError(f.staking, "AccessControlUnauthorizedAccount")
+        .withArgs(who, role);
+    });
+  }
+}
+
+/** ConsumerStaking's constructor parameters, as the deploy sets them. */
+async function params(f: StakingContext) {
+  return {
+    token: await f.token.getAddress(),
+    governor: await f.governor.getAddress(),
+    timelock: f.timelockAddress,
+    distributor: await f.distributor.getAddress(),
+    guardian: f.guardian.address,
+    baseStake: BASE_STAKE,
+    perVehicleStake: PER_VEHICLE_STAKE,
+    unbondingPeriod: UNBONDING_PERIOD,
+    freezeDuration: FREEZE_DURATION,
+  };
+}
+
 async function position(f: StakingContext, who: HardhatEthersSigner) {
   const p = await f.staking.position(who.address);
   return {
@@ -159,20 +193,6 @@ describe("ConsumerStaking", function () {
   });
 
   describe("constructor", function () {
-    async function params(f: StakingContext) {
-      return {
-        token: await f.token.getAddress(),
-        governor: await f.governor.getAddress(),
-        timelock: f.timelockAddress,
-        distributor: await f.distributor.getAddress(),
-        guardian: f.guardian.address,
-        baseStake: BASE_STAKE,
-        perVehicleStake: PER_VEHICLE_STAKE,
-        unbondingPeriod: UNBONDING_PERIOD,
-        freezeDuration: FREEZE_DURATION,
-      };
-    }
-
     for (const field of ["token", "governor", "timelock", "distributor", "guardian"] as const) {
       it(`refuses a zero ${field} address`, async function () {
         const f = await loadFixture(stakingFixture);
@@ -260,17 +280,7 @@ describe("ConsumerStaking", function () {
     async function freshFixture() {
       const f = await stakingFixture();
       const fresh = (await ethers.deployContract("ConsumerStaking", [
-        {
-          token: await f.token.getAddress(),
-          governor: await f.governor.getAddress(),
-          timelock: f.timelockAddress,
-          distributor: await f.distributor.getAddress(),
-          guardian: f.guardian.address,
-          baseStake: BASE_STAKE,
-          perVehicleStake: PER_VEHICLE_STAKE,
-          unbondingPeriod: UNBONDING_PERIOD,
-          freezeDuration: FREEZE_DURATION,
-        },
+        await params(f),
         f.deployer.address,
       ])) as unknown as ConsumerStaking;
       return { ...f, fresh };
@@ -732,13 +742,7 @@ describe("ConsumerStaking", function () {
 
     it("by anyone else: AccessControlUnauthorizedAccount(caller, GUARDIAN_ROLE)", async function () {
       const f = await loadFixture(unbondingFixture);
-      for (const who of await everyoneBut(f, f.guardian)) {
-        await as(who, async (signer) => {
-          await expect(f.staking.connect(signer).freeze(f.consumerB.address))
-            .to.be.revertedWithCustomError(f.staking, "AccessControlUnauthorizedAccount")
-            .withArgs(who, GUARDIAN_ROLE);
-        });
-      }
+      await expectOnlyRole(f, GUARDIAN_ROLE, (staking) => staking.freeze(f.consumerB.address), f.guardian);
     });
 
     it("expires after 21 days by itself: refused one second before, the withdrawal passes at frozenUntil", async function () {
@@ -850,13 +854,7 @@ describe("ConsumerStaking", function () {
     it("is only for the Timelock", async function () {
       const f = await loadFixture(frozenFixture);
       const until = BigInt((await time.latest()) + 40 * DAY);
-      for (const who of await everyoneBut(f)) {
-        await as(who, async (signer) => {
-          await expect(f.staking.connect(signer).extendFreeze(f.consumerB.address, until))
-            .to.be.revertedWithCustomError(f.staking, "AccessControlUnauthorizedAccount")
-            .withArgs(who, DEFAULT_ADMIN_ROLE);
-        });
-      }
+      await expectOnlyRole(f, DEFAULT_ADMIN_ROLE, (staking) => staking.extendFreeze(f.consumerB.address, until));
     });
 
     it("refuses a consumer never frozen, or whose freeze ended: StakingNotFrozen", async function () {
@@ -921,13 +919,7 @@ describe("ConsumerStaking", function () {
   describe("unfreeze", function () {
     it("is only for the Timelock", async function () {
       const f = await loadFixture(frozenFixture);
-      for (const who of await everyoneBut(f)) {
-        await as(who, async (signer) => {
-          await expect(f.staking.connect(signer).unfreeze(f.consumerB.address))
-            .to.be.revertedWithCustomError(f.staking, "AccessControlUnauthorizedAccount")
-            .withArgs(who, DEFAULT_ADMIN_ROLE);
-        });
-      }
+      await expectOnlyRole(f, DEFAULT_ADMIN_ROLE, (staking) => staking.unfreeze(f.consumerB.address));
     });
 
     it("refuses a consumer never frozen, or whose Timelock freeze ended: StakingNotFrozen", async function () {
@@ -989,13 +981,9 @@ describe("ConsumerStaking", function () {
   describe("slash", function () {
     it("is only for the Timelock: every other account, the guardian, DAO members and the Governor are refused", async function () {
       const f = await loadFixture(frozenFixture);
-      for (const who of await everyoneBut(f)) {
-        await as(who, async (signer) => {
-          await expect(f.staking.connect(signer).slash(...slashArgs(f.consumerB.address, DIMO(1), 0n)))
-            .to.be.revertedWithCustomError(f.staking, "AccessControlUnauthorizedAccount")
-            .withArgs(who, DEFAULT_ADMIN_ROLE);
-        });
-      }
+      await expectOnlyRole(f, DEFAULT_ADMIN_ROLE, (staking) =>
+        staking.slash(...slashArgs(f.consumerB.address, DIMO(1), 0n)),
+      );
     });
 
     it("refuses zero, a compensation above the amount (as proposed), and a consumer with nothing slashable: StakingInvalidSlash", async function () {
@@ -1291,13 +1279,7 @@ describe("ConsumerStaking", function () {
     describe("setStakeParameters", function () {
       it("is only for the Timelock", async function () {
         const f = await loadFixture(stakingFixture);
-        for (const who of await everyoneBut(f)) {
-          await as(who, async (signer) => {
-            await expect(f.staking.connect(signer).setStakeParameters(DIMO(1), DIMO(1)))
-              .to.be.revertedWithCustomError(f.staking, "AccessControlUnauthorizedAccount")
-              .withArgs(who, DEFAULT_ADMIN_ROLE);
-          });
-        }
+        await expectOnlyRole(f, DEFAULT_ADMIN_ROLE, (staking) => staking.setStakeParameters(DIMO(1), DIMO(1)));
       });
 
       it("changes the formula for new grants and for unstaking, with StakeParametersSet", async function () {
@@ -1374,36 +1356,54 @@ describe("ConsumerStaking", function () {
       });
     });
 
-    describe("setUnbondingPeriod", function () {
+    /**
+     * What setUnbondingPeriod and setFreezeDuration share: only the Timelock may call `set`, and the new value
+     * must be longer than the governance cycle (else `tooShort`) and at most `max` (else StakingInvalidParameter).
+     */
+    function itBoundsTheDuration(setter: {
+      set: (staking: ConsumerStaking, seconds: number) => Promise<unknown>;
+      noun: string;
+      tooShort: string;
+      parameter: string;
+      max: number;
+      maxInWords: string;
+    }) {
+      const { set, noun, tooShort, parameter, max, maxInWords } = setter;
+
       it("is only for the Timelock", async function () {
         const f = await loadFixture(stakingFixture);
-        for (const who of await everyoneBut(f)) {
-          await as(who, async (signer) => {
-            await expect(f.staking.connect(signer).setUnbondingPeriod(30 * DAY))
-              .to.be.revertedWithCustomError(f.staking, "AccessControlUnauthorizedAccount")
-              .withArgs(who, DEFAULT_ADMIN_ROLE);
-          });
-        }
+        await expectOnlyRole(f, DEFAULT_ADMIN_ROLE, (staking) => set(staking, 30 * DAY));
       });
 
-      it("refuses a period not longer than the governance cycle: StakingUnbondingTooShort(period, 864,000)", async function () {
+      it(`refuses a ${noun} not longer than the governance cycle: ${tooShort}(${noun}, 864,000)`, async function () {
         const f = await loadFixture(stakingFixture);
         await asDao(f, async (tl) => {
-          for (const period of [0, DAY, GOVERNANCE_CYCLE - 1, GOVERNANCE_CYCLE]) {
-            await expect(f.staking.connect(tl).setUnbondingPeriod(period))
-              .to.be.revertedWithCustomError(f.staking, "StakingUnbondingTooShort")
-              .withArgs(period, GOVERNANCE_CYCLE);
+          for (const seconds of [0, DAY, GOVERNANCE_CYCLE - 1, GOVERNANCE_CYCLE]) {
+            await expect(set(f.staking.connect(tl), seconds))
+              .to.be.revertedWithCustomError(f.staking, tooShort)
+              .withArgs(seconds, GOVERNANCE_CYCLE);
           }
         });
       });
 
-      it("refuses more than a year", async function () {
+      it(`refuses more than ${maxInWords}`, async function () {
         const f = await loadFixture(stakingFixture);
         await asDao(f, async (tl) => {
-          await expect(f.staking.connect(tl).setUnbondingPeriod(MAX_UNBONDING_PERIOD + 1))
+          await expect(set(f.staking.connect(tl), max + 1))
             .to.be.revertedWithCustomError(f.staking, "StakingInvalidParameter")
-            .withArgs("unbondingPeriod", MAX_UNBONDING_PERIOD + 1);
+            .withArgs(parameter, max + 1);
         });
+      });
+    }
+
+    describe("setUnbondingPeriod", function () {
+      itBoundsTheDuration({
+        set: (staking, seconds) => staking.setUnbondingPeriod(seconds),
+        noun: "period",
+        tooShort: "StakingUnbondingTooShort",
+        parameter: "unbondingPeriod",
+        max: MAX_UNBONDING_PERIOD,
+        maxInWords: "a year",
       });
 
       it("accepts the bounds (one second over the cycle, a year), emits UnbondingPeriodSet, new requests get it", async function () {
@@ -1426,35 +1426,13 @@ describe("ConsumerStaking", function () {
     });
 
     describe("setFreezeDuration", function () {
-      it("is only for the Timelock", async function () {
-        const f = await loadFixture(stakingFixture);
-        for (const who of await everyoneBut(f)) {
-          await as(who, async (signer) => {
-            await expect(f.staking.connect(signer).setFreezeDuration(30 * DAY))
-              .to.be.revertedWithCustomError(f.staking, "AccessControlUnauthorizedAccount")
-              .withArgs(who, DEFAULT_ADMIN_ROLE);
-          });
-        }
-      });
-
-      it("refuses a duration not longer than the governance cycle: StakingFreezeTooShort(duration, 864,000)", async function () {
-        const f = await loadFixture(stakingFixture);
-        await asDao(f, async (tl) => {
-          for (const d of [0, DAY, GOVERNANCE_CYCLE - 1, GOVERNANCE_CYCLE]) {
-            await expect(f.staking.connect(tl).setFreezeDuration(d))
-              .to.be.revertedWithCustomError(f.staking, "StakingFreezeTooShort")
-              .withArgs(d, GOVERNANCE_CYCLE);
-          }
-        });
-      });
-
-      it("refuses more than 60 days", async function () {
-        const f = await loadFixture(stakingFixture);
-        await asDao(f, async (tl) => {
-          await expect(f.staking.connect(tl).setFreezeDuration(MAX_FREEZE_DURATION + 1))
-            .to.be.revertedWithCustomError(f.staking, "StakingInvalidParameter")
-            .withArgs("freezeDuration", MAX_FREEZE_DURATION + 1);
-        });
+      itBoundsTheDuration({
+        set: (staking, seconds) => staking.setFreezeDuration(seconds),
+        noun: "duration",
+        tooShort: "StakingFreezeTooShort",
+        parameter: "freezeDuration",
+        max: MAX_FREEZE_DURATION,
+        maxInWords: "60 days",
       });
 
       it("accepts 60 days, emits FreezeDurationSet, and the next freeze lasts that long", async function () {
@@ -1618,13 +1596,7 @@ describe("ConsumerStaking", function () {
 
     it("is only for the Timelock: the guardian, DAO members, the consumers and the Governor are refused", async function () {
       const f = await loadFixture(excessFixture);
-      for (const who of await everyoneBut(f)) {
-        await as(who, async (signer) => {
-          await expect(f.staking.connect(signer).sweepExcess(who))
-            .to.be.revertedWithCustomError(f.staking, "AccessControlUnauthorizedAccount")
-            .withArgs(who, DEFAULT_ADMIN_ROLE);
-        });
-      }
+      await expectOnlyRole(f, DEFAULT_ADMIN_ROLE, (staking, who) => staking.sweepExcess(who));
     });
   });
 });
