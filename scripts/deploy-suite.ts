@@ -11,7 +11,15 @@ import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { BaseContract, ContractTransactionResponse, Signer } from "ethers";
 import { InputError } from "../lib/errors";
-import { type DeployConfig, parseDeployConfig, resolveAddress, resolveGenesis } from "../lib/deploy-config";
+import {
+  checkRoleAccounts,
+  type DeployConfig,
+  genesisQuorumWei,
+  genesisVotableWei,
+  parseDeployConfig,
+  resolveAddress,
+  resolveGenesis,
+} from "../lib/deploy-config";
 import { isoUtc } from "../lib/issuance";
 import { formatDimoRounded } from "../lib/units";
 import type {
@@ -150,6 +158,7 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     oemIntegrations: resolveList(config.registry.oemIntegrations, "registry.oemIntegrations"),
   };
   const rewardsPublisher = resolveAddress(config.rewards.publisher, "rewards.publisher", config.source, ctx);
+  checkRoleAccounts(config, { deployer: deployer.address, guardian, publisher: rewardsPublisher });
   const chainId = Number((await ethers.provider.getNetwork()).chainId);
   const recordPath = opts.recordPath ?? path.join(root, "deployments", `${network.name}.json`);
 
@@ -229,6 +238,9 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
 
   log(`Deploying the DIMO suite to ${network.name} (chain ${chainId}) from ${deployer.address}`);
   log(`  config ${config.source}; genesis ${isoUtc(genesis)}; guardian ${guardian}`);
+  log(
+    `  votes possible at genesis ${formatDimoRounded(genesisVotableWei(config.allocation))} DIMO (quorum ${formatDimoRounded(genesisQuorumWei(config.governance.quorumPercent))} DIMO): they count once their holders delegate`,
+  );
 
   const g = config.governance;
   const timelock = await deploy<DimoTimelock>("DimoTimelock", [
