@@ -327,6 +327,40 @@ export function checkRoleAccounts(
   }
 }
 
+/** The config's accounts resolved to addresses (the vault and the treasury stay symbolic in `recipients`). */
+export interface DeployAccounts {
+  guardian: string;
+  rewardsPublisher: string;
+  recipients: string[];
+  registryApprovals: { manufacturers: string[]; softwareIntegrations: string[]; oemIntegrations: string[] };
+}
+
+/**
+ * Resolves every account of the config (`resolveAddress`: no zero address) and refuses a guardian or publisher
+ * equal to the deployer (`checkRoleAccounts`): the deploy and its dry run call it before sending anything.
+ */
+export function resolveDeployAccounts(
+  config: DeployConfig,
+  ctx: { deployer: string; accounts: string[]; env: Record<string, string | undefined> },
+): DeployAccounts {
+  const resolve = (value: string, field: string) => resolveAddress(value, field, config.source, ctx);
+  const guardian = resolve(config.guardian, "guardian");
+  const recipients = config.allocation.map((a, i) =>
+    a.recipient === "issuanceVault" || a.recipient === "treasury"
+      ? a.recipient
+      : resolve(a.recipient, `genesisAllocation[${i}].recipient`),
+  );
+  const list = (values: string[], field: string) => values.map((v, i) => resolve(v, `${field}[${i}]`));
+  const registryApprovals = {
+    manufacturers: list(config.registry.manufacturers, "registry.manufacturers"),
+    softwareIntegrations: list(config.registry.softwareIntegrations, "registry.softwareIntegrations"),
+    oemIntegrations: list(config.registry.oemIntegrations, "registry.oemIntegrations"),
+  };
+  const rewardsPublisher = resolve(config.rewards.publisher, "rewards.publisher");
+  checkRoleAccounts(config, { deployer: ctx.deployer, guardian, publisher: rewardsPublisher });
+  return { guardian, rewardsPublisher, recipients, registryApprovals };
+}
+
 /** Genesis timestamp: explicit, or the first Monday 05:00 UTC at or after `now`. */
 export function resolveGenesis(genesis: DeployConfig["genesis"], now: number): number {
   return genesis === "next-monday-0500-utc" ? nextMonday0500Utc(now) : genesis;

@@ -12,12 +12,11 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { BaseContract, ContractTransactionResponse, Signer } from "ethers";
 import { InputError } from "../lib/errors";
 import {
-  checkRoleAccounts,
   type DeployConfig,
   genesisQuorumWei,
   genesisVotableWei,
   parseDeployConfig,
-  resolveAddress,
+  resolveDeployAccounts,
   resolveGenesis,
 } from "../lib/deploy-config";
 import { isoUtc } from "../lib/issuance";
@@ -143,22 +142,11 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
   if (signers.length === 0)
     throw new Error(`network ${network.name} has no deployer account (set DEPLOYER_PRIVATE_KEY)`);
   const deployer = signers[0];
-  const ctx = { accounts: signers.map((s) => s.address), env: process.env };
-  const guardian = resolveAddress(config.guardian, "guardian", config.source, ctx);
-  const recipients = config.allocation.map((a, i) =>
-    a.recipient === "issuanceVault" || a.recipient === "treasury"
-      ? a.recipient
-      : resolveAddress(a.recipient, `genesisAllocation[${i}].recipient`, config.source, ctx),
-  );
-  const resolveList = (list: string[], field: string) =>
-    list.map((v, i) => resolveAddress(v, `${field}[${i}]`, config.source, ctx));
-  const registryApprovals = {
-    manufacturers: resolveList(config.registry.manufacturers, "registry.manufacturers"),
-    softwareIntegrations: resolveList(config.registry.softwareIntegrations, "registry.softwareIntegrations"),
-    oemIntegrations: resolveList(config.registry.oemIntegrations, "registry.oemIntegrations"),
-  };
-  const rewardsPublisher = resolveAddress(config.rewards.publisher, "rewards.publisher", config.source, ctx);
-  checkRoleAccounts(config, { deployer: deployer.address, guardian, publisher: rewardsPublisher });
+  const { guardian, recipients, registryApprovals, rewardsPublisher } = resolveDeployAccounts(config, {
+    deployer: deployer.address,
+    accounts: signers.map((s) => s.address),
+    env: process.env,
+  });
   const chainId = Number((await ethers.provider.getNetwork()).chainId);
   const recordPath = opts.recordPath ?? path.join(root, "deployments", `${network.name}.json`);
 

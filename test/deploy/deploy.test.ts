@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -307,5 +308,59 @@ describe("deploy", function () {
     await expect(governor.execute(targets, [0n], calldatas, ethers.id(description)))
       .to.emit(governor, "QuorumNumeratorUpdated")
       .withArgs(4, 5);
+  });
+
+  describe("the dry run on a non-local network (npx hardhat deploy, no --yes)", function () {
+    this.timeout(120_000);
+    // Hardhat's public test key of local account 0 and nothing listening at the RPC URL: a dry run sends nothing.
+    const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+    const DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    const OTHER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    const POOL = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+    function dryRun(guardian: string) {
+      const cli = spawnSync(
+        process.execPath,
+        [require.resolve("hardhat/internal/cli/cli"), "deploy", "--network", "dryrun"],
+        {
+          cwd: ROOT,
+          encoding: "utf8",
+          env: {
+            ...process.env,
+            RPC_URL: "http://127.0.0.1:1",
+            NETWORK_NAME: "dryrun",
+            DEPLOYER_PRIVATE_KEY: DEPLOYER_KEY,
+            GUARDIAN_ADDRESS: guardian,
+            REWARDS_PUBLISHER_ADDRESS: OTHER,
+            COMMUNITY_POOL_ADDRESS: POOL,
+            FORCE_COLOR: "0",
+            NO_COLOR: "1",
+          },
+        },
+      );
+      return { status: cli.status, stdout: cli.stdout, stderr: cli.stderr };
+    }
+
+    it("refuses a guardian equal to the deployer in one line naming the file, line and field", function () {
+      const line =
+        fs
+          .readFileSync(path.join(ROOT, "config/deploy/default.json"), "utf8")
+          .split("\n")
+          .findIndex((l) => l.includes('"guardian"')) + 1;
+      const cli = dryRun(DEPLOYER);
+      expect(cli.status).to.equal(1);
+      expect(cli.stderr).to.contain(
+        `Error in plugin dimo-deploy: config/deploy/default.json:${line} guardian: ${DEPLOYER} is the deployer, which must keep no power after the deploy; use a separate account`,
+      );
+      expect(cli.stdout).not.to.contain("Dry run");
+    });
+
+    it("prints the resolved accounts and the votes possible at genesis, and sends nothing", function () {
+      const cli = dryRun(OTHER);
+      expect(cli.status, cli.stderr).to.equal(0);
+      expect(cli.stdout).to.contain(`genesis env:COMMUNITY_POOL_ADDRESS (${POOL}): 80000000 DIMO`);
+      expect(cli.stdout).to.contain(`deployer ${DEPLOYER}; guardian ${OTHER}; publisher ${OTHER}`);
+      expect(cli.stdout).to.contain("votes possible at genesis 80000000 DIMO (quorum 40000000 DIMO)");
+      expect(cli.stdout).to.contain("Nothing was sent. Re-run with --yes to deploy.");
+    });
   });
 });
