@@ -460,6 +460,34 @@ describe("guardian and its own removal (deploySuite wiring)", function () {
     await expect(f.timelock.connect(f.guardian).cancel(id)).to.emit(f.timelock, "Cancelled").withArgs(id);
   });
 
+  describe("a grant is a replacement only of the same role on the same target, revoked in the same operation", function () {
+    const cases: { name: string; calls: (f: Suite) => { target: string; data: string }[] }[] = [
+      {
+        name: "a role the guardian holds on that target but the operation revokes elsewhere (other role)",
+        calls: (f) => [
+          f.revoke(f.stakingAddress, f.guardianRoles[2].role, f.guardian.address),
+          f.grant(f.timelockAddress, f.CANCELLER, f.outsider.address),
+        ],
+      },
+      {
+        name: "the same role revoked on another target",
+        calls: (f) => [
+          f.revoke(f.stakingAddress, f.guardianRoles[2].role, f.guardian.address),
+          f.grant(f.guardianRoles[1].target, f.guardianRoles[1].role, f.outsider.address),
+        ],
+      },
+    ];
+    for (const c of cases) {
+      it(`not ${c.name}`, async function () {
+        const f = await loadFixture(suiteFixture);
+        expect(f.guardianRoles[1].role).to.equal(f.guardianRoles[2].role); // both contracts name it GUARDIAN_ROLE
+        const { id } = await queued(f, c.calls(f), `Grant with ${c.name}`);
+        expect(await f.timelock.removalOf(id)).to.equal(ethers.ZeroAddress);
+        await expect(f.timelock.connect(f.guardian).cancel(id)).to.emit(f.timelock, "Cancelled").withArgs(id);
+      });
+    }
+  });
+
   describe("a removal bundled with anything else is an ordinary operation the guardian can cancel", function () {
     const cases: { name: string; extra: (f: Suite) => Promise<{ target: string; data: string }[]> }[] = [
       {
@@ -568,17 +596,41 @@ describe("DimoTimelock: which operations are removals", function () {
     await expect(f.timelock.connect(f.guardian).cancel(id)).to.emit(f.timelock, "Cancelled").withArgs(id);
   });
 
-  it("scheduleBatch: a grant on a target without hasRole is not a replacement", async function () {
+  it("scheduleBatch: a grant on a target without code, or without hasRole, is not a replacement (and still schedules)", async function () {
     const f = await loadFixture(timelockFixture);
-    // The revoke is on an account without code, so the grant's hasRole check cannot succeed.
-    const targets = [f.other.address, f.other.address];
+    const wallet = await ethers.deployContract("ERC1271WalletDouble", [f.other.address]);
+    for (const target of [f.other.address, await wallet.getAddress()]) {
+      const targets = [target, target];
+      const datas = [
+        f.revoke(f.guardian.address),
+        f.timelock.interface.encodeFunctionData("grantRole", [f.CANCELLER, f.proposer.address]),
+      ];
+      const id = await f.timelock.hashOperationBatch(targets, [0n, 0n], datas, ethers.ZeroHash, SALT);
+      await expect(
+        f.timelock.connect(f.proposer).scheduleBatch(targets, [0n, 0n], datas, ethers.ZeroHash, SALT, DELAY),
+      ).not.to.emit(f.timelock, "RemovalScheduled");
+      expect(await f.timelock.removalOf(id)).to.equal(ethers.ZeroAddress);
+      await expect(f.timelock.connect(f.guardian).cancel(id)).to.emit(f.timelock, "Cancelled").withArgs(id);
+    }
+  });
+
+  it("scheduleBatch: revokes alone from one account, on several targets, are its removal", async function () {
+    const f = await loadFixture(timelockFixture);
+    const targets = [f.address, f.address, f.other.address];
     const datas = [
       f.revoke(f.guardian.address),
-      f.timelock.interface.encodeFunctionData("grantRole", [f.CANCELLER, f.proposer.address]),
+      f.revoke(f.guardian.address, await f.timelock.PROPOSER_ROLE()),
+      f.revoke(f.guardian.address),
     ];
-    const id = await f.timelock.hashOperationBatch(targets, [0n, 0n], datas, ethers.ZeroHash, SALT);
-    await f.timelock.connect(f.proposer).scheduleBatch(targets, [0n, 0n], datas, ethers.ZeroHash, SALT, DELAY);
-    expect(await f.timelock.removalOf(id)).to.equal(ethers.ZeroAddress);
+    const id = await f.timelock.hashOperationBatch(targets, [0n, 0n, 0n], datas, ethers.ZeroHash, SALT);
+    await expect(
+      f.timelock.connect(f.proposer).scheduleBatch(targets, [0n, 0n, 0n], datas, ethers.ZeroHash, SALT, DELAY),
+    )
+      .to.emit(f.timelock, "RemovalScheduled")
+      .withArgs(id, f.guardian.address);
+    await expect(f.timelock.connect(f.guardian).cancel(id))
+      .to.be.revertedWithCustomError(f.timelock, "TimelockCannotCancelOwnRemoval")
+      .withArgs(id, f.guardian.address);
   });
 
   it("a removal cancelled by another canceller and scheduled again is a removal again", async function () {

@@ -127,14 +127,12 @@ contract DimoTimelock is TimelockController, IDimoTimelock {
         return false;
     }
 
-    /// @dev `IAccessControl(target).hasRole(role, account)`; false when the call fails or returns garbage.
+    /// @dev `IAccessControl(target).hasRole(role, account)`; false when the target has no code, reverts, or
+    /// returns anything but one word holding `true` (a low-level call, so odd targets never make scheduling revert).
     function _holds(address target, bytes32 role, address account) private view returns (bool) {
-        if (target.code.length == 0) return false;
-        try IAccessControl(target).hasRole(role, account) returns (bool held) {
-            return held;
-        } catch {
-            return false;
-        }
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool ok, bytes memory returned) = target.staticcall(abi.encodeCall(IAccessControl.hasRole, (role, account)));
+        return ok && returned.length == 32 && abi.decode(returned, (uint256)) == 1;
     }
 
     /// @dev Splits `selector ‖ bytes32 role ‖ address account` calldata (exactly 68 bytes, the address word's
