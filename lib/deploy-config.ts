@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { InputError } from "./errors";
-import { parseJsonFile } from "./json-file";
+import { lineOfPath, parseJsonFile } from "./json-file";
+import { parseTree } from "jsonc-parser";
 import {
   DEFAULT_SCHEDULE_PARAMS,
   nextMonday0500Utc,
@@ -108,12 +109,34 @@ export interface DeployConfig {
   };
   /** The rewards oracle that publishes weekly roots, and the challenge window of each root. */
   rewards: { publisher: string; challengeWindowSeconds: number };
+  /** Lines of the fields checked after address resolution (`checkRoleAccounts`), for error messages. */
+  lines: { guardian: number; publisher: number };
+}
+
+/**
+ * The quorum at genesis, wei: `quorumPercent`% of the supply, rounded down as GovernorVotesQuorumFraction
+ * rounds it (`totalSupply * numerator / 100`); a proposal passes when for + abstain votes reach it.
+ */
+export function genesisQuorumWei(quorumPercent: number): bigint {
+  return (TOTAL_SUPPLY_WEI * BigInt(quorumPercent)) / 100n;
+}
+
+/**
+ * DIMO that can vote at genesis, wei: every allocation but the issuance vault's and the treasury's. The vault
+ * never delegates, and the Timelock's tokens could only be delegated by a passed proposal, which needs the
+ * quorum first; every other recipient can delegate (itself or to someone) in one transaction.
+ */
+export function genesisVotableWei(allocation: { recipient: string; amount: bigint }[]): bigint {
+  return allocation
+    .filter((a) => a.recipient !== "issuanceVault" && a.recipient !== "treasury")
+    .reduce((sum, a) => sum + a.amount, 0n);
 }
 
 /**
  * Parses and checks a deploy config. Fails (InputError naming file, line, field) when the genesis
  * allocation does not sum to exactly 1,000,000,000 DIMO, when it has no single issuanceVault and treasury
- * entry, or when the vault's amount differs from the issuance schedule's total.
+ * entry, when the vault's amount differs from the issuance schedule's total, or when the votes that can exist
+ * at genesis (`genesisVotableWei`) are below the quorum or the proposal threshold.
  */
 export function parseDeployConfig(text: string, source: string): DeployConfig {
   const file = parseJsonFile(text, source, deployConfigSchema);
@@ -189,6 +212,29 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
       `${file.staking.freezeDurationSeconds} s must be longer than a governance cycle (${cycle} s) so a slash vote can land during a freeze`,
     );
   }
+  const tree = parseTree(text)!;
+  const lineOf = (path: (string | number)[]) => lineOfPath(text, tree, path);
+  const proposalThreshold = parseDimo(g.proposalThreshold, where("governance.proposalThreshold"));
+  // I-1: a governance that can act from day one. Votes that can exist at genesis must reach the quorum, and a
+  // proposer must be able to gather the threshold, or no proposal could ever pass (nor slash, unfreeze, revoke).
+  const votable = genesisVotableWei(allocation);
+  const quorum = genesisQuorumWei(g.quorumPercent);
+  if (votable < quorum) {
+    throw new InputError(
+      source,
+      "genesisAllocation",
+      `only ${formatDimo(votable)} DIMO can vote at genesis (every allocation but the issuance vault and the treasury, which cannot vote) but the quorum is ${g.quorumPercent}% of the supply = ${formatDimo(quorum)} DIMO, so no proposal could ever pass; allocate at least ${formatDimo(quorum - votable)} DIMO more to accounts that delegate (e.g. a community pool) or lower governance.quorumPercent`,
+      lineOf(["genesisAllocation"]),
+    );
+  }
+  if (votable < proposalThreshold) {
+    throw new InputError(
+      source,
+      "governance.proposalThreshold",
+      `${formatDimo(proposalThreshold)} DIMO but only ${formatDimo(votable)} DIMO can vote at genesis, so nobody could ever propose`,
+      lineOf(["governance", "proposalThreshold"]),
+    );
+  }
   return {
     source,
     allocation,
@@ -205,7 +251,7 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
       votingDelay: g.votingDelaySeconds,
       votingPeriod: g.votingPeriodSeconds,
       quorumPercent: g.quorumPercent,
-      proposalThreshold: parseDimo(g.proposalThreshold, where("governance.proposalThreshold")),
+      proposalThreshold,
       timelockDelay: g.timelockDelaySeconds,
     },
     guardian: file.guardian,
@@ -217,10 +263,16 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
       unbondingPeriodSeconds: file.staking.unbondingPeriodSeconds,
       freezeDurationSeconds: file.staking.freezeDurationSeconds,
     },
+    lines: { guardian: lineOf(["guardian"]), publisher: lineOf(["rewards", "publisher"]) },
   };
 }
 
-/** Resolves "account:N", "env:VAR" and literal addresses; symbolic contract names are left to the caller. */
+const ZERO_ADDRESS = /^0x0{40}$/;
+
+/**
+ * Resolves "account:N", "env:VAR" and literal addresses; symbolic contract names are left to the caller. The
+ * zero address is refused: it can hold no role, and tokens sent there are lost.
+ */
 export function resolveAddress(
   value: string,
   field: string,
@@ -241,10 +293,72 @@ export function resolveAddress(
     if (!v || !/^0x[0-9a-fA-F]{40}$/.test(v)) {
       throw new InputError(source, field, `environment variable ${env[1]} must hold a 0x address, got "${v ?? ""}"`);
     }
+    if (ZERO_ADDRESS.test(v))
+      throw new InputError(source, field, `environment variable ${env[1]} holds the zero address`);
     return v;
   }
+  if (ZERO_ADDRESS.test(value)) throw new InputError(source, field, "the zero address cannot hold a role or tokens");
   if (/^0x[0-9a-fA-F]{40}$/.test(value)) return value;
   throw new InputError(source, field, `cannot resolve "${value}" to an address`);
+}
+
+/**
+ * Refuses a guardian or rewards publisher that is the deployer (resolved addresses): the deployer's key is a
+ * hot deployment key that renounces every power at the end of the deploy, and an emergency or oracle role
+ * left on it would survive that renunciation.
+ */
+export function checkRoleAccounts(
+  config: Pick<DeployConfig, "source" | "lines">,
+  accounts: { deployer: string; guardian: string; publisher: string },
+): void {
+  const deployer = accounts.deployer.toLowerCase();
+  for (const [field, address, line] of [
+    ["guardian", accounts.guardian, config.lines.guardian],
+    ["rewards.publisher", accounts.publisher, config.lines.publisher],
+  ] as const) {
+    if (address.toLowerCase() === deployer) {
+      throw new InputError(
+        config.source,
+        field,
+        `${address} is the deployer, which must keep no power after the deploy; use a separate account`,
+        line,
+      );
+    }
+  }
+}
+
+/** The config's accounts resolved to addresses (the vault and the treasury stay symbolic in `recipients`). */
+export interface DeployAccounts {
+  guardian: string;
+  rewardsPublisher: string;
+  recipients: string[];
+  registryApprovals: { manufacturers: string[]; softwareIntegrations: string[]; oemIntegrations: string[] };
+}
+
+/**
+ * Resolves every account of the config (`resolveAddress`: no zero address) and refuses a guardian or publisher
+ * equal to the deployer (`checkRoleAccounts`): the deploy and its dry run call it before sending anything.
+ */
+export function resolveDeployAccounts(
+  config: DeployConfig,
+  ctx: { deployer: string; accounts: string[]; env: Record<string, string | undefined> },
+): DeployAccounts {
+  const resolve = (value: string, field: string) => resolveAddress(value, field, config.source, ctx);
+  const guardian = resolve(config.guardian, "guardian");
+  const recipients = config.allocation.map((a, i) =>
+    a.recipient === "issuanceVault" || a.recipient === "treasury"
+      ? a.recipient
+      : resolve(a.recipient, `genesisAllocation[${i}].recipient`),
+  );
+  const list = (values: string[], field: string) => values.map((v, i) => resolve(v, `${field}[${i}]`));
+  const registryApprovals = {
+    manufacturers: list(config.registry.manufacturers, "registry.manufacturers"),
+    softwareIntegrations: list(config.registry.softwareIntegrations, "registry.softwareIntegrations"),
+    oemIntegrations: list(config.registry.oemIntegrations, "registry.oemIntegrations"),
+  };
+  const rewardsPublisher = resolve(config.rewards.publisher, "rewards.publisher");
+  checkRoleAccounts(config, { deployer: ctx.deployer, guardian, publisher: rewardsPublisher });
+  return { guardian, rewardsPublisher, recipients, registryApprovals };
 }
 
 /** Genesis timestamp: explicit, or the first Monday 05:00 UTC at or after `now`. */

@@ -11,7 +11,14 @@ import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { BaseContract, ContractTransactionResponse, Signer } from "ethers";
 import { InputError } from "../lib/errors";
-import { type DeployConfig, parseDeployConfig, resolveAddress, resolveGenesis } from "../lib/deploy-config";
+import {
+  type DeployConfig,
+  genesisQuorumWei,
+  genesisVotableWei,
+  parseDeployConfig,
+  resolveDeployAccounts,
+  resolveGenesis,
+} from "../lib/deploy-config";
 import { isoUtc } from "../lib/issuance";
 import { formatDimoRounded } from "../lib/units";
 import type {
@@ -135,21 +142,11 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
   if (signers.length === 0)
     throw new Error(`network ${network.name} has no deployer account (set DEPLOYER_PRIVATE_KEY)`);
   const deployer = signers[0];
-  const ctx = { accounts: signers.map((s) => s.address), env: process.env };
-  const guardian = resolveAddress(config.guardian, "guardian", config.source, ctx);
-  const recipients = config.allocation.map((a, i) =>
-    a.recipient === "issuanceVault" || a.recipient === "treasury"
-      ? a.recipient
-      : resolveAddress(a.recipient, `genesisAllocation[${i}].recipient`, config.source, ctx),
-  );
-  const resolveList = (list: string[], field: string) =>
-    list.map((v, i) => resolveAddress(v, `${field}[${i}]`, config.source, ctx));
-  const registryApprovals = {
-    manufacturers: resolveList(config.registry.manufacturers, "registry.manufacturers"),
-    softwareIntegrations: resolveList(config.registry.softwareIntegrations, "registry.softwareIntegrations"),
-    oemIntegrations: resolveList(config.registry.oemIntegrations, "registry.oemIntegrations"),
-  };
-  const rewardsPublisher = resolveAddress(config.rewards.publisher, "rewards.publisher", config.source, ctx);
+  const { guardian, recipients, registryApprovals, rewardsPublisher } = resolveDeployAccounts(config, {
+    deployer: deployer.address,
+    accounts: signers.map((s) => s.address),
+    env: process.env,
+  });
   const chainId = Number((await ethers.provider.getNetwork()).chainId);
   const recordPath = opts.recordPath ?? path.join(root, "deployments", `${network.name}.json`);
 
@@ -229,6 +226,9 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
 
   log(`Deploying the DIMO suite to ${network.name} (chain ${chainId}) from ${deployer.address}`);
   log(`  config ${config.source}; genesis ${isoUtc(genesis)}; guardian ${guardian}`);
+  log(
+    `  votes possible at genesis ${formatDimoRounded(genesisVotableWei(config.allocation))} DIMO (quorum ${formatDimoRounded(genesisQuorumWei(config.governance.quorumPercent))} DIMO): they count once their holders delegate`,
+  );
 
   const g = config.governance;
   const timelock = await deploy<DimoTimelock>("DimoTimelock", [

@@ -1,8 +1,10 @@
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import hre, { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { DeployHalted, deploySuite } from "../../scripts/deploy-suite";
 import { InputError } from "../../lib/errors";
 
@@ -194,5 +196,171 @@ describe("deploy", function () {
     };
     fs.writeFileSync(recordPath, JSON.stringify(gone));
     await rejects(deploySuite(hre, { recordPath, log: silent }), InputError, /contracts\.DimoToken\.address: no code/);
+  });
+
+  /** Writes config/deploy/hardhat.json changed by `change` to a temporary file. */
+  function hardhatConfigWith(change: (c: any) => void): string {
+    const config = JSON.parse(fs.readFileSync(path.join(ROOT, "config/deploy/hardhat.json"), "utf8"));
+    change(config);
+    const configPath = tmpFile("bad.json");
+    fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
+    return configPath;
+  }
+
+  /** The deploy fails with an InputError matching `pattern`; no account's nonce moved and no record was written. */
+  async function refusesBeforeSending(configPath: string, pattern: RegExp) {
+    const recordPath = tmpFile("hardhat.json");
+    const signers = await ethers.getSigners();
+    const nonces = await Promise.all(signers.map((s) => s.getNonce()));
+    const block = await ethers.provider.getBlockNumber();
+    await rejects(deploySuite(hre, { recordPath, configPath, reset: true, log: silent }), InputError, pattern);
+    expect(await Promise.all(signers.map((s) => s.getNonce()))).to.deep.equal(nonces);
+    expect(await ethers.provider.getBlockNumber()).to.equal(block);
+    expect(fs.existsSync(recordPath)).to.equal(false);
+  }
+
+  describe("refuses, before sending anything", function () {
+    it("a guardian equal to the deployer", async function () {
+      await refusesBeforeSending(
+        hardhatConfigWith((c) => (c.guardian = "account:0")),
+        /bad\.json:\d+ guardian: 0x[0-9a-fA-F]{40} is the deployer/,
+      );
+    });
+
+    it("a rewards publisher equal to the deployer", async function () {
+      const [deployer] = await ethers.getSigners();
+      await refusesBeforeSending(
+        hardhatConfigWith((c) => (c.rewards.publisher = deployer.address.toLowerCase())),
+        /bad\.json:\d+ rewards\.publisher: 0x[0-9a-f]{40} is the deployer/,
+      );
+    });
+
+    it("a zero-address guardian", async function () {
+      await refusesBeforeSending(
+        hardhatConfigWith((c) => (c.guardian = ethers.ZeroAddress)),
+        /bad\.json guardian: the zero address cannot hold a role or tokens/,
+      );
+    });
+
+    it("a zero-address publisher from the environment", async function () {
+      process.env.DIMO_TEST_ZERO_PUBLISHER = ethers.ZeroAddress;
+      try {
+        await refusesBeforeSending(
+          hardhatConfigWith((c) => (c.rewards.publisher = "env:DIMO_TEST_ZERO_PUBLISHER")),
+          /rewards\.publisher: environment variable DIMO_TEST_ZERO_PUBLISHER holds the zero address/,
+        );
+      } finally {
+        delete process.env.DIMO_TEST_ZERO_PUBLISHER;
+      }
+    });
+
+    it("a config under which the quorum is unreachable (the early members' 8% moved to the treasury)", async function () {
+      await refusesBeforeSending(
+        hardhatConfigWith((c) => {
+          c.genesisAllocation.splice(1, 2);
+          c.genesisAllocation[1].amount = "550000000";
+        }),
+        /bad\.json:\d+ genesisAllocation: only 0 DIMO can vote at genesis .* quorum is 4% of the supply = 40000000 DIMO/,
+      );
+    });
+  });
+
+  it("the default config gives a governance that acts from day one: the community pool alone passes a vote", async function () {
+    const signers = await ethers.getSigners();
+    const [, guardian, , , , , , publisher, pool] = signers;
+    const env = {
+      GUARDIAN_ADDRESS: guardian.address,
+      REWARDS_PUBLISHER_ADDRESS: publisher.address,
+      COMMUNITY_POOL_ADDRESS: pool.address,
+    };
+    Object.assign(process.env, env);
+    let record;
+    try {
+      ({ record } = await deploySuite(hre, {
+        recordPath: tmpFile("hardhat.json"),
+        configPath: path.join(ROOT, "config/deploy/default.json"),
+        reset: true,
+        log: silent,
+      }));
+    } finally {
+      for (const k of Object.keys(env)) delete process.env[k];
+    }
+    const token = await ethers.getContractAt("DimoToken", record.contracts.DimoToken.address);
+    const governor = await ethers.getContractAt("DimoGovernor", record.contracts.DimoGovernor.address);
+    const timelock = record.contracts.DimoTimelock.address;
+    expect(await token.balanceOf(pool.address)).to.equal(ethers.parseEther("80000000"));
+    expect(await token.balanceOf(timelock)).to.equal(ethers.parseEther("470000000"));
+    await token.connect(pool).delegate(pool.address);
+    await time.increase(1);
+
+    const governorAddress = await governor.getAddress();
+    const targets = [governorAddress];
+    const calldatas = [governor.interface.encodeFunctionData("updateQuorumNumerator", [5])];
+    const description = "Raise the quorum to 5%";
+    const id = await governor.hashProposal(targets, [0n], calldatas, ethers.id(description));
+    await governor.connect(pool).propose(targets, [0n], calldatas, description);
+    await time.increaseTo((await governor.proposalSnapshot(id)) + 1n);
+    await governor.connect(pool).castVote(id, 1);
+    await time.increaseTo((await governor.proposalDeadline(id)) + 1n);
+    expect(await governor.quorum(await governor.proposalSnapshot(id))).to.equal(ethers.parseEther("40000000"));
+    await governor.queue(targets, [0n], calldatas, ethers.id(description));
+    await time.increaseTo(await governor.proposalEta(id));
+    await expect(governor.execute(targets, [0n], calldatas, ethers.id(description)))
+      .to.emit(governor, "QuorumNumeratorUpdated")
+      .withArgs(4, 5);
+  });
+
+  describe("the dry run on a non-local network (npx hardhat deploy, no --yes)", function () {
+    this.timeout(120_000);
+    // Hardhat's public test key of local account 0 and nothing listening at the RPC URL: a dry run sends nothing.
+    const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+    const DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    const OTHER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    const POOL = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+    function dryRun(guardian: string) {
+      const cli = spawnSync(
+        process.execPath,
+        [require.resolve("hardhat/internal/cli/cli"), "deploy", "--network", "dryrun"],
+        {
+          cwd: ROOT,
+          encoding: "utf8",
+          env: {
+            ...process.env,
+            RPC_URL: "http://127.0.0.1:1",
+            NETWORK_NAME: "dryrun",
+            DEPLOYER_PRIVATE_KEY: DEPLOYER_KEY,
+            GUARDIAN_ADDRESS: guardian,
+            REWARDS_PUBLISHER_ADDRESS: OTHER,
+            COMMUNITY_POOL_ADDRESS: POOL,
+            FORCE_COLOR: "0",
+            NO_COLOR: "1",
+          },
+        },
+      );
+      return { status: cli.status, stdout: cli.stdout, stderr: cli.stderr };
+    }
+
+    it("refuses a guardian equal to the deployer in one line naming the file, line and field", function () {
+      const line =
+        fs
+          .readFileSync(path.join(ROOT, "config/deploy/default.json"), "utf8")
+          .split("\n")
+          .findIndex((l) => l.includes('"guardian"')) + 1;
+      const cli = dryRun(DEPLOYER);
+      expect(cli.status).to.equal(1);
+      expect(cli.stderr).to.contain(
+        `Error in plugin dimo-deploy: config/deploy/default.json:${line} guardian: ${DEPLOYER} is the deployer, which must keep no power after the deploy; use a separate account`,
+      );
+      expect(cli.stdout).not.to.contain("Dry run");
+    });
+
+    it("prints the resolved accounts and the votes possible at genesis, and sends nothing", function () {
+      const cli = dryRun(OTHER);
+      expect(cli.status, cli.stderr).to.equal(0);
+      expect(cli.stdout).to.contain(`genesis env:COMMUNITY_POOL_ADDRESS (${POOL}): 80000000 DIMO`);
+      expect(cli.stdout).to.contain(`deployer ${DEPLOYER}; guardian ${OTHER}; publisher ${OTHER}`);
+      expect(cli.stdout).to.contain("votes possible at genesis 80000000 DIMO (quorum 40000000 DIMO)");
+      expect(cli.stdout).to.contain("Nothing was sent. Re-run with --yes to deploy.");
+    });
   });
 });
