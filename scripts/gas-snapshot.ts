@@ -125,7 +125,7 @@ async function measure(): Promise<Record<string, number>> {
     chainId,
     verifyingContract: await vehicles.getAddress(),
   };
-  const pair = { vehicleId: 1n, deviceId: 1n, ownerNonce: 0n, deviceNonce: 0n, deadline: 2n ** 64n };
+  const pair = { vehicleId: 1n, vehicleEpoch: 0n, deviceId: 1n, ownerNonce: 0n, deviceNonce: 0n, deadline: 2n ** 64n };
   const ownerSig = await driver.signTypedData(domain, PAIR_DEVICE_TYPES, pair);
   const deviceSig = await deviceKey.signTypedData(domain, PAIR_DEVICE_TYPES, pair);
   gas["device.pair"] = await gasOf(vehicles.connect(driver).pairDevice(1n, 1n, pair.deadline, ownerSig, deviceSig));
