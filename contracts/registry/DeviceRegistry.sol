@@ -95,8 +95,10 @@ contract DeviceRegistry is IDeviceRegistry, ERC721, AccessControl {
     /// @dev A transfer (not a mint) of a device ends its pairing in the vehicle registry, once that is set.
     function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
         from = super._update(to, tokenId, auth);
-        IVehicleRegistry registry = _vehicleRegistry;
-        if (from != address(0) && from != to && address(registry) != address(0)) registry.deviceTransferred(tokenId);
+        if (from != address(0) && from != to) {
+            IVehicleRegistry registry = _vehicleRegistry;
+            if (address(registry) != address(0)) registry.deviceTransferred(tokenId);
+        }
     }
 
     /// @inheritdoc ERC721
