@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+// Assembly copies the texts from calldata into the words and back (calldatacopy / mcopy), byte-exact and without
+// the per-byte loops Solidity would need; each block only touches the memory it allocated.
+// solhint-disable no-inline-assembly
+
 // Words a vehicle record can take: ceil((HEADER_BYTES + 32 + 32) / 32).
 uint256 constant VEHICLE_RECORD_WORDS = 3;
 
@@ -14,31 +18,25 @@ library VehicleRecord {
     /// @notice Bytes before the text: year (2), powertrain (1), make length (1), model length (1).
     uint256 internal constant HEADER_BYTES = 5;
 
-    /// @notice The packed record, `HEADER_BYTES + len(make) + len(model)` bytes long, zero-padded to whole words.
-    /// @dev The caller bounds each text to 255 bytes (the registry: 32), so each length fits its byte.
+    /// @notice The packed record: its words (zero past the text) and how many of them it uses.
+    /// @dev The caller bounds the texts to 32 bytes each (so each length fits its byte and the whole fits three
+    /// words); longer texts would overrun the words.
     function pack(
         string calldata make,
         string calldata model,
         uint16 year,
         uint8 powertrain
-    ) internal pure returns (bytes memory record) {
+    ) internal pure returns (bytes32[VEHICLE_RECORD_WORDS] memory words, uint256 used) {
         uint256 makeLength = bytes(make).length;
         uint256 modelLength = bytes(model).length;
-        // Zero-filled, so the padding after the text is zero.
-        record = new bytes(VEHICLE_RECORD_WORDS * 32);
+        // `words` is zero-filled memory of 96 bytes, so the padding after the text stays zero.
         assembly ("memory-safe") {
-            let data := add(record, 32)
             let head := or(or(shl(24, year), shl(16, powertrain)), or(shl(8, makeLength), modelLength))
-            mstore(data, shl(216, head)) // the 40-bit header in the word's top 5 bytes, the rest zero
-            calldatacopy(add(data, 5), make.offset, makeLength)
-            calldatacopy(add(add(data, 5), makeLength), model.offset, modelLength)
-            mstore(record, add(add(5, makeLength), modelLength))
+            mstore(words, shl(216, head)) // the 40-bit header in the top 5 bytes of the first word, the rest zero
+            calldatacopy(add(words, 5), make.offset, makeLength)
+            calldatacopy(add(add(words, 5), makeLength), model.offset, modelLength)
         }
-    }
-
-    /// @notice Number of words of a record with this first word.
-    function wordCount(bytes32 first) internal pure returns (uint256) {
-        return (HEADER_BYTES + uint8(first[3]) + uint8(first[4]) + 31) / 32;
+        used = (HEADER_BYTES + makeLength + modelLength + 31) / 32;
     }
 
     /// @notice The fields of a record given as its words (words past `wordCount` are ignored).

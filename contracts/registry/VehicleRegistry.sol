@@ -312,16 +312,15 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
         if (existing != 0) revert RegistryDuplicateVin(info.vinCommitment, existing);
 
         vehicleId = _nextId++;
-        bytes memory packed = VehicleRecord.pack(info.make, info.model, info.year, uint8(info.powertrain));
+        (bytes32[VEHICLE_RECORD_WORDS] memory words, uint256 used) = VehicleRecord.pack(
+            info.make,
+            info.model,
+            info.year,
+            uint8(info.powertrain)
+        );
+        // Only the words the texts reach: one for a make and model of up to 27 bytes together.
         bytes32[VEHICLE_RECORD_WORDS] storage record = _records[vehicleId];
-        uint256 used = (packed.length + 31) / 32;
-        for (uint256 i = 0; i < used; ++i) {
-            bytes32 word;
-            assembly ("memory-safe") {
-                word := mload(add(add(packed, 32), shl(5, i)))
-            }
-            record[i] = word;
-        }
+        for (uint256 i = 0; i < used; ++i) record[i] = words[i];
         _vehicleOfVin[info.vinCommitment] = vehicleId;
         _mint(owner, vehicleId);
         emit VehicleMinted(vehicleId, owner, info.vinCommitment, info.make, info.model, info.year, info.powertrain);
