@@ -244,6 +244,12 @@ describe("VehicleRegistry: review fixes", function () {
       expect([...(await devices.pairingInfo(device1))]).to.deep.equal([key1.address, manufacturer.address, false]);
       expect([...(await devices.pairingInfo(99n))]).to.deep.equal([ethers.ZeroAddress, ethers.ZeroAddress, false]);
     });
+
+    it("never reports an unknown device as approved, even if the zero address were granted the role", async function () {
+      const { devices, admin } = await loadFixture(vehiclesFixture);
+      await devices.connect(admin).grantRole(await devices.MANUFACTURER_ROLE(), ethers.ZeroAddress);
+      expect((await devices.pairingInfo(99n)).manufacturerApproved).to.equal(false);
+    });
   });
 
   describe("removeConnections (L-5)", function () {
