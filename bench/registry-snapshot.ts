@@ -179,6 +179,7 @@ async function bench(dir: string): Promise<void> {
     const deviceId = BigInt(++deviceCount);
     const value = {
       vehicleId: BigInt(vehicleId),
+      vehicleEpoch: await vehicles.ownershipEpoch(vehicleId),
       deviceId,
       ownerNonce: await vehicles.nonces(owner.address),
       deviceNonce: 0n,

@@ -1,7 +1,10 @@
 /**
  * The registry snapshot: every vehicle's owner, static data, paired device and software connections at
- * one block, rebuilt from the VehicleRegistry's events, and its CSV file `vehicles.csv` (what the rewards
- * computation reads).
+ * one block, rebuilt from the VehicleRegistry's and the DeviceRegistry's events, and its CSV file `vehicles.csv`
+ * (what the rewards computation reads). Only what could really report counts: a connection whose integration no
+ * longer holds the role of its kind at that block, or a paired device whose manufacturer lost `MANUFACTURER_ROLE`,
+ * is left out (issue 11 L-5: a role revoked by the DAO stops its connections counting at once, before the
+ * Timelock's `removeConnections` clears them on chain).
  *
  *   events (in chain order) --RegistryReplay--> state --formatRegistrySnapshot--> CSV text
  *   CSV text --parseRegistrySnapshot--> rows (validated; errors name file, line and column)
@@ -14,9 +17,9 @@
  * - owner: EIP-55 checksummed address;
  * - powertrain: ICE, HEV, PHEV or BEV;
  * - make, model: as registered (printable ASCII without `"` and `\`), quoted only when they contain a comma;
- * - paired_device: the paired device id, empty when none;
- * - connection_kinds: one entry per connected integration, `software` or `oem`, sorted and `;`-separated
- *   (two software integrations give `software;software`), empty when none.
+ * - paired_device: the paired device id, empty when none or when its manufacturer is no longer approved;
+ * - connection_kinds: one entry per connected integration that still holds the role of its kind, `software` or
+ *   `oem`, sorted and `;`-separated (two software integrations give `software;software`), empty when none.
  *
  * Pure: no chain I/O. The same events always give the same bytes.
  */
@@ -48,7 +51,10 @@ export const SNAPSHOT_COLUMNS = [
   "connection_kinds",
 ] as const;
 
-/** The VehicleRegistry events the snapshot replays (ERC-721 `Transfer` included). */
+/**
+ * The VehicleRegistry events the snapshot replays (ERC-721 `Transfer` included; `RoleGranted` / `RoleRevoked` of
+ * the integration roles become `IntegrationRoleChanged`).
+ */
 export const REGISTRY_EVENT_NAMES = [
   "VehicleMinted",
   "Transfer",
@@ -56,8 +62,11 @@ export const REGISTRY_EVENT_NAMES = [
   "DeviceUnpaired",
   "ConnectionAttested",
   "ConnectionRemoved",
+  "RoleGranted",
+  "RoleRevoked",
 ] as const;
-export type RegistryEventName = (typeof REGISTRY_EVENT_NAMES)[number];
+/** The DeviceRegistry events the snapshot replays (`RoleGranted` / `RoleRevoked` of `MANUFACTURER_ROLE`). */
+export const DEVICE_EVENT_NAMES = ["DeviceMinted", "RoleGranted", "RoleRevoked"] as const;
 
 /** Position of a log on chain; events replay in (blockNumber, logIndex) order. */
 export interface EventPosition {
@@ -89,7 +98,23 @@ export type RegistryEvent = EventPosition &
         kind: number;
       }
     | { name: "ConnectionRemoved"; vehicleId: bigint; integration: string }
+    | {
+        /** The VehicleRegistry granted (`held`) or revoked an integration role. */
+        name: "IntegrationRoleChanged";
+        integration: string;
+        /** The role's connection kind: 1 software, 2 OEM. */
+        kind: number;
+        held: boolean;
+      }
+    | { name: "DeviceMinted"; deviceId: bigint; manufacturer: string }
+    | {
+        /** The DeviceRegistry granted (`held`) or revoked `MANUFACTURER_ROLE`. */
+        name: "ManufacturerRoleChanged";
+        manufacturer: string;
+        held: boolean;
+      }
   );
+export type RegistryEventName = RegistryEvent["name"];
 
 /** One vehicle of the snapshot (one CSV row). */
 export interface VehicleSnapshotRow {
@@ -111,7 +136,13 @@ export class RegistryReplayError extends Error {
     readonly event: RegistryEvent,
     problem: string,
   ) {
-    super(`block ${event.blockNumber} log ${event.logIndex} ${event.name} of vehicle ${event.vehicleId}: ${problem}`);
+    const subject =
+      "vehicleId" in event
+        ? ` of vehicle ${event.vehicleId}`
+        : "deviceId" in event
+          ? ` of device ${event.deviceId}`
+          : ` of ${"integration" in event ? event.integration : event.manufacturer}`;
+    super(`block ${event.blockNumber} log ${event.logIndex} ${event.name}${subject}: ${problem}`);
     this.name = "RegistryReplayError";
   }
 }
@@ -142,6 +173,15 @@ function compareIds(a: bigint, b: bigint): number {
  */
 export class RegistryReplay {
   private readonly vehicles = new Map<bigint, VehicleState>();
+  /** kind → integrations (lower-case) holding that role now. */
+  private readonly integrationRoles = new Map<ConnectionKindName, Set<string>>([
+    ["software", new Set()],
+    ["oem", new Set()],
+  ]);
+  /** Manufacturers (lower-case) holding MANUFACTURER_ROLE now. */
+  private readonly manufacturers = new Set<string>();
+  /** device id → its manufacturer (lower-case). */
+  private readonly deviceManufacturer = new Map<bigint, string>();
   private last: EventPosition | undefined;
 
   /** Number of vehicles so far. */
@@ -197,6 +237,12 @@ export class RegistryReplay {
       }
       case "DevicePaired": {
         const v = this.vehicle(e);
+        if (!this.deviceManufacturer.has(e.deviceId)) {
+          throw new RegistryReplayError(
+            e,
+            `device ${e.deviceId} was never minted (are the DeviceRegistry's events missing?)`,
+          );
+        }
         if (v.pairedDevice !== null) throw new RegistryReplayError(e, `already paired with device ${v.pairedDevice}`);
         v.pairedDevice = e.deviceId;
         return;
@@ -215,6 +261,12 @@ export class RegistryReplay {
         if (kind === undefined) throw new RegistryReplayError(e, `unknown connection kind ${e.kind}`);
         const key = e.integration.toLowerCase();
         if (v.connections.has(key)) throw new RegistryReplayError(e, `${e.integration} is already connected`);
+        if (!this.integrationRoles.get(kind)!.has(key)) {
+          throw new RegistryReplayError(
+            e,
+            `${e.integration} does not hold the ${kind} integration role (are role events missing?)`,
+          );
+        }
         v.connections.set(key, kind);
         return;
       }
@@ -225,10 +277,31 @@ export class RegistryReplay {
         }
         return;
       }
+      case "IntegrationRoleChanged": {
+        const kind = CONNECTION_KINDS[e.kind as keyof typeof CONNECTION_KINDS];
+        if (kind === undefined) throw new RegistryReplayError(e, `unknown connection kind ${e.kind}`);
+        const holders = this.integrationRoles.get(kind)!;
+        if (e.held) holders.add(e.integration.toLowerCase());
+        else holders.delete(e.integration.toLowerCase());
+        return;
+      }
+      case "DeviceMinted": {
+        if (this.deviceManufacturer.has(e.deviceId)) throw new RegistryReplayError(e, "device already minted");
+        this.deviceManufacturer.set(e.deviceId, e.manufacturer.toLowerCase());
+        return;
+      }
+      case "ManufacturerRoleChanged": {
+        if (e.held) this.manufacturers.add(e.manufacturer.toLowerCase());
+        else this.manufacturers.delete(e.manufacturer.toLowerCase());
+        return;
+      }
     }
   }
 
-  /** The snapshot rows, sorted by vehicle id. */
+  /**
+   * The snapshot rows, sorted by vehicle id: connections of integrations that no longer hold the role of their
+   * kind, and a device whose manufacturer is no longer approved, are left out (they do not count).
+   */
   rows(): VehicleSnapshotRow[] {
     return [...this.vehicles.entries()]
       .sort(([a], [b]) => compareIds(a, b))
@@ -239,12 +312,20 @@ export class RegistryReplay {
         make: v.make,
         model: v.model,
         year: v.year,
-        pairedDevice: v.pairedDevice,
-        connectionKinds: [...v.connections.values()].sort(),
+        pairedDevice: v.pairedDevice !== null && this.deviceCounts(v.pairedDevice) ? v.pairedDevice : null,
+        connectionKinds: [...v.connections.entries()]
+          .filter(([integration, kind]) => this.integrationRoles.get(kind)!.has(integration))
+          .map(([, kind]) => kind)
+          .sort(),
       }));
   }
 
-  private vehicle(e: RegistryEvent): VehicleState {
+  /** Whether a (minted) device's manufacturer still holds MANUFACTURER_ROLE. */
+  private deviceCounts(deviceId: bigint): boolean {
+    return this.manufacturers.has(this.deviceManufacturer.get(deviceId)!);
+  }
+
+  private vehicle(e: RegistryEvent & { vehicleId: bigint }): VehicleState {
     const v = this.vehicles.get(e.vehicleId);
     if (!v) throw new RegistryReplayError(e, "no such vehicle (was it minted before the first block read?)");
     return v;

@@ -43,6 +43,7 @@ export const MINT_VEHICLE_TYPES = {
 export const PAIR_DEVICE_TYPES = {
   PairDevice: [
     { name: "vehicleId", type: "uint256" },
+    { name: "vehicleEpoch", type: "uint256" },
     { name: "deviceId", type: "uint256" },
     { name: "ownerNonce", type: "uint256" },
     { name: "deviceNonce", type: "uint256" },

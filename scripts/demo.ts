@@ -215,6 +215,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
         const deviceId = await devices.deviceIdOfKey(key.address);
         const msg = {
           vehicleId: id,
+          vehicleEpoch: await vehicles.ownershipEpoch(id),
           deviceId,
           ownerNonce: await vehicles.nonces(ownerAddr),
           deviceNonce: await vehicles.nonces(key.address),

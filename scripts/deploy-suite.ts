@@ -358,6 +358,12 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     async () => (await access.capacity()) === stakingAddress,
     () => access.setCapacity(stakingAddress),
   );
+  const vehiclesAddress = await vehicles.getAddress();
+  await step(
+    "devices.setVehicleRegistry",
+    async () => (await devices.vehicleRegistry()) === vehiclesAddress,
+    () => devices.setVehicleRegistry(vehiclesAddress),
+  );
   const MANUFACTURER = await devices.MANUFACTURER_ROLE();
   for (const [i, m] of registryApprovals.manufacturers.entries()) {
     await step(

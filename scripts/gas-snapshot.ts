@@ -12,6 +12,7 @@ import type { ContractTransactionResponse } from "ethers";
 import { deploySuite } from "./deploy-suite";
 import {
   DOMAIN_VERSION,
+  MINT_VEHICLE_TYPES,
   PAIR_DEVICE_TYPES,
   PERMIT_TYPES,
   REGISTRY_DOMAIN_NAME,
@@ -116,16 +117,28 @@ async function measure(): Promise<Record<string, number>> {
     vinCommitment: ethers.id("gas-snapshot-vin"),
   };
   gas["vehicle.mint"] = await gasOf(vehicles.connect(driver).mintVehicle(info));
-  gas["device.mint"] = await gasOf(
-    devices.connect(manufacturer).mintDevice(driver.address, deviceKey.address, "AP-000001", "7.2"),
-  );
   const domain = {
     name: REGISTRY_DOMAIN_NAME,
     version: DOMAIN_VERSION,
     chainId,
     verifyingContract: await vehicles.getAddress(),
   };
-  const pair = { vehicleId: 1n, deviceId: 1n, ownerNonce: 0n, deviceNonce: 0n, deadline: 2n ** 64n };
+  // Relayed: a fresh owner (no vehicle, nonce 0) signs MintVehicle; the driver submits it.
+  const relayedOwner = signers[13];
+  const relayedInfo = { ...info, vinCommitment: ethers.id("gas-snapshot-vin-relayed") };
+  const mintSig = await relayedOwner.signTypedData(domain, MINT_VEHICLE_TYPES, {
+    owner: relayedOwner.address,
+    ...relayedInfo,
+    nonce: 0n,
+    deadline,
+  });
+  gas["vehicle.mintFor"] = await gasOf(
+    vehicles.connect(driver).mintVehicleFor(relayedOwner.address, relayedInfo, deadline, mintSig),
+  );
+  gas["device.mint"] = await gasOf(
+    devices.connect(manufacturer).mintDevice(driver.address, deviceKey.address, "AP-000001", "7.2"),
+  );
+  const pair = { vehicleId: 1n, vehicleEpoch: 0n, deviceId: 1n, ownerNonce: 0n, deviceNonce: 0n, deadline: 2n ** 64n };
   const ownerSig = await driver.signTypedData(domain, PAIR_DEVICE_TYPES, pair);
   const deviceSig = await deviceKey.signTypedData(domain, PAIR_DEVICE_TYPES, pair);
   gas["device.pair"] = await gasOf(vehicles.connect(driver).pairDevice(1n, 1n, pair.deadline, ownerSig, deviceSig));

@@ -8,9 +8,9 @@
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { BaseContract, EventLog, Log, TypedDataDomain } from "ethers";
+import { type BaseContract, type EventLog, id, type Log, type TypedDataDomain } from "ethers";
 import { type DeploymentRecord, readDeploymentRecord } from "./deploy-suite";
-import { REGISTRY_EVENT_NAMES, type RegistryEvent } from "../lib/registry-snapshot";
+import { DEVICE_EVENT_NAMES, REGISTRY_EVENT_NAMES, type RegistryEvent } from "../lib/registry-snapshot";
 import type { DataAccess, DeviceRegistry, VehicleRegistry } from "../typechain-types";
 import {
   CONNECTION_CONSENT_TYPES,
@@ -151,11 +151,43 @@ export function localSigner(ctx: Pick<RegistryContext, "signers">, address: stri
   return ctx.signers.find((s) => s.address.toLowerCase() === address.toLowerCase());
 }
 
-/** Converts a VehicleRegistry log to a replayable event (undefined for events the snapshot ignores). */
-export function toRegistryEvent(log: EventLog | Log): RegistryEvent | undefined {
+/** VehicleRegistry's integration roles → `IVehicleRegistry.ConnectionKind` (1 software, 2 OEM). */
+const INTEGRATION_ROLE_KINDS = new Map([
+  [id("SOFTWARE_INTEGRATION_ROLE"), 1],
+  [id("OEM_INTEGRATION_ROLE"), 2],
+]);
+/** DeviceRegistry.MANUFACTURER_ROLE. */
+const MANUFACTURER_ROLE = id("MANUFACTURER_ROLE");
+
+/**
+ * Converts a VehicleRegistry (`source` "vehicles") or DeviceRegistry ("devices") log to a replayable event
+ * (undefined for events the snapshot ignores, e.g. admin role changes).
+ */
+export function toRegistryEvent(
+  log: EventLog | Log,
+  source: "vehicles" | "devices" = "vehicles",
+): RegistryEvent | undefined {
   if (!("eventName" in log)) throw new Error(`undecodable log at block ${log.blockNumber} index ${log.index}`);
   const pos = { blockNumber: log.blockNumber, logIndex: log.index };
   const a = log.args;
+  if (log.eventName === "RoleGranted" || log.eventName === "RoleRevoked") {
+    const held = log.eventName === "RoleGranted";
+    const role = a.role as string;
+    if (source === "devices") {
+      return role === MANUFACTURER_ROLE
+        ? { ...pos, name: "ManufacturerRoleChanged", manufacturer: a.account as string, held }
+        : undefined;
+    }
+    const kind = INTEGRATION_ROLE_KINDS.get(role);
+    return kind === undefined
+      ? undefined
+      : { ...pos, name: "IntegrationRoleChanged", integration: a.account as string, kind, held };
+  }
+  if (source === "devices") {
+    return log.eventName === "DeviceMinted"
+      ? { ...pos, name: "DeviceMinted", deviceId: a.deviceId as bigint, manufacturer: a.manufacturer as string }
+      : undefined;
+  }
   switch (log.eventName) {
     case "VehicleMinted":
       return {
@@ -194,9 +226,9 @@ export function toRegistryEvent(log: EventLog | Log): RegistryEvent | undefined 
 }
 
 /**
- * Reads the VehicleRegistry's snapshot events in blocks `[fromBlock, toBlock]`, one `queryFilter` (one
- * eth_getLogs for all six events) per window of `pageSize` blocks, in chain order. `onPage` is called after
- * each window with the events it held.
+ * Reads the snapshot events of the VehicleRegistry and the DeviceRegistry in blocks `[fromBlock, toBlock]`, two
+ * `queryFilter`s (one eth_getLogs per contract for all its events) per window of `pageSize` blocks, merged in
+ * chain order. `onPage` is called after each window with the events it held.
  */
 export async function readRegistryEvents(
   ctx: RegistryContext,
@@ -204,14 +236,22 @@ export async function readRegistryEvents(
   onPage: (events: RegistryEvent[], page: { index: number; count: number; fromBlock: number; toBlock: number }) => void,
 ): Promise<void> {
   const topics = [REGISTRY_EVENT_NAMES.map((n) => ctx.vehicles.interface.getEvent(n).topicHash)];
+  const deviceTopics = [DEVICE_EVENT_NAMES.map((n) => ctx.devices.interface.getEvent(n).topicHash)];
   const count = Math.max(0, Math.ceil((range.toBlock - range.fromBlock + 1) / range.pageSize));
   for (let index = 0; index < count; index++) {
     const fromBlock = range.fromBlock + index * range.pageSize;
     const toBlock = Math.min(range.toBlock, fromBlock + range.pageSize - 1);
     // A topic list (any of the six events) is plain ethers, which the typechain overloads do not declare.
-    const logs = await (ctx.vehicles as BaseContract).queryFilter(topics, fromBlock, toBlock);
-    logs.sort((x, y) => x.blockNumber - y.blockNumber || x.index - y.index);
-    const events = logs.map(toRegistryEvent).filter((e): e is RegistryEvent => e !== undefined);
+    const [vehicleLogs, deviceLogs] = await Promise.all([
+      (ctx.vehicles as BaseContract).queryFilter(topics, fromBlock, toBlock),
+      (ctx.devices as BaseContract).queryFilter(deviceTopics, fromBlock, toBlock),
+    ]);
+    const events = [
+      ...vehicleLogs.map((log) => toRegistryEvent(log, "vehicles")),
+      ...deviceLogs.map((log) => toRegistryEvent(log, "devices")),
+    ]
+      .filter((e): e is RegistryEvent => e !== undefined)
+      .sort((x, y) => x.blockNumber - y.blockNumber || x.logIndex - y.logIndex);
     onPage(events, { index, count, fromBlock, toBlock });
   }
 }

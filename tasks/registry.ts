@@ -262,12 +262,19 @@ task("device:mint", "Mints a hardware-device NFT bound to the device's key (appr
 /** Who must sign a pairing and with which nonces; checks both are pairable. */
 async function pairingOf(ctx: RegistryContext, taskName: string, vehicleId: bigint, deviceId: bigint) {
   const owner = await ownerOfVehicle(ctx, vehicleId, { source: taskName, field: "--vehicle" });
-  const deviceKey = await ctx.devices.deviceKeyOf(deviceId);
+  const [deviceKey, manufacturer, approved] = await ctx.devices.pairingInfo(deviceId);
   if (deviceKey === ZeroAddress) {
     throw new InputError(
       taskName,
       "--device",
       `no device #${deviceId} (the registry has ${await ctx.devices.totalDevices()})`,
+    );
+  }
+  if (!approved) {
+    throw new InputError(
+      taskName,
+      "--device",
+      `device #${deviceId} was made by ${manufacturer}, which is no longer an approved manufacturer (MANUFACTURER_ROLE)`,
     );
   }
   const paired = await ctx.vehicles.pairedDevice(vehicleId);
@@ -280,7 +287,9 @@ async function pairingOf(ctx: RegistryContext, taskName: string, vehicleId: bigi
   const ownerNonce = await ctx.vehicles.nonces(owner);
   // Owners and device keys share one nonce space; the owner's is used first.
   const deviceNonce = deviceKey === owner ? ownerNonce + 1n : await ctx.vehicles.nonces(deviceKey);
-  return { owner, deviceKey, ownerNonce, deviceNonce };
+  // The signature dies with the current ownership: a transfer advances the epoch.
+  const vehicleEpoch = await ctx.vehicles.ownershipEpoch(vehicleId);
+  return { owner, deviceKey, ownerNonce, deviceNonce, vehicleEpoch };
 }
 
 interface PairArgs extends SendFlags {
@@ -339,7 +348,14 @@ task("device:pair", "Pairs a device with a vehicle: signatures of the vehicle ow
           ? undefined
           : ctx.signers[parseAccountIndex(args.relayer, w("relayer"), ctx.signers.length)];
       const p = await pairingOf(ctx, T, vehicleId, deviceId);
-      const value = { vehicleId, deviceId, ownerNonce: p.ownerNonce, deviceNonce: p.deviceNonce, deadline };
+      const value = {
+        vehicleId,
+        vehicleEpoch: p.vehicleEpoch,
+        deviceId,
+        ownerNonce: p.ownerNonce,
+        deviceNonce: p.deviceNonce,
+        deadline,
+      };
       const types = REGISTRY_TYPES.PairDevice;
 
       const ownerSigner =
@@ -391,7 +407,7 @@ task("device:pair", "Pairs a device with a vehicle: signatures of the vehicle ow
           throw new InputError(
             T,
             field,
-            `signed by ${recovered}, not by the ${role} ${signer}, for PairDevice(vehicle ${vehicleId}, device ${deviceId}, ownerNonce ${p.ownerNonce}, deviceNonce ${p.deviceNonce}, deadline ${deadline}) on chain ${ctx.chainId}`,
+            `signed by ${recovered}, not by the ${role} ${signer}, for PairDevice(vehicle ${vehicleId}, epoch ${p.vehicleEpoch}, device ${deviceId}, ownerNonce ${p.ownerNonce}, deviceNonce ${p.deviceNonce}, deadline ${deadline}) on chain ${ctx.chainId}`,
           );
         }
       }
@@ -443,16 +459,23 @@ task("device:sign-pair", "Prints a PairDevice signature (vehicle owner's or devi
           `${describeAccount(ctx, signer.address)} is neither the owner of vehicle #${vehicleId} (${p.owner}) nor the key of device #${deviceId} (${p.deviceKey})`,
         );
       }
-      const value = { vehicleId, deviceId, ownerNonce: p.ownerNonce, deviceNonce: p.deviceNonce, deadline };
+      const value = {
+        vehicleId,
+        vehicleEpoch: p.vehicleEpoch,
+        deviceId,
+        ownerNonce: p.ownerNonce,
+        deviceNonce: p.deviceNonce,
+        deadline,
+      };
       const signature = await signer.signTypedData(ctx.domain, REGISTRY_TYPES.PairDevice, value);
       say(
-        `PairDevice(vehicle ${vehicleId}, device ${deviceId}, ownerNonce ${p.ownerNonce}, deviceNonce ${p.deviceNonce}, deadline ${deadline} = ${isoOf(deadline)}) signed by the ${role === "owner" ? "vehicle owner" : "device key"} ${signer.address}`,
+        `PairDevice(vehicle ${vehicleId}, epoch ${p.vehicleEpoch}, device ${deviceId}, ownerNonce ${p.ownerNonce}, deviceNonce ${p.deviceNonce}, deadline ${deadline} = ${isoOf(deadline)}) signed by the ${role === "owner" ? "vehicle owner" : "device key"} ${signer.address}`,
       );
       say(`  signature ${signature}`);
       say(
         `  submit: npx hardhat device:pair --network ${ctx.network} --vehicle ${vehicleId} --device ${deviceId} --deadline ${deadline} --${role}-signature ${signature}`,
       );
-      say("  (valid until the deadline and while neither signer's nonce changes)");
+      say("  (valid until the deadline, while neither signer's nonce changes and the vehicle keeps its owner)");
       return { role, signature, deadline, ownerNonce: p.ownerNonce, deviceNonce: p.deviceNonce };
     }),
   );

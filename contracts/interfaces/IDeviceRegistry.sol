@@ -5,7 +5,9 @@ pragma solidity 0.8.28;
 /// @notice ERC-721 hardware devices (e.g. AutoPi units), each bound to the device's own key: the address
 /// of the key pair inside the device, which signs pairings. Only manufacturers approved by the DAO mint.
 /// @dev Warning: the Timelock administers `MANUFACTURER_ROLE`; a manufacturer can only mint new devices,
-/// never change or take back existing ones. A device key is bound once and forever.
+/// never change or take back existing ones. A device key is bound once and forever. Revoking a manufacturer's role
+/// stops its devices from being paired (the vehicle registry checks `pairingInfo`). A device NFT transfer ends the
+/// device's pairing: this registry reports it to the vehicle registry set once by the admin (`setVehicleRegistry`).
 interface IDeviceRegistry {
     /// @notice Static data of a device.
     /// @param deviceKey Address of the key held by the device.
@@ -29,6 +31,8 @@ interface IDeviceRegistry {
     error DeviceInvalidText(string field);
     /// @notice No device has this id.
     error DeviceNotFound(uint256 deviceId);
+    /// @notice The vehicle registry is already set.
+    error DeviceVehicleRegistryAlreadySet(address vehicleRegistry);
 
     /// @notice Emitted after `manufacturer` minted device `deviceId` bound to `deviceKey` to `owner`.
     event DeviceMinted(
@@ -39,6 +43,22 @@ interface IDeviceRegistry {
         string serial,
         string hardwareRevision
     );
+
+    /// @notice Emitted after the admin set the vehicle registry told about device transfers.
+    event VehicleRegistrySet(address indexed vehicleRegistry);
+
+    /// @notice Sets, once, the vehicle registry whose pairings device transfers end.
+    /// @dev Only `DEFAULT_ADMIN_ROLE`. Until it is set, transfers end no pairing (the deploy sets it at once).
+    function setVehicleRegistry(address vehicleRegistry_) external;
+
+    /// @notice The vehicle registry told about device transfers (zero until set).
+    function vehicleRegistry() external view returns (address);
+
+    /// @notice What pairing a device needs: its key (zero for an unknown id), its manufacturer and whether the
+    /// manufacturer still holds `MANUFACTURER_ROLE`.
+    function pairingInfo(
+        uint256 deviceId
+    ) external view returns (address deviceKey, address manufacturer, bool manufacturerApproved);
 
     /// @notice Mints a device NFT to `to`, bound to `deviceKey`.
     /// @dev Only `MANUFACTURER_ROLE`. Ids start at 1.

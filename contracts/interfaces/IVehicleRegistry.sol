@@ -16,7 +16,15 @@ pragma solidity 0.8.28;
 /// signatures. The VIN commitment stays with the vehicle.
 ///
 /// Nonces: owners and device keys each have one sequential nonce shared by every signature kind, so signatures
-/// are used in nonce order; an unused signature stays valid until its deadline (keep deadlines short).
+/// are used in nonce order. An unused signature stays valid until its deadline unless its signer cancels it
+/// first with `invalidateNonces` (a vehicle owner's cancellation also voids the device's half of a pairing).
+/// A pairing signature carries the vehicle's ownership epoch, so it dies with the ownership it was made under.
+///
+/// Devices: a device's pairing ends when the device NFT is transferred (the device registry tells this registry),
+/// and a device whose manufacturer lost `MANUFACTURER_ROLE` cannot be paired; the rewards snapshot also stops
+/// counting existing pairings of such devices and connections of integrations that lost their role.
+/// @dev Warning: the Timelock can remove any integration's connections (`removeConnections`), e.g. after revoking
+/// its role; it cannot create connections or pairings.
 /// Known limitation: whoever registers a VIN commitment first holds it; a commitment seen in a pending
 /// transaction can be front-run, and there is no dispute path yet (a DAO-approved VIN attestation would close it).
 ///
@@ -30,6 +38,19 @@ interface IVehicleRegistry {
         HEV,
         PHEV,
         BEV
+    }
+
+    /// @notice A vehicle's static data as stored (the VIN commitment is not stored per vehicle: it is the key of
+    /// `vehicleOfVin` and is carried, indexed, by `VehicleMinted`).
+    /// @param make Manufacturer.
+    /// @param model Model.
+    /// @param year Model year.
+    /// @param powertrain ICE, HEV, PHEV or BEV.
+    struct VehicleData {
+        string make;
+        string model;
+        uint16 year;
+        Powertrain powertrain;
     }
 
     /// @notice Software connection kinds (what the rewards policy reads).
@@ -88,6 +109,12 @@ interface IVehicleRegistry {
     error RegistryTooManyConnections(uint256 vehicleId, uint256 max);
     /// @notice A zero address was given where an address is required.
     error RegistryZeroAddress();
+    /// @notice The device's manufacturer no longer holds `MANUFACTURER_ROLE`.
+    error RegistryManufacturerNotApproved(uint256 deviceId, address manufacturer);
+    /// @notice Only the device registry reports device transfers.
+    error RegistryNotDeviceRegistry(address caller);
+    /// @notice `invalidateNonces` takes 1 to `max` nonces.
+    error RegistryInvalidNonceCount(uint256 count, uint256 max);
 
     /// @notice Emitted after vehicle `vehicleId` was minted to `owner`.
     event VehicleMinted(
@@ -114,6 +141,9 @@ interface IVehicleRegistry {
     );
     /// @notice Emitted after a connection ended; `byTransfer` is true when a vehicle transfer ended it.
     event ConnectionRemoved(uint256 indexed vehicleId, address indexed integration, bool byTransfer);
+    /// @notice Emitted after `signer` cancelled its nonces `fromNonce` to `toNonce - 1`: signatures made with them
+    /// can no longer be used; its next signature uses `toNonce`.
+    event NoncesInvalidated(address indexed signer, uint256 fromNonce, uint256 toNonce);
 
     /// @notice Mints a vehicle to the caller. Ids start at 1.
     function mintVehicle(VehicleInfo calldata info) external returns (uint256 vehicleId);
@@ -128,8 +158,9 @@ interface IVehicleRegistry {
     ) external returns (uint256 vehicleId);
 
     /// @notice Pairs a device with a vehicle. Both the vehicle owner and the device key sign
-    /// `PairDevice(uint256 vehicleId,uint256 deviceId,uint256 ownerNonce,uint256 deviceNonce,uint256 deadline)`;
-    /// anyone may submit. One device per vehicle, one vehicle per device.
+    /// `PairDevice(uint256 vehicleId,uint256 vehicleEpoch,uint256 deviceId,uint256 ownerNonce,uint256 deviceNonce,uint256 deadline)`
+    /// where `vehicleEpoch` is the vehicle's current ownership epoch; anyone may submit. One device per vehicle,
+    /// one vehicle per device; the device's manufacturer must still be approved.
     function pairDevice(
         uint256 vehicleId,
         uint256 deviceId,
@@ -148,8 +179,22 @@ interface IVehicleRegistry {
     /// @notice Ends a connection. The vehicle owner or the integration itself.
     function disconnect(uint256 vehicleId, address integration) external;
 
-    /// @notice Static data of a vehicle.
-    function vehicle(uint256 vehicleId) external view returns (VehicleInfo memory);
+    /// @notice Removes `integration`'s connection from each listed vehicle that has one (others are skipped, so a
+    /// queued proposal survives a disconnect in the meantime); returns how many were removed.
+    /// @dev Only `DEFAULT_ADMIN_ROLE` (the Timelock), e.g. with the proposal that revokes the integration's role.
+    /// Each removal emits `ConnectionRemoved(vehicleId, integration, false)`.
+    function removeConnections(address integration, uint256[] calldata vehicleIds) external returns (uint256 removed);
+
+    /// @notice Called by the device registry after device `deviceId` changed hands: ends its pairing, if any
+    /// (`DeviceUnpaired(vehicleId, deviceId, true)`). A sold device does not keep reporting for its old vehicle.
+    function deviceTransferred(uint256 deviceId) external;
+
+    /// @notice Cancels the caller's next `count` nonces (1 to `MAX_NONCES_INVALIDATED`): every unused signature it
+    /// made with them (mint, pairing, consent) stops working at once.
+    function invalidateNonces(uint256 count) external;
+
+    /// @notice Static data of a vehicle (what `tokenURI` shows).
+    function vehicle(uint256 vehicleId) external view returns (VehicleData memory);
 
     /// @notice The vehicle whose VIN commitment this is (zero when none).
     function vehicleOfVin(bytes32 vinCommitment) external view returns (uint256);

@@ -5,6 +5,7 @@ import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {ERC721Utils} from "@openzeppelin/contracts/token/ERC721/utils/ERC721Utils.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IDeviceRegistry} from "../interfaces/IDeviceRegistry.sol";
+import {IVehicleRegistry} from "../interfaces/IVehicleRegistry.sol";
 import {PrintableText} from "../libraries/PrintableText.sol";
 
 /// @title DeviceRegistry
@@ -18,6 +19,7 @@ contract DeviceRegistry is IDeviceRegistry, ERC721, AccessControl {
     mapping(uint256 deviceId => Device) private _devices;
     mapping(address deviceKey => uint256 deviceId) private _deviceOfKey;
     uint256 private _count;
+    IVehicleRegistry private _vehicleRegistry;
 
     /// @param admin Holder of `DEFAULT_ADMIN_ROLE` (the Timelock), who approves manufacturers.
     constructor(address admin) ERC721("DIMO Hardware Device", "DIMOHW") {
@@ -47,6 +49,29 @@ contract DeviceRegistry is IDeviceRegistry, ERC721, AccessControl {
     }
 
     /// @inheritdoc IDeviceRegistry
+    function setVehicleRegistry(address vehicleRegistry_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(_vehicleRegistry) != address(0)) revert DeviceVehicleRegistryAlreadySet(address(_vehicleRegistry));
+        if (vehicleRegistry_ == address(0)) revert DeviceZeroAddress();
+        _vehicleRegistry = IVehicleRegistry(vehicleRegistry_);
+        emit VehicleRegistrySet(vehicleRegistry_);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function vehicleRegistry() external view returns (address) {
+        return address(_vehicleRegistry);
+    }
+
+    /// @inheritdoc IDeviceRegistry
+    function pairingInfo(
+        uint256 deviceId
+    ) external view returns (address deviceKey, address manufacturer, bool manufacturerApproved) {
+        Device storage d = _devices[deviceId];
+        deviceKey = d.deviceKey;
+        manufacturer = d.manufacturer;
+        manufacturerApproved = deviceKey != address(0) && hasRole(MANUFACTURER_ROLE, manufacturer);
+    }
+
+    /// @inheritdoc IDeviceRegistry
     function device(uint256 deviceId) external view returns (Device memory) {
         if (_devices[deviceId].deviceKey == address(0)) revert DeviceNotFound(deviceId);
         return _devices[deviceId];
@@ -65,6 +90,15 @@ contract DeviceRegistry is IDeviceRegistry, ERC721, AccessControl {
     /// @inheritdoc IDeviceRegistry
     function totalDevices() external view returns (uint256) {
         return _count;
+    }
+
+    /// @dev A transfer (not a mint) of a device ends its pairing in the vehicle registry, once that is set.
+    function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
+        from = super._update(to, tokenId, auth);
+        if (from != address(0) && from != to) {
+            IVehicleRegistry registry = _vehicleRegistry;
+            if (address(registry) != address(0)) registry.deviceTransferred(tokenId);
+        }
     }
 
     /// @inheritdoc ERC721

@@ -12,6 +12,7 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {IVehicleRegistry} from "../interfaces/IVehicleRegistry.sol";
 import {IDeviceRegistry} from "../interfaces/IDeviceRegistry.sol";
 import {PrintableText} from "../libraries/PrintableText.sol";
+import {VehicleRecord, VEHICLE_RECORD_WORDS} from "../libraries/VehicleRecord.sol";
 
 /// @title VehicleRegistry
 /// @notice See {IVehicleRegistry}.
@@ -31,12 +32,14 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
     uint16 public constant MIN_YEAR = 1886;
     /// @notice Newest accepted model year.
     uint16 public constant MAX_YEAR = 2100;
+    /// @notice Most nonces one `invalidateNonces` call cancels (bounds its gas).
+    uint256 public constant MAX_NONCES_INVALIDATED = 256;
 
     bytes32 private constant _MINT_TYPEHASH = keccak256(
         "MintVehicle(address owner,string make,string model,uint16 year,uint8 powertrain,bytes32 vinCommitment,uint256 nonce,uint256 deadline)"
     );
     bytes32 private constant _PAIR_TYPEHASH = keccak256(
-        "PairDevice(uint256 vehicleId,uint256 deviceId,uint256 ownerNonce,uint256 deviceNonce,uint256 deadline)"
+        "PairDevice(uint256 vehicleId,uint256 vehicleEpoch,uint256 deviceId,uint256 ownerNonce,uint256 deviceNonce,uint256 deadline)"
     );
     bytes32 private constant _CONSENT_TYPEHASH = keccak256(
         "ConnectionConsent(uint256 vehicleId,address integration,uint256 nonce,uint256 deadline)"
@@ -44,14 +47,16 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
 
     IDeviceRegistry private immutable _devices;
 
-    mapping(uint256 vehicleId => VehicleInfo) private _vehicles;
+    /// @dev make, model, year and powertrain packed by VehicleRecord: usually one word, at most three.
+    mapping(uint256 vehicleId => bytes32[VEHICLE_RECORD_WORDS] words) private _records;
     mapping(bytes32 vinCommitment => uint256 vehicleId) private _vehicleOfVin;
     mapping(uint256 vehicleId => uint256 deviceId) private _pairedDevice;
     mapping(uint256 deviceId => uint256 vehicleId) private _pairedVehicle;
     mapping(uint256 vehicleId => EnumerableSet.AddressSet) private _connections;
     mapping(uint256 vehicleId => mapping(address integration => ConnectionKind)) private _connectionKind;
     mapping(uint256 vehicleId => uint256 epoch) private _epochs;
-    uint256 private _count;
+    /// @dev Starts at 1 (set in the constructor) so that each mint rewrites a non-zero slot.
+    uint256 private _nextId;
 
     /// @param deviceRegistry_ The hardware device registry.
     /// @param admin Holder of `DEFAULT_ADMIN_ROLE` (the Timelock), who approves integrations.
@@ -61,6 +66,7 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
     ) ERC721("DIMO Vehicle", "DIMOV") EIP712("DIMO VehicleRegistry", "1") {
         if (address(deviceRegistry_) == address(0) || admin == address(0)) revert RegistryZeroAddress();
         _devices = deviceRegistry_;
+        _nextId = 1;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -98,9 +104,12 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
     }
 
     /// @inheritdoc IVehicleRegistry
-    function vehicle(uint256 vehicleId) external view returns (VehicleInfo memory) {
+    function vehicle(uint256 vehicleId) public view returns (VehicleData memory) {
         _ownerOrRevert(vehicleId);
-        return _vehicles[vehicleId];
+        (string memory make, string memory model, uint16 year, uint8 powertrain) = VehicleRecord.unpack(
+            _records[vehicleId]
+        );
+        return VehicleData(make, model, year, Powertrain(powertrain));
     }
 
     /// @inheritdoc IVehicleRegistry
@@ -110,7 +119,7 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
 
     /// @inheritdoc IVehicleRegistry
     function totalVehicles() external view returns (uint256) {
-        return _count;
+        return _nextId - 1;
     }
 
     /// @inheritdoc IVehicleRegistry
@@ -121,7 +130,7 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
     /// @notice On-chain JSON metadata a wallet can display (name, description and attributes).
     function tokenURI(uint256 vehicleId) public view override returns (string memory) {
         _ownerOrRevert(vehicleId);
-        VehicleInfo storage v = _vehicles[vehicleId];
+        VehicleData memory v = vehicle(vehicleId);
         string memory year = uint256(v.year).toString();
         string memory name = string.concat(year, " ", v.make, " ", v.model);
         bytes memory json = abi.encodePacked(
@@ -154,16 +163,8 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
     ) external {
         _checkDeadline(deadline);
         address owner = _ownerOrRevert(vehicleId);
-        address deviceKey = _devices.deviceKeyOf(deviceId);
-        if (deviceKey == address(0)) revert RegistryDeviceNotFound(deviceId);
-        uint256 current = _pairedDevice[vehicleId];
-        if (current != 0) revert RegistryVehicleAlreadyPaired(vehicleId, current);
-        uint256 other = _pairedVehicle[deviceId];
-        if (other != 0) revert RegistryDeviceAlreadyPaired(deviceId, other);
-
-        bytes32 structHash = keccak256(
-            abi.encode(_PAIR_TYPEHASH, vehicleId, deviceId, _useNonce(owner), _useNonce(deviceKey), deadline)
-        );
+        address deviceKey = _pairableDeviceKey(vehicleId, deviceId);
+        bytes32 structHash = _pairStructHash(vehicleId, deviceId, owner, deviceKey, deadline);
         _checkSignature(owner, structHash, ownerSignature);
         _checkSignature(deviceKey, structHash, deviceSignature);
 
@@ -178,6 +179,13 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
         uint256 deviceId = _pairedDevice[vehicleId];
         if (deviceId == 0) revert RegistryVehicleNotPaired(vehicleId);
         _unpair(vehicleId, deviceId, false);
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function deviceTransferred(uint256 deviceId) external {
+        if (msg.sender != address(_devices)) revert RegistryNotDeviceRegistry(msg.sender);
+        uint256 vehicleId = _pairedVehicle[deviceId];
+        if (vehicleId != 0) _unpair(vehicleId, deviceId, true);
     }
 
     /// @inheritdoc IVehicleRegistry
@@ -227,6 +235,19 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
     }
 
     /// @inheritdoc IVehicleRegistry
+    function removeConnections(
+        address integration,
+        uint256[] calldata vehicleIds
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 removed) {
+        for (uint256 i = 0; i < vehicleIds.length; ++i) {
+            if (_connections[vehicleIds[i]].contains(integration)) {
+                _removeConnection(vehicleIds[i], integration, false);
+                ++removed;
+            }
+        }
+    }
+
+    /// @inheritdoc IVehicleRegistry
     function connections(
         uint256 vehicleId
     ) external view returns (address[] memory integrations, ConnectionKind[] memory kinds) {
@@ -245,6 +266,16 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
     }
 
     // ---------------------------------------------------------------- misc
+
+    /// @inheritdoc IVehicleRegistry
+    function invalidateNonces(uint256 count) external {
+        if (count == 0 || count > MAX_NONCES_INVALIDATED) {
+            revert RegistryInvalidNonceCount(count, MAX_NONCES_INVALIDATED);
+        }
+        uint256 fromNonce = nonces(msg.sender);
+        for (uint256 i = 0; i < count; ++i) _useNonce(msg.sender);
+        emit NoncesInvalidated(msg.sender, fromNonce, fromNonce + count);
+    }
 
     /// @inheritdoc IVehicleRegistry
     function nonces(address signer) public view override(IVehicleRegistry, Nonces) returns (uint256) {
@@ -280,11 +311,55 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
         uint256 existing = _vehicleOfVin[info.vinCommitment];
         if (existing != 0) revert RegistryDuplicateVin(info.vinCommitment, existing);
 
-        vehicleId = ++_count;
-        _vehicles[vehicleId] = info;
+        vehicleId = _nextId++;
+        (bytes32[VEHICLE_RECORD_WORDS] memory words, uint256 used) = VehicleRecord.pack(
+            info.make,
+            info.model,
+            info.year,
+            uint8(info.powertrain)
+        );
+        // Only the words the texts reach: one for a make and model of up to 27 bytes together.
+        bytes32[VEHICLE_RECORD_WORDS] storage record = _records[vehicleId];
+        for (uint256 i = 0; i < used; ++i) record[i] = words[i];
         _vehicleOfVin[info.vinCommitment] = vehicleId;
         _mint(owner, vehicleId);
         emit VehicleMinted(vehicleId, owner, info.vinCommitment, info.make, info.model, info.year, info.powertrain);
+    }
+
+    /// @dev The device's key, after checking the device exists, its manufacturer is approved and neither side
+    /// is paired.
+    function _pairableDeviceKey(uint256 vehicleId, uint256 deviceId) private view returns (address deviceKey) {
+        address manufacturer;
+        bool approved;
+        (deviceKey, manufacturer, approved) = _devices.pairingInfo(deviceId);
+        if (deviceKey == address(0)) revert RegistryDeviceNotFound(deviceId);
+        if (!approved) revert RegistryManufacturerNotApproved(deviceId, manufacturer);
+        uint256 current = _pairedDevice[vehicleId];
+        if (current != 0) revert RegistryVehicleAlreadyPaired(vehicleId, current);
+        uint256 other = _pairedVehicle[deviceId];
+        if (other != 0) revert RegistryDeviceAlreadyPaired(deviceId, other);
+    }
+
+    /// @dev The PairDevice struct hash for the vehicle's current epoch; uses both signers' nonces.
+    function _pairStructHash(
+        uint256 vehicleId,
+        uint256 deviceId,
+        address owner,
+        address deviceKey,
+        uint256 deadline
+    ) private returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    _PAIR_TYPEHASH,
+                    vehicleId,
+                    _epochs[vehicleId],
+                    deviceId,
+                    _useNonce(owner),
+                    _useNonce(deviceKey),
+                    deadline
+                )
+            );
     }
 
     function _unpair(uint256 vehicleId, uint256 deviceId, bool byTransfer) private {

@@ -22,8 +22,9 @@ const CONTRACTS = [
   "ConsumerStaking",
 ];
 // 6 governance/vault wiring steps, 3 genesis approvals (config/deploy/hardhat.json), 3 × 2 registry handovers,
-// the distributor's role on the vault, staking ↔ DataAccess (2) and the staking handover (2).
-const STEPS = 6 + 3 + 6 + 1 + 2 + 2;
+// the distributor's role on the vault, staking ↔ DataAccess (2), the staking handover (2) and the device registry
+// told about the vehicle registry (device transfers end pairings).
+const STEPS = 6 + 3 + 6 + 1 + 2 + 2 + 1;
 
 async function rejects(promise: Promise<unknown>, type: new (...args: never[]) => Error, pattern: RegExp) {
   let err: unknown;
@@ -55,6 +56,8 @@ describe("deploy", function () {
     const first = await deploySuite(hre, { recordPath, reset: true, log: silent });
     expect(first.deployed).to.deep.equal(CONTRACTS);
     expect(first.stepsSent).to.have.length(STEPS);
+    const devices = await ethers.getContractAt("DeviceRegistry", first.record.contracts.DeviceRegistry.address);
+    expect(await devices.vehicleRegistry()).to.equal(first.record.contracts.VehicleRegistry.address);
     const nonce = await deployer.getNonce();
 
     const second = await deploySuite(hre, { recordPath, log: silent });

@@ -51,6 +51,8 @@ export interface MintVehicleMessage {
 
 export interface PairDeviceMessage {
   vehicleId: BigNumberish;
+  /** The vehicle's ownership epoch when signed (`ownershipEpoch(vehicleId)`). */
+  vehicleEpoch: BigNumberish;
   deviceId: BigNumberish;
   ownerNonce: BigNumberish;
   deviceNonce: BigNumberish;

@@ -20,6 +20,7 @@ const CAROL = getAddress("0x90f79bf6eb2c4f870365e785982e1f101e93b906");
 const SMARTCAR = getAddress("0x9965507d1a55bcc2695c58ba16fb37d819b0a4dc");
 const SMARTCAR2 = getAddress("0x14dc79964da2c08b23698b3d3cc7ca32193d9955");
 const TESLA = getAddress("0x976ea74026e726554db657fa54763abd0c3a0aa9");
+const MANUFACTURER = getAddress("0x15d34aaf54267db7d7c367839aaf71a00a2c6a65");
 const HEADER = SNAPSHOT_COLUMNS.join(",");
 
 /** Builds events in chain order: each call is one log; `block()` moves to the next block. */
@@ -33,8 +34,22 @@ function chain() {
       : never
     : never;
   const push = (e: Body) => events.push({ ...e, blockNumber, logIndex: logIndex++ } as RegistryEvent);
+  const minted = new Set<bigint>();
+  const approved = new Set<string>();
   return {
     events,
+    /** The DAO grants (or revokes) an integration role: kind 1 software, 2 OEM. */
+    role(integration: string, kind: number, held = true) {
+      approved.add(`${integration}:${kind}`);
+      push({ name: "IntegrationRoleChanged", integration, kind, held });
+    },
+    manufacturer(manufacturer: string, held = true) {
+      push({ name: "ManufacturerRoleChanged", manufacturer, held });
+    },
+    device(deviceId: bigint, manufacturer = MANUFACTURER) {
+      minted.add(deviceId);
+      push({ name: "DeviceMinted", deviceId, manufacturer });
+    },
     block() {
       blockNumber++;
       logIndex = 0;
@@ -48,13 +63,17 @@ function chain() {
       if (cleared.device !== undefined) push({ name: "DeviceUnpaired", vehicleId, deviceId: cleared.device });
       for (const integration of cleared.integrations ?? []) push({ name: "ConnectionRemoved", vehicleId, integration });
     },
+    /** Pairs, minting the device first (by MANUFACTURER) when this stream has not minted it yet. */
     pair(vehicleId: bigint, deviceId: bigint) {
+      if (!minted.has(deviceId)) this.device(deviceId);
       push({ name: "DevicePaired", vehicleId, deviceId });
     },
     unpair(vehicleId: bigint, deviceId: bigint) {
       push({ name: "DeviceUnpaired", vehicleId, deviceId });
     },
+    /** Attests a connection, granting the integration its role first when this stream has not yet. */
     connect(vehicleId: bigint, integration: string, kind: number) {
+      if (!approved.has(`${integration}:${kind}`)) this.role(integration, kind);
       push({ name: "ConnectionAttested", vehicleId, integration, kind });
     },
     disconnect(vehicleId: bigint, integration: string) {
@@ -66,6 +85,7 @@ function chain() {
 /** Three vehicles: transfers, unpairs and removals on the way. */
 function scenario() {
   const c = chain();
+  c.manufacturer(MANUFACTURER);
   c.mint(1n, ALICE, "Tesla", "Model 3", 2022, 3);
   c.block();
   c.mint(2n, BOB, "Toyota", "Prius, Prime", 2019, 2);
@@ -172,7 +192,7 @@ describe("lib/registry-snapshot", function () {
       const e = errorOf(() => replayRegistryEvents(events));
       expect(e).to.be.instanceOf(RegistryReplayError);
       expect(e.message).to.equal(
-        "block 11 log 2 DevicePaired of vehicle 1: no such vehicle (was it minted before the first block read?)",
+        "block 11 log 3 DevicePaired of vehicle 1: no such vehicle (was it minted before the first block read?)",
       );
     });
 
@@ -191,6 +211,82 @@ describe("lib/registry-snapshot", function () {
       expect(bad((c) => (c.connect(1n, TESLA, 2), c.connect(1n, TESLA, 2)))).to.match(/already connected/);
       expect(bad((c) => c.connect(1n, TESLA, 0))).to.match(/unknown connection kind 0/);
       expect(bad((c) => c.disconnect(1n, TESLA))).to.match(/is not connected/);
+    });
+
+    describe("when a role is revoked (L-5)", function () {
+      /** Vehicle 1 with a software and an OEM connection and a paired device. */
+      function equipped() {
+        const c = chain();
+        c.manufacturer(MANUFACTURER);
+        c.mint(1n, ALICE, "Tesla", "Model 3", 2022, 3);
+        c.connect(1n, SMARTCAR, 1);
+        c.connect(1n, TESLA, 2);
+        c.pair(1n, 7n);
+        c.block();
+        return c;
+      }
+
+      it("stops counting the connections of an integration that lost its role, from that block on", function () {
+        const c = equipped();
+        const before = c.events.length;
+        c.role(SMARTCAR, 1, false);
+        expect(replayRegistryEvents(c.events.slice(0, before))[0].connectionKinds).to.deep.equal(["oem", "software"]);
+        expect(replayRegistryEvents(c.events)[0].connectionKinds).to.deep.equal(["oem"]);
+      });
+
+      it("counts them again once the DAO re-grants the role (the connection was never removed on chain)", function () {
+        const c = equipped();
+        c.role(SMARTCAR, 1, false);
+        c.block();
+        c.role(SMARTCAR, 1, true);
+        expect(replayRegistryEvents(c.events)[0].connectionKinds).to.deep.equal(["oem", "software"]);
+      });
+
+      it("counts a connection by the role of its own kind: an OEM connection stops when only the OEM role goes", function () {
+        const c = equipped();
+        c.role(TESLA, 1, true); // Tesla also becomes a software integration
+        c.role(TESLA, 2, false);
+        expect(replayRegistryEvents(c.events)[0].connectionKinds).to.deep.equal(["software"]);
+      });
+
+      it("drops the paired device of a manufacturer that lost MANUFACTURER_ROLE", function () {
+        const c = equipped();
+        c.manufacturer(MANUFACTURER, false);
+        expect(replayRegistryEvents(c.events)[0].pairedDevice).to.equal(null);
+        c.manufacturer(MANUFACTURER, true);
+        expect(replayRegistryEvents(c.events)[0].pairedDevice).to.equal(7n);
+      });
+
+      it("writes the dropped connection and device out of the CSV", function () {
+        const c = equipped();
+        c.role(TESLA, 2, false);
+        c.manufacturer(MANUFACTURER, false);
+        expect(formatRegistrySnapshot(replayRegistryEvents(c.events))).to.equal(
+          `${HEADER}\n1,${ALICE},BEV,Tesla,Model 3,2022,,software\n`,
+        );
+      });
+    });
+
+    it("refuses a pairing of a device the stream never minted, and a connection of an integration without its role", function () {
+      const c = chain();
+      c.mint(1n, ALICE, "Tesla", "Model 3", 2022, 3);
+      const base = c.events.length;
+      c.events.push({ name: "DevicePaired", vehicleId: 1n, deviceId: 9n, blockNumber: 99, logIndex: 0 });
+      expect(errorOf(() => replayRegistryEvents(c.events)).message).to.equal(
+        "block 99 log 0 DevicePaired of vehicle 1: device 9 was never minted (are the DeviceRegistry's events missing?)",
+      );
+      c.events.splice(base);
+      c.events.push({
+        name: "ConnectionAttested",
+        vehicleId: 1n,
+        integration: TESLA,
+        kind: 2,
+        blockNumber: 99,
+        logIndex: 0,
+      });
+      expect(errorOf(() => replayRegistryEvents(c.events)).message).to.equal(
+        `block 99 log 0 ConnectionAttested of vehicle 1: ${TESLA} does not hold the oem integration role (are role events missing?)`,
+      );
     });
 
     it("drops a burned vehicle", function () {

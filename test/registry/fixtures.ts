@@ -72,6 +72,7 @@ export async function registryFixture() {
     ethers.ZeroAddress,
     admin.address,
   ]);
+  await devices.connect(admin).setVehicleRegistry(await vehicles.getAddress());
   await capacity.setCaller(await access.getAddress());
   await access.connect(admin).setCapacity(await capacity.getAddress());
 
@@ -140,7 +141,8 @@ export async function pairSignatures(
   overrides: DomainOverrides = {},
 ): Promise<{ ownerSignature: string; deviceSignature: string }> {
   const nonces = await pairNonces(vehicles, ownerAddress ?? (await owner.getAddress()), await device.getAddress());
-  const message = { vehicleId, deviceId, ...nonces, deadline };
+  const vehicleEpoch = await vehicles.ownershipEpoch(vehicleId);
+  const message = { vehicleId, vehicleEpoch, deviceId, ...nonces, deadline };
   return {
     ownerSignature: await signPairDevice(owner, vehicles, message, overrides),
     deviceSignature: await signPairDevice(device, vehicles, message, overrides),

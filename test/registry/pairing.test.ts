@@ -121,7 +121,14 @@ describe("VehicleRegistry: pairing", function () {
         const { vehicles, devices, manufacturer, alice, relayer, aliceVehicle } = await loadFixture(vehiclesFixture);
         const device = await mintDevice(devices, manufacturer, alice.address, alice.address);
         const deadline = await deadlineIn();
-        const message = { vehicleId: aliceVehicle, deviceId: device, ownerNonce: 0n, deviceNonce: 1n, deadline };
+        const message = {
+          vehicleId: aliceVehicle,
+          vehicleEpoch: 0n,
+          deviceId: device,
+          ownerNonce: 0n,
+          deviceNonce: 1n,
+          deadline,
+        };
         const signature = await signPairDevice(alice, vehicles, message);
         await vehicles.connect(relayer).pairDevice(aliceVehicle, device, deadline, signature, signature);
         expect(await vehicles.pairedDevice(aliceVehicle)).to.equal(device);
@@ -212,7 +219,15 @@ describe("VehicleRegistry: pairing", function () {
         /** The message both fixture signatures sign, with `changes`. */
         function message(ctx: SignedPairing, changes: Partial<PairDeviceMessage> = {}): PairDeviceMessage {
           const { aliceVehicle, device1, deadline } = ctx;
-          return { vehicleId: aliceVehicle, deviceId: device1, ownerNonce: 0n, deviceNonce: 0n, deadline, ...changes };
+          return {
+            vehicleId: aliceVehicle,
+            vehicleEpoch: 0n,
+            deviceId: device1,
+            ownerNonce: 0n,
+            deviceNonce: 0n,
+            deadline,
+            ...changes,
+          };
         }
 
         /** The relayer submits Alice's pairing of device 1 with `own` as this party's signature. */

@@ -4,6 +4,7 @@ import type { ContractTransactionResponse } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
   ConnectionKind,
+  Powertrain,
   DAY,
   GRANT_A_PERMISSIONS,
   canReadAny,
@@ -118,8 +119,12 @@ describe("VehicleRegistry and DataAccess: vehicle transfers", function () {
       it("keeps the vehicle's data and VIN commitment", async function () {
         const { vehicles, alice, bob, relayer, aliceVehicle } = await loadFixture(equippedFixture);
         await transfer(vehicles, alice, bob, relayer, aliceVehicle);
+        const before = await vehicles.vehicle(aliceVehicle);
+        await transfer(vehicles, bob, alice, relayer, aliceVehicle);
+        await transfer(vehicles, alice, bob, relayer, aliceVehicle);
         expect(await vehicles.ownerOf(aliceVehicle)).to.equal(bob.address);
-        expect((await vehicles.vehicle(aliceVehicle)).vinCommitment).to.equal(vinCommitment(VIN_ALICE));
+        expect([...(await vehicles.vehicle(aliceVehicle))]).to.deep.equal([...before]);
+        expect([...before]).to.deep.equal(["Tesla", "Model 3", 2021n, BigInt(Powertrain.BEV)]);
         expect(await vehicles.vehicleOfVin(vinCommitment(VIN_ALICE))).to.equal(aliceVehicle);
       });
 

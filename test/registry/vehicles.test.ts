@@ -142,7 +142,6 @@ describe("VehicleRegistry: vehicles", function () {
         expect(stored.model).to.equal("Prius Prime");
         expect(stored.year).to.equal(2023n);
         expect(stored.powertrain).to.equal(BigInt(Powertrain.PHEV));
-        expect(stored.vinCommitment).to.equal(info.vinCommitment);
       });
 
       it("records which vehicle holds the VIN commitment", async function () {

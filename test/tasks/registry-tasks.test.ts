@@ -92,13 +92,8 @@ describe("registry tasks", function () {
       expect(out).to.not.contain(VIN1);
       expect(await vehicles.ownerOf(1)).to.equal(signers[7].address);
       const v = await vehicles.vehicle(1);
-      expect([v.make, v.model, v.year, v.powertrain, v.vinCommitment]).to.deep.equal([
-        "Tesla",
-        "Model 3",
-        2022n,
-        3n,
-        vinCommitment(VIN1),
-      ]);
+      expect([v.make, v.model, v.year, v.powertrain]).to.deep.equal(["Tesla", "Model 3", 2022n, 3n]);
+      expect(await vehicles.vehicleOfVin(vinCommitment(VIN1))).to.equal(1n);
       const tx = await ethers.provider.getTransaction(result.txHash);
       expect(tx!.from).to.equal(signers[7].address);
       expect(tx!.data.toLowerCase()).to.not.contain(hexlify(toUtf8Bytes(VIN1)).slice(2));
@@ -228,6 +223,7 @@ describe("registry tasks", function () {
       };
       const deviceSignature = await deviceKey.signTypedData(domain, REGISTRY_TYPES.PairDevice, {
         vehicleId: 1n,
+        vehicleEpoch: 0n,
         deviceId: 1n,
         ownerNonce: 0n,
         deviceNonce: 0n,
@@ -253,7 +249,7 @@ describe("registry tasks", function () {
       const deviceSignature = await impostor.signTypedData(
         { name: "DIMO VehicleRegistry", version: "1", chainId: 31337n, verifyingContract: await vehicles.getAddress() },
         REGISTRY_TYPES.PairDevice,
-        { vehicleId: 1n, deviceId: 1n, ownerNonce: 0n, deviceNonce: 0n, deadline: signed.result.deadline },
+        { vehicleId: 1n, vehicleEpoch: 0n, deviceId: 1n, ownerNonce: 0n, deviceNonce: 0n, deadline: signed.result.deadline },
       );
       const args = {
         vehicle: "1",
@@ -431,6 +427,41 @@ describe("registry tasks", function () {
       const paged = await run("registry:snapshot", { out: path.join(dir, "paged.csv"), pageSize: "1" });
       expect(paged.result.pages).to.be.greaterThan(10);
       expect(paged.result.sha256).to.equal(latest.result.sha256);
+    }); // prettier-ignore
+
+    it("leaves out connections of an integration and devices of a manufacturer that lost their role at that block (L-5)", async function () {
+      await run("vehicle:register", car()); // 1: owner 7
+      await run("device:mint", { key: signers[10].address, serial: "AP-1", hwRevision: "7.2", to: "7" }); // by 4
+      await run("device:pair", { vehicle: "1", device: "1" });
+      await run("connection:attest", { vehicle: "1" }); // integration 5, software
+      await run("connection:attest", { vehicle: "1", integration: "6" }); // OEM
+      await run("device:mint", { key: signers[11].address, serial: "AP-2", hwRevision: "7.2", to: "7" });
+      const timelock = record.contracts.DimoTimelock.address;
+      await ethers.provider.send("hardhat_impersonateAccount", [timelock]);
+      await ethers.provider.send("hardhat_setBalance", [timelock, "0xde0b6b3a7640000"]);
+      const dao = await ethers.getSigner(timelock);
+      const software = await vehicles.SOFTWARE_INTEGRATION_ROLE();
+      const manufacturer = await devices.MANUFACTURER_ROLE();
+      const before = await ethers.provider.getBlockNumber();
+      await vehicles.connect(dao).revokeRole(software, signers[5].address);
+      await devices.connect(dao).revokeRole(manufacturer, signers[4].address);
+      try {
+        const a = signers[7].address;
+        await run("vehicle:register", car({ vin: VIN2 })); // 2: owner 7
+        await fails("device:pair", { vehicle: "2", device: "2" }, new RegExp(`^device:pair --device: device #2 was made by ${signers[4].address}, which is no longer an approved manufacturer`));
+        const file = path.join(dir, "revoked.csv");
+        await run("registry:snapshot", { out: file });
+        expect(fs.readFileSync(file, "utf8")).to.equal(csv([`1,${a},BEV,Tesla,Model 3,2022,,oem`, `2,${a},BEV,Tesla,Model 3,2022,,`]));
+        // Still on chain (the Timelock's removeConnections clears them); still counted before the revocation.
+        expect((await vehicles.connections(1)).integrations).to.include(signers[5].address);
+        expect(await vehicles.pairedDevice(1)).to.equal(1n);
+        await run("registry:snapshot", { out: file, block: String(before) });
+        expect(fs.readFileSync(file, "utf8")).to.equal(csv([`1,${a},BEV,Tesla,Model 3,2022,1,oem;software`]));
+      } finally {
+        await vehicles.connect(dao).grantRole(software, signers[5].address);
+        await devices.connect(dao).grantRole(manufacturer, signers[4].address);
+        await ethers.provider.send("hardhat_stopImpersonatingAccount", [timelock]);
+      }
     }); // prettier-ignore
 
     it("rejects a block not yet mined, a block before the deployment, a bad page size and a missing directory", async function () {
