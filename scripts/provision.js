@@ -69,7 +69,9 @@ function aptGet(prefix, args) {
 function main(argv) {
   const unknown = argv.filter((name) => !PROVIDERS.some((p) => p.name === name));
   if (unknown.length > 0) {
-    throw new Error(`provision: unknown provider ${unknown.join(", ")} (known: ${PROVIDERS.map((p) => p.name).join(", ")})`);
+    throw new Error(
+      `provision: unknown provider ${unknown.join(", ")} (known: ${PROVIDERS.map((p) => p.name).join(", ")})`,
+    );
   }
   const wanted = argv.length > 0 ? PROVIDERS.filter((p) => argv.includes(p.name)) : PROVIDERS;
   const missing = wanted.filter((p) => !p.present());
@@ -87,7 +89,9 @@ function main(argv) {
     aptGet(prefix, ["install", "-y", "-qq", ...packages]);
     const still = missing.filter((p) => !p.present());
     if (still.length > 0) {
-      throw new Error(`provision: installed ${packages.join(" ")} but ${still.map((p) => p.name).join(", ")} is still missing`);
+      throw new Error(
+        `provision: installed ${packages.join(" ")} but ${still.map((p) => p.name).join(", ")} is still missing`,
+      );
     }
   }
   for (const p of wanted) {
