@@ -24,7 +24,6 @@ interface IDimoToken {
     event GenesisAllocated(address indexed recipient, uint256 amount);
 
     /// @notice The fixed supply minted at deployment: 1,000,000,000 DIMO, in wei.
-    // slither-disable-next-line naming-convention -- the getter of the public constant TOTAL_SUPPLY keeps its name
     function TOTAL_SUPPLY() external view returns (uint256);
 
     /// @notice Destroys `amount` of the caller's tokens (used e.g. to burn slashed stake).
