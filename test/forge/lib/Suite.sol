@@ -11,6 +11,13 @@ import {DimoTimelock} from "../../../contracts/governance/DimoTimelock.sol";
 import {DimoGovernor} from "../../../contracts/governance/DimoGovernor.sol";
 import {RewardDistributor} from "../../../contracts/rewards/RewardDistributor.sol";
 import {ConsumerStaking} from "../../../contracts/staking/ConsumerStaking.sol";
+import {DeviceRegistry} from "../../../contracts/registry/DeviceRegistry.sol";
+import {VehicleRegistry} from "../../../contracts/registry/VehicleRegistry.sol";
+import {DataAccess} from "../../../contracts/registry/DataAccess.sol";
+import {IDeviceRegistry} from "../../../contracts/interfaces/IDeviceRegistry.sol";
+import {IVehicleRegistry} from "../../../contracts/interfaces/IVehicleRegistry.sol";
+import {IAccessCapacity} from "../../../contracts/interfaces/IAccessCapacity.sol";
+import {Vm, VM_ADDRESS} from "./Vm.sol";
 
 /// @title Suite
 /// @notice Deploys the suite as scripts/deploy-suite.ts does, with config/deploy/default.json's figures
@@ -29,6 +36,9 @@ contract Suite {
     DimoGovernor public immutable governor;
     RewardDistributor public immutable distributor;
     ConsumerStaking public immutable staking;
+    DeviceRegistry public immutable devices;
+    VehicleRegistry public immutable vehicles;
+    DataAccess public immutable access;
     address public immutable guardian = address(0x6A4D);
     address public immutable publisher = address(0x9B15);
 
@@ -78,6 +88,15 @@ contract Suite {
             }),
             address(timelock)
         );
+
+        devices = new DeviceRegistry(address(timelock));
+        vehicles = new VehicleRegistry(IDeviceRegistry(address(devices)), address(timelock));
+        access = new DataAccess(IVehicleRegistry(address(vehicles)), IAccessCapacity(address(0)), address(timelock));
+        // The Timelock wires staking and data access both ways, as the deployment's governance step does.
+        Vm(VM_ADDRESS).startPrank(address(timelock));
+        staking.setAccessRegistry(address(access));
+        access.setCapacity(IAccessCapacity(address(staking)));
+        Vm(VM_ADDRESS).stopPrank();
 
         token.transfer(address(vault), POOL);
         for (uint256 i = 0; i < ACTOR_COUNT; ++i) token.transfer(_actors[i], ACTOR_FUNDS);
