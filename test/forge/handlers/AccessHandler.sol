@@ -17,7 +17,7 @@ import {HandlerBase} from "./HandlerBase.sol";
 /// @dev Every call into a contract is in the "calls" section below. The data-access interface is being
 /// changed (consumer acceptance of grants): `_grant` is where the acceptance step goes.
 contract AccessHandler is HandlerBase {
-    uint256 public constant MAX_VEHICLES = 8;
+    uint256 public constant MAX_VEHICLES = 5;
     uint256 public constant MAX_GRANT_DURATION = 30 days; // seconds
 
     VehicleRegistry internal immutable vehicles;
