@@ -19,6 +19,12 @@ const EXCLUDED = {
   // Drives the claim page in Chromium: its contract calls (claim, claimTo, activateRoot) are the distributor
   // tests' own, and instrumented contracts make each browser step slower.
   "test/app/claim-page.test.ts": "browser test over distributor calls covered by test/rewards/",
+  // fast-check sequences over the Hardhat network (about 5,000 steps): the contract paths they take are the
+  // unit tests'; the same invariants are fuzzed a million calls deep by `npm run fuzz` (test/forge/).
+  "test/invariants/access.invariant.test.ts": "random sequences; invariants fuzzed by npm run fuzz",
+  "test/invariants/distributor.invariant.test.ts": "random sequences; invariants fuzzed by npm run fuzz",
+  "test/invariants/staking.invariant.test.ts": "random sequences; invariants fuzzed by npm run fuzz",
+  "test/invariants/token-vault.invariant.test.ts": "random sequences; invariants fuzzed by npm run fuzz",
 };
 const CHAIN = /from "hardhat"|require\("hardhat"\)|hardhat-network-helpers|from "(\.\.\/)+(helpers\/|.*fixtures)/;
 
@@ -35,6 +41,7 @@ const files = testFiles(path.join(root, "test"))
   .sort()
   .filter((f) => all || (!(f in EXCLUDED) && CHAIN.test(fs.readFileSync(path.join(root, f), "utf8"))));
 console.log(`coverage: ${files.length} test files${all ? " (all)" : " that exercise contracts"}`);
+if (!all) for (const [f, why] of Object.entries(EXCLUDED)) console.log(`coverage: without ${f} (${why})`);
 const npx = process.platform === "win32" ? "npx.cmd" : "npx";
 const cover = spawnSync(npx, ["hardhat", "coverage", "--testfiles", `{${files.join(",")}}`], {
   cwd: root,
