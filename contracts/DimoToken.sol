@@ -38,10 +38,12 @@ contract DimoToken is IDimoToken, ERC20, ERC20Permit, ERC20Votes {
     }
 
     /// @notice ERC-6372 clock description.
-    // solhint-disable-next-line func-name-mixedcase
+    // solhint-disable func-name-mixedcase
+    // slither-disable-next-line naming-convention -- the name is fixed by ERC-6372
     function CLOCK_MODE() public pure override returns (string memory) {
         return "mode=timestamp";
     }
+    // solhint-enable func-name-mixedcase
 
     /// @inheritdoc ERC20Permit
     function nonces(address owner) public view override(ERC20Permit, Nonces) returns (uint256) {

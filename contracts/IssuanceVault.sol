@@ -51,6 +51,7 @@ contract IssuanceVault is IIssuanceVault, AccessControl {
     /// @inheritdoc IIssuanceVault
     function release() external onlyRole(DISTRIBUTOR_ROLE) returns (uint256 fromWeek, uint256 toWeek, uint256 amount) {
         (fromWeek, toWeek, amount) = releasable();
+        // slither-disable-next-line incorrect-equality -- week numbers, not balances: nothing an outsider can nudge
         if (fromWeek == toWeek) revert IssuanceNothingToRelease(fromWeek, weeksEnded());
         uint256 balance = token.balanceOf(address(this));
         if (balance < amount) revert IssuanceInsufficientBalance(balance, amount);

@@ -131,6 +131,7 @@ library IssuanceSchedule {
             uint256 yearEnd = yearStart + k;
             uint256 lo = Math.max(fromWeek, yearStart);
             uint256 hi = Math.min(toWeek, yearEnd);
+            // slither-disable-next-line divide-before-multiply -- each year's weekly amount is floored, by specification (lib/issuance.ts does the same)
             if (lo < hi) sum += (hi - lo) * weekly;
             weekly = (weekly * keep) / BPS;
             yearStart = yearEnd;

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * `npm run coverage`: Solidity coverage of contracts/ from the tests that exercise contracts, then the floor
+ * check (scripts/check-coverage.js). A test file counts when it reaches the Hardhat network (imports
+ * hardhat, its network helpers, or the shared test helpers and fixtures); pure TypeScript tests (lib/ code
+ * without a chain) add nothing to contract coverage and run in `npm test` only. EXCLUDED lists the
+ * chain tests left out on purpose, each with its reason.
+ *
+ *   npm run coverage [-- --all]      (--all: every test file, as before)
+ */
+"use strict";
+
+const fs = require("node:fs");
+const path = require("node:path");
+const { spawnSync } = require("node:child_process");
+
+const root = path.resolve(__dirname, "..");
+const EXCLUDED = {
+  // Drives the claim page in Chromium: its contract calls (claim, claimTo, activateRoot) are the distributor
+  // tests' own, and instrumented contracts make each browser step slower.
+  "test/app/claim-page.test.ts": "browser test over distributor calls covered by test/rewards/",
+  // fast-check sequences over the Hardhat network (about 5,000 steps): the contract paths they take are the
+  // unit tests'; the same invariants are fuzzed a million calls deep by `npm run fuzz` (test/forge/).
+  "test/invariants/access.invariant.test.ts": "random sequences; invariants fuzzed by npm run fuzz",
+  "test/invariants/distributor.invariant.test.ts": "random sequences; invariants fuzzed by npm run fuzz",
+  "test/invariants/staking.invariant.test.ts": "random sequences; invariants fuzzed by npm run fuzz",
+  "test/invariants/token-vault.invariant.test.ts": "random sequences; invariants fuzzed by npm run fuzz",
+};
+const CHAIN = /from "hardhat"|require\("hardhat"\)|hardhat-network-helpers|from "(\.\.\/)+(helpers\/|.*fixtures)/;
+
+function testFiles(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const file = path.join(dir, e.name);
+    if (e.isDirectory()) return testFiles(file);
+    return e.name.endsWith(".test.ts") ? [path.relative(root, file)] : [];
+  });
+}
+
+const all = process.argv.includes("--all");
+const files = testFiles(path.join(root, "test"))
+  .sort()
+  .filter((f) => all || (!(f in EXCLUDED) && CHAIN.test(fs.readFileSync(path.join(root, f), "utf8"))));
+console.log(`coverage: ${files.length} test files${all ? " (all)" : " that exercise contracts"}`);
+if (!all) for (const [f, why] of Object.entries(EXCLUDED)) console.log(`coverage: without ${f} (${why})`);
+const npx = process.platform === "win32" ? "npx.cmd" : "npx";
+const cover = spawnSync(npx, ["hardhat", "coverage", "--testfiles", `{${files.join(",")}}`], {
+  cwd: root,
+  stdio: "inherit",
+});
+if (cover.status !== 0) process.exit(cover.status ?? 1);
+const check = spawnSync(process.execPath, [path.join(__dirname, "check-coverage.js")], { cwd: root, stdio: "inherit" });
+process.exit(check.status ?? 1);
