@@ -9,6 +9,7 @@
  * Any bad input: one error line naming the file/argument, line and field; exit code 1; nothing written or sent.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import { task, types } from "hardhat/config";
@@ -17,6 +18,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { InputError } from "../lib/errors";
 import { type DeploymentRecordMessages, loadDeploymentRecord } from "../scripts/registry-context";
 import { formatDimoRounded } from "../lib/units";
+import type { Difference } from "../lib/rewards/verify";
 import type { DimoToken, IssuanceVault, RewardDistributor } from "../typechain-types";
 
 const PLUGIN = "dimo-rewards";
@@ -103,6 +105,46 @@ async function refusePaidCredits(credits: readonly { reason: string }[], out: st
   }
 }
 
+/**
+ * The chain's word on a computed week: its issuance must be what the vault releases for it, and a file whose root
+ * is on chain (published and not revoked) is never overwritten — claims and the claim page's hash check depend on
+ * its bytes.
+ */
+async function refuseAgainstChain(
+  hre: HardhatRuntimeEnvironment,
+  d: { week: number; issuance: { weekWei: bigint } },
+  out: string,
+  write: boolean,
+): Promise<void> {
+  const ctx = await loadRewardsContext(hre);
+  const issued = await ctx.vault.amountOfWeeks(d.week, d.week + 1);
+  if (d.issuance.weekWei !== issued) {
+    throw new InputError(
+      "rewards:compute",
+      "--policy",
+      `week ${d.week}'s issuance would be ${d.issuance.weekWei} wei but the vault releases ${issued} wei for it: the policy's issuance schedule is not the vault's`,
+    );
+  }
+  if (!write || !fs.existsSync(out)) return;
+  const { readDistribution } = await import("../lib/rewards/distribution");
+  const old = readDistribution(out, { keepEarnings: false });
+  const published = await ctx.distributor.queryFilter(
+    ctx.distributor.filters.RootPublished(old.week, old.root),
+    ctx.distributorDeployBlock,
+  );
+  if (published.length === 0) return;
+  const revoked = await ctx.distributor.queryFilter(
+    ctx.distributor.filters.RootRevoked(old.week, old.root),
+    ctx.distributorDeployBlock,
+  );
+  if (revoked.length >= published.length) return;
+  throw new InputError(
+    "rewards:compute",
+    "--out",
+    `${out} holds week ${old.week}'s root ${old.root}, which is published on chain: a published week is never overwritten (write elsewhere with --out)`,
+  );
+}
+
 interface ComputeArgs {
   week: string;
   activity: string;
@@ -165,6 +207,12 @@ export async function computeTask(args: ComputeArgs, hre: HardhatRuntimeEnvironm
     throw e;
   }
   const { distribution, tree } = result;
+  try {
+    await refuseAgainstChain(hre, distribution, out, write);
+  } catch (e) {
+    bar?.stop();
+    throw e;
+  }
   if (!write) {
     bar?.stop();
     return { distribution, tree, jsonPath: out, contentHash: "" };
@@ -205,7 +253,117 @@ task("rewards:compute", "Computes week N's rewards and writes distributions/<net
 
 // ------------------------------------------------------------------------------------------- verify
 
-task("rewards:verify", "Recomputes a distribution from the same inputs and compares; exit 1 on any mismatch")
+interface VerifyArgs extends Omit<ComputeArgs, "week" | "out" | "chainId"> {
+  file: string;
+}
+
+/** The contentHash posted with `root` for `week` (the latest RootPublished of that week with that root), or null. */
+async function publishedContentHash(ctx: RewardsContext, week: number, root: string): Promise<string | null> {
+  const events = await ctx.distributor.queryFilter(
+    ctx.distributor.filters.RootPublished(week, root),
+    ctx.distributorDeployBlock,
+  );
+  return events.length === 0 ? null : events[events.length - 1].args.contentHash;
+}
+
+/**
+ * Re-derives a published week and reports every difference. Checks: the file's own tree; the previous week's file
+ * (its tree, and its content hash against the one posted on chain with its root); the week recomputed from the
+ * inputs compared field by field and then byte for byte (JSON and .tree); the invariants (Σ leaves = the declared
+ * total, no account's cumulative amount below the previous root's); the issuance against the vault; the file's
+ * own content hash against the chain when its root is published. Returns the differences (empty: verified).
+ */
+export async function verifyTask(args: VerifyArgs, hre: HardhatRuntimeEnvironment) {
+  const { readDistribution, verifyDistribution, writeDistribution, fileSha256 } =
+    await import("../lib/rewards/distribution");
+  const { checkInvariants, diffDistributions, firstDifferentByte } = await import("../lib/rewards/verify");
+  const file = existing(args.file, "--file");
+  const src = path.basename(file);
+  const published = readDistribution(file);
+  await verifyDistribution(published);
+  const ctx = await loadRewardsContext(hre);
+  const differences: Difference[] = [];
+  let previous = null;
+  if (args.previous) {
+    const prevFile = existing(args.previous, "--previous");
+    previous = readDistribution(prevFile);
+    await verifyDistribution(previous);
+    const posted = await publishedContentHash(ctx, previous.week, previous.root);
+    const actual = fileSha256(prevFile);
+    if (posted === null) {
+      differences.push({
+        where: path.basename(prevFile),
+        field: "root",
+        expected: "a root published on chain",
+        found: previous.root,
+        hint: "the previous week's root was never published",
+      });
+    } else if (posted !== actual) {
+      differences.push({
+        where: path.basename(prevFile),
+        field: "contentHash",
+        expected: posted,
+        found: actual,
+        hint: "the previous week's file is not the one published on chain",
+      });
+    }
+  }
+  // The inputs are recomputed into the file's own directory's context (credits already paid are looked up beside
+  // the file, not in the network's default directory).
+  const { distribution, tree } = await computeTask(
+    { ...args, week: String(published.week), chainId: String(published.chainId), out: file },
+    hre,
+    false,
+  );
+  differences.push(...diffDistributions(distribution, published));
+  differences.push(...checkInvariants(published, previous));
+  const issued = await ctx.vault.amountOfWeeks(published.week, published.week + 1);
+  if (published.issuance.weekWei !== issued) {
+    differences.push({
+      where: "header",
+      field: "issuance.weekWei",
+      expected: `${issued} (the vault's week ${published.week})`,
+      found: published.issuance.weekWei.toString(),
+      hint: "the week's issuance differs from what the vault releases for it",
+    });
+  }
+  if (differences.length === 0) {
+    // Field by field equal: the bytes must be equal too (layout, order, escaping).
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-verify-"));
+    try {
+      const rebuilt = writeDistribution(tmp, distribution, tree);
+      for (const [mine, theirs] of [
+        [rebuilt.jsonPath, file],
+        [rebuilt.treePath, path.join(path.dirname(file), published.tree.file)],
+      ]) {
+        const at = firstDifferentByte(fs.readFileSync(mine), fs.readFileSync(theirs));
+        if (at >= 0) {
+          differences.push({
+            where: "file",
+            field: path.basename(theirs),
+            expected: `the recomputed bytes`,
+            found: `a difference at byte ${at}`,
+          });
+        }
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const posted = await publishedContentHash(ctx, published.week, published.root);
+  if (posted !== null && posted !== fileSha256(file)) {
+    differences.push({
+      where: src,
+      field: "contentHash",
+      expected: posted,
+      found: fileSha256(file),
+      hint: "the file is not the one published on chain with its root",
+    });
+  }
+  return { published, differences };
+}
+
+task("rewards:verify", "Re-derives a published week from its inputs and the chain; prints every difference, exit 1")
   .addParam("file", "The distribution file to check")
   .addParam("activity", "Weekly activity CSV")
   .addParam("snapshot", "Registry snapshot CSV")
@@ -214,30 +372,19 @@ task("rewards:verify", "Recomputes a distribution from the same inputs and compa
   .addOptionalParam("credits", "Credits CSV")
   .addOptionalParam("referralBudget", "Total DIMO the DAO funded for referrals so far", "0")
   .setAction(
-    cli(async (args: Omit<ComputeArgs, "week" | "out"> & { file: string }, hre) => {
-      const { readDistribution, verifyDistribution } = await import("../lib/rewards/distribution");
-      const published = readDistribution(existing(args.file, "--file"));
-      await verifyDistribution(published);
-      const { distribution } = await computeTask(
-        { ...args, week: String(published.week), chainId: String(published.chainId), out: undefined },
-        hre,
-        false,
-      );
-      const fields: [string, unknown, unknown][] = [
-        ["root", published.root, distribution.root],
-        ["cumulativeTotalWei", published.cumulativeTotalWei, distribution.cumulativeTotalWei],
-        ["policyHash", published.policyHash, distribution.policyHash],
-        ["tree.sha256", published.tree.sha256, distribution.tree.sha256],
-      ];
-      const bad = fields.filter(([, a, b]) => a !== b);
-      if (bad.length > 0) {
+    cli(async (args: VerifyArgs, hre) => {
+      const { formatDifference } = await import("../lib/rewards/verify");
+      const { published, differences } = await verifyTask(args, hre);
+      const src = path.basename(args.file);
+      if (differences.length > 0) {
+        for (const d of differences) say(`  ${formatDifference(d)}`);
         throw new InputError(
-          path.basename(args.file),
-          bad[0][0],
-          `is ${String(bad[0][1])} but the inputs give ${String(bad[0][2])}`,
+          src,
+          differences[0].field,
+          `${differences.length} difference(s) from what the inputs and the chain give; first: ${formatDifference(differences[0])}`,
         );
       }
-      say(`OK: ${path.basename(args.file)} (week ${published.week}) matches its inputs; root ${published.root}`);
+      say(`OK: ${src} (week ${published.week}) matches its inputs and the chain; root ${published.root}`);
       return true;
     }),
   );
