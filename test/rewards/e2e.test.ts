@@ -75,6 +75,10 @@ describe("weekly rewards end to end (three weeks)", function () {
     await run("device:mint", { key: signers[13].address, serial: "AP-1", hwRevision: "7", to: "12" });
     await run("device:pair", { vehicle: "5", device: "1", ownerAccount: "12", deviceAccount: "13" });
     await run("connection:attest", { vehicle: "3", ownerAccount: "11" });
+    // Only connected vehicles earn (docs/rewards-spec.md, "Eligibility"): vehicles 1, 2 and 4 get software ones.
+    await run("connection:attest", { vehicle: "1", ownerAccount: "10" });
+    await run("connection:attest", { vehicle: "2", ownerAccount: "10" });
+    await run("connection:attest", { vehicle: "4", ownerAccount: "11" });
   });
 
   after(async function () {
