@@ -248,6 +248,7 @@ describe("weekly rewards end to end (three weeks)", function () {
     const defaultDir = path.join(hre.config.paths.root, "distributions", hre.network.name);
     const stray = path.join(defaultDir, "week-0.json");
     const existed = fs.existsSync(stray);
+    const madeDir = !fs.existsSync(path.join(hre.config.paths.root, "distributions"));
     const credits = path.join(dir, "credits-2.csv");
     fs.writeFileSync(credits, `account,amount_wei,reason\n${never},1000,slash:1\n`);
     const out = path.join(dir, "credited", "week-2.json");
@@ -261,6 +262,7 @@ describe("weekly rewards end to end (three weeks)", function () {
       expect(await run("rewards:verify", { file: out, ...inputsOf(2), credits })).to.equal(true);
     } finally {
       if (!existed) fs.rmSync(stray);
+      if (madeDir) fs.rmSync(path.join(hre.config.paths.root, "distributions"), { recursive: true });
     }
     // A verify mismatch names the input that differs: credits recorded in the file but not given.
     const { message, out: printed } = await verifyFails({ file: out, ...inputsOf(2) });
