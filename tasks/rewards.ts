@@ -626,3 +626,173 @@ task("rewards:status", "Shows the distributor: next week, active and pending roo
     return { next, funded, claimed, balance };
   }),
 );
+
+// ------------------------------------------------------------------------------------------- watch
+
+/** Env var holding the guardian's private key (revokes a bad pending root). */
+export const GUARDIAN_KEY_ENV = "DIMO_GUARDIAN_KEY";
+/** Env var holding a disputer's private key (holds DIMO for the bond; used when no guardian key is given). */
+export const DISPUTER_KEY_ENV = "DIMO_DISPUTER_KEY";
+
+/** The decided dispute interface (RULES.md), called by ABI so that this task works before and after it ships. */
+const DISPUTE_ABI = [
+  "function disputeBond() view returns (uint256)",
+  "function disputePendingRoot(bytes32 evidenceHash)",
+];
+
+interface WatchArgs {
+  files: string;
+  once: boolean;
+  interval: string;
+  state?: string;
+  policy: string;
+}
+
+/** Result of checking one pending root. */
+interface Checked {
+  ok: boolean;
+  problems: string[];
+}
+
+/** Fetches the pending week's published files and re-derives it; every problem as one line. */
+async function checkPending(
+  hre: HardhatRuntimeEnvironment,
+  ctx: RewardsContext,
+  pending: { week: bigint; root: string; cumulativeTotal: bigint },
+  args: WatchArgs,
+): Promise<Checked> {
+  const { fetchPublishedWeek } = await import("../lib/rewards/published");
+  const { formatDifference } = await import("../lib/rewards/verify");
+  const { fileSha256, readDistribution } = await import("../lib/rewards/distribution");
+  const week = Number(pending.week);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-watch-"));
+  try {
+    let files;
+    try {
+      files = await fetchPublishedWeek(args.files, week, tmp);
+    } catch (e) {
+      if (e instanceof InputError) return { ok: false, problems: [e.message] };
+      throw e; // transport: retried by the loop
+    }
+    const d = readDistribution(files.file);
+    const problems: string[] = [];
+    const posted = await publishedContentHash(ctx, week, pending.root);
+    if (d.root !== pending.root) problems.push(`week-${week}.json root: on chain ${pending.root}, file ${d.root}`);
+    if (d.cumulativeTotalWei !== pending.cumulativeTotal)
+      problems.push(
+        `week-${week}.json cumulativeTotalWei: on chain ${pending.cumulativeTotal}, file ${d.cumulativeTotalWei}`,
+      );
+    if (posted !== null && posted !== fileSha256(files.file))
+      problems.push(`week-${week}.json contentHash: on chain ${posted}, file ${fileSha256(files.file)}`);
+    try {
+      const { differences } = await verifyTask(
+        {
+          file: files.file,
+          activity: files.activity,
+          snapshot: files.snapshot,
+          previous: files.previous,
+          credits: files.credits,
+          policy: files.policy ?? args.policy,
+          referralBudget: files.referralBudget,
+        },
+        hre,
+      );
+      problems.push(...differences.map(formatDifference));
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      problems.push(e.message);
+    }
+    return { ok: problems.length === 0, problems };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Acts on a bad pending root: revoke (guardian key), else dispute with a bond (disputer key), else alert. */
+async function actOnBadRoot(
+  hre: HardhatRuntimeEnvironment,
+  ctx: RewardsContext,
+  pending: { week: bigint; root: string },
+  problems: string[],
+): Promise<"revoked" | "disputed" | "alerted"> {
+  const guardianKey = process.env[GUARDIAN_KEY_ENV];
+  const disputerKey = process.env[DISPUTER_KEY_ENV];
+  if (guardianKey) {
+    const guardian = new hre.ethers.Wallet(guardianKey, hre.ethers.provider);
+    await sent("revokePendingRoot", ctx.distributor.connect(guardian).revokePendingRoot());
+    return "revoked";
+  }
+  if (disputerKey) {
+    const disputer = new hre.ethers.Wallet(disputerKey, hre.ethers.provider);
+    const disputable = new hre.ethers.Contract(await ctx.distributor.getAddress(), DISPUTE_ABI, disputer);
+    const bond: bigint = await disputable.disputeBond();
+    const evidence = hre.ethers.id(problems.join("\n"));
+    await sent("approve bond", ctx.token.connect(disputer).approve(await ctx.distributor.getAddress(), bond));
+    await sent("disputePendingRoot", disputable.disputePendingRoot(evidence));
+    return "disputed";
+  }
+  void pending;
+  return "alerted";
+}
+
+task("rewards:watch", "Follows RootPublished, verifies each pending root from its published files, stops a bad one")
+  .addParam("files", "Where the weeks are published: a folder or an HTTP(S) base URL (week-<N>.json, week-<N>/…)")
+  .addFlag("once", "Check the current pending root once and exit (exit 1 when it is bad and was not stopped)")
+  .addOptionalParam("interval", "Seconds between polls", "15")
+  .addOptionalParam("state", "JSON file recording what was handled (a restart never acts twice)")
+  .addOptionalParam("policy", "Policy when the base has no policy.json", "config/rewards-policy.json")
+  .setAction(
+    cli(async (args: WatchArgs, hre) => {
+      const { WatchState } = await import("../lib/rewards/published");
+      if (!/^[1-9]\d*$/.test(args.interval))
+        throw new InputError("rewards:watch", "--interval", `expected whole seconds, got "${args.interval}"`);
+      const ctx = await loadRewardsContext(hre);
+      const state = new WatchState(args.state);
+      const none = hre.ethers.ZeroHash;
+      const results: string[] = [];
+      for (;;) {
+        try {
+          const pending = await ctx.distributor.pendingRoot();
+          const week = Number(pending.week);
+          const done = pending.root === none ? undefined : state.handled(week, pending.root);
+          if (pending.root !== none && !done) {
+            const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+            const { ok, problems } = await checkPending(hre, ctx, pending, args);
+            if (ok) {
+              say(`Week ${week}: root ${pending.root} verified`);
+              state.record({ week, root: pending.root, action: "verified", at: new Date().toISOString() });
+              results.push("verified");
+            } else {
+              say(`ALERT: week ${week}'s pending root ${pending.root} does not verify:`);
+              for (const p of problems) say(`  ${p}`);
+              // Re-read: another watcher may have acted meanwhile; never act twice, never after the window.
+              const again = await ctx.distributor.pendingRoot();
+              let action: "revoked" | "disputed" | "alerted" = "alerted";
+              if (again.root === pending.root && BigInt(now) < pending.activatesAt) {
+                action = await actOnBadRoot(hre, ctx, pending, problems);
+              }
+              say(`Week ${week}: ${action}`);
+              state.record({
+                week,
+                root: pending.root,
+                action,
+                at: new Date().toISOString(),
+                detail: problems[0],
+              });
+              results.push(action);
+              if (action === "alerted") {
+                throw new RewardsStateError(
+                  `week ${week}'s pending root ${pending.root} does not verify and no ${GUARDIAN_KEY_ENV} or ${DISPUTER_KEY_ENV} was given to stop it`,
+                );
+              }
+            }
+          }
+        } catch (e) {
+          if (e instanceof RewardsStateError || e instanceof InputError || args.once) throw e;
+          say(`rewards:watch: ${(e as Error).message.split("\n")[0]} (retrying in ${args.interval} s)`);
+        }
+        if (args.once) return results;
+        await new Promise((r) => setTimeout(r, Number(args.interval) * 1000));
+      }
+    }),
+  );
