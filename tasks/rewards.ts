@@ -266,6 +266,74 @@ async function publishedContentHash(ctx: RewardsContext, week: number, root: str
   return events.length === 0 ? null : events[events.length - 1].args.contentHash;
 }
 
+/** The last block whose timestamp is before `end` (binary search over block numbers), or null when none is. */
+async function lastBlockBefore(hre: HardhatRuntimeEnvironment, end: bigint): Promise<number | null> {
+  const stamp = async (n: number) => BigInt((await hre.ethers.provider.getBlock(n))!.timestamp);
+  let hi = await hre.ethers.provider.getBlockNumber();
+  if ((await stamp(0)) >= end) return null;
+  if ((await stamp(hi)) < end) return hi;
+  let lo = 0; // stamp(lo) < end <= stamp(hi)
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if ((await stamp(mid)) < end) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The registry snapshot of week `week` is the registry at the last block before the week's end (docs/rewards-spec.md
+ * §1): rebuilt at that block and compared byte for byte with the one given.
+ */
+async function checkSnapshotAtWeekEnd(
+  hre: HardhatRuntimeEnvironment,
+  ctx: RewardsContext,
+  week: number,
+  snapshot: string,
+): Promise<Difference[]> {
+  const { firstDifferentByte } = await import("../lib/rewards/verify");
+  const end = await ctx.vault.weekStart(week + 1);
+  const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
+  const where = path.basename(snapshot);
+  if (now < end) {
+    return [
+      {
+        where,
+        field: "(week)",
+        expected: `week ${week} ended (at ${new Date(Number(end) * 1000).toISOString()})`,
+        found: "not ended yet",
+        hint: "a week is computed only after it ended",
+      },
+    ];
+  }
+  const block = await lastBlockBefore(hre, end);
+  if (block === null) return [];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-verify-snapshot-"));
+  const log = console.log;
+  try {
+    const rebuilt = path.join(tmp, "snapshot.csv");
+    console.log = () => undefined;
+    try {
+      await hre.run("registry:snapshot", { out: rebuilt, block: String(block) });
+    } finally {
+      console.log = log;
+    }
+    const at = firstDifferentByte(fs.readFileSync(rebuilt), fs.readFileSync(snapshot));
+    if (at < 0) return [];
+    return [
+      {
+        where,
+        field: "(bytes)",
+        expected: `the registry at block ${block} (the last before week ${week}'s end)`,
+        found: `a difference at byte ${at}`,
+        hint: "the snapshot is not the registry at the week's end",
+      },
+    ];
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 /**
  * Re-derives a published week and reports every difference. Checks: the file's own tree; the previous week's file
  * (its tree, and its content hash against the one posted on chain with its root); the week recomputed from the
@@ -327,6 +395,7 @@ export async function verifyTask(args: VerifyArgs, hre: HardhatRuntimeEnvironmen
       hint: "the week's issuance differs from what the vault releases for it",
     });
   }
+  differences.push(...(await checkSnapshotAtWeekEnd(hre, ctx, published.week, args.snapshot)));
   if (differences.length === 0) {
     // Field by field equal: the bytes must be equal too (layout, order, escaping).
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-verify-"));

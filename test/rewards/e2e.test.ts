@@ -316,6 +316,28 @@ describe("weekly rewards end to end (three weeks)", function () {
       expect(out).to.include("the activity file given is not the one the published week was computed from");
     });
 
+    it("a snapshot not at the week's end (taken after a vehicle joined)", async function () {
+      const id = await ethers.provider.send("evm_snapshot", []);
+      try {
+        const [signer] = await ethers.getSigners();
+        await vehicles.connect(signer).mintVehicle({
+          make: "Make",
+          model: "Late",
+          year: 2022,
+          powertrain: 0,
+          vinCommitment: ethers.id("e2e-late"),
+        });
+        const late = path.join(dir, "vehicles-2-late.csv");
+        await run("registry:snapshot", { out: late });
+        const { out } = await verifyFails({ file: files[2], ...inputsOf(2), snapshot: late });
+        expect(out).to.match(
+          /vehicles-2-late\.csv \(bytes\): expected the registry at block \d+ \(the last before week 2's end\), found a difference at byte \d+ \(the snapshot is not the registry at the week's end\)/,
+        );
+      } finally {
+        await ethers.provider.send("evm_revert", [id]);
+      }
+    });
+
     it("fabricated credits", async function () {
       const credits = path.join(dir, "credits-fake.csv");
       fs.writeFileSync(credits, `account,amount_wei,reason\n${once},7000,slash:9\n`);
