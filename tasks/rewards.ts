@@ -334,6 +334,64 @@ async function checkSnapshotAtWeekEnd(
   }
 }
 
+/** `Funded` reason of the referral budget (docs/rewards-spec.md §2). */
+export const REFERRAL_FUNDING_REASON = "referrals";
+
+/**
+ * The referral budget the week used must be what was funded for referrals up to the week's end (Σ `Funded` with
+ * reason keccak256("referrals")); the policy hash must be the distributor's governed `policyHash()` once the
+ * distributor has one (called by ABI: older distributors have none, and then only the file's own hash is checked).
+ */
+async function checkAgainstChainPolicyAndBudget(
+  hre: HardhatRuntimeEnvironment,
+  ctx: RewardsContext,
+  d: { week: number; policyHash: string; referrals: { budgetWei: bigint } },
+): Promise<Difference[]> {
+  const out: Difference[] = [];
+  const end = await ctx.vault.weekStart(d.week + 1);
+  const block = await lastBlockBefore(hre, end);
+  let funded = 0n;
+  if (block !== null && block >= ctx.distributorDeployBlock) {
+    const reason = hre.ethers.id(REFERRAL_FUNDING_REASON);
+    for (const e of await ctx.distributor.queryFilter(
+      ctx.distributor.filters.Funded(undefined, undefined, reason),
+      ctx.distributorDeployBlock,
+      block,
+    ))
+      funded += e.args.amount;
+  }
+  if (d.referrals.budgetWei !== funded) {
+    out.push({
+      where: "header",
+      field: "referrals.budgetWei",
+      expected: `${funded} (Funded for "${REFERRAL_FUNDING_REASON}" up to block ${block})`,
+      found: d.referrals.budgetWei.toString(),
+      hint: "the referral budget is not what was funded on chain",
+    });
+  }
+  const governed = new hre.ethers.Contract(
+    await ctx.distributor.getAddress(),
+    ["function policyHash() view returns (bytes32)"],
+    hre.ethers.provider,
+  );
+  let onChain: string | null = null;
+  try {
+    onChain = await governed.policyHash();
+  } catch {
+    onChain = null; // a distributor without a governed policy hash
+  }
+  if (onChain !== null && onChain !== d.policyHash) {
+    out.push({
+      where: "header",
+      field: "policyHash",
+      expected: `${onChain} (the distributor's policyHash())`,
+      found: d.policyHash,
+      hint: "the policy used is not the governed one",
+    });
+  }
+  return out;
+}
+
 /**
  * Re-derives a published week and reports every difference. Checks: the file's own tree; the previous week's file
  * (its tree, and its content hash against the one posted on chain with its root); the week recomputed from the
@@ -396,6 +454,7 @@ export async function verifyTask(args: VerifyArgs, hre: HardhatRuntimeEnvironmen
     });
   }
   differences.push(...(await checkSnapshotAtWeekEnd(hre, ctx, published.week, args.snapshot)));
+  differences.push(...(await checkAgainstChainPolicyAndBudget(hre, ctx, published)));
   if (differences.length === 0) {
     // Field by field equal: the bytes must be equal too (layout, order, escaping).
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-verify-"));

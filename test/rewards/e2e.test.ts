@@ -345,9 +345,15 @@ describe("weekly rewards end to end (three weeks)", function () {
       expect(out).to.include(`${once} credits[slash:9]: expected 7000, found (absent)`);
     });
 
-    it("an inflated referral budget", async function () {
+    it("an inflated referral budget (in the inputs, or in a file computed with it)", async function () {
       const { out } = await verifyFails({ file: files[2], ...inputsOf(2), referralBudget: "1000" });
       expect(out).to.include("the referral budget given differs from the one used");
+      // A week computed with an unfunded budget: it agrees with its inputs, not with the chain's Funded events.
+      const inflated = path.join(dir, "inflated", "week-2.json");
+      await run("rewards:compute", { week: "2", ...inputsOf(2), referralBudget: "1000", out: inflated });
+      const chain = await verifyFails({ file: inflated, ...inputsOf(2), referralBudget: "1000" });
+      expect(chain.out).to.include(`header referrals.budgetWei: expected 0 (Funded for "referrals" up to block`);
+      expect(chain.out).to.include(`found ${10n ** 21n} (the referral budget is not what was funded on chain)`);
     });
 
     it("a changed policy", async function () {
