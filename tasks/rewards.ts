@@ -768,7 +768,11 @@ const DISPUTE_ABI = [
   "function disputePendingRoot(bytes32 evidenceHash)",
 ];
 
+/** Networks whose accounts are the local node's (where --guardian-account may be used). */
+const LOCAL_NETWORKS = new Set(["hardhat", "localhost"]);
+
 interface WatchArgs {
+  guardianAccount?: string;
   files: string;
   once: boolean;
   interval: string;
@@ -842,11 +846,15 @@ async function actOnBadRoot(
   ctx: RewardsContext,
   pending: { week: bigint; root: string },
   problems: string[],
+  guardianAccount: number | undefined,
 ): Promise<"revoked" | "disputed" | "alerted"> {
   const guardianKey = process.env[GUARDIAN_KEY_ENV];
   const disputerKey = process.env[DISPUTER_KEY_ENV];
-  if (guardianKey) {
-    const guardian = new hre.ethers.Wallet(guardianKey, hre.ethers.provider);
+  if (guardianKey || guardianAccount !== undefined) {
+    const guardian =
+      guardianAccount !== undefined
+        ? (await hre.ethers.getSigners())[guardianAccount]
+        : new hre.ethers.Wallet(guardianKey!, hre.ethers.provider);
     await sent("revokePendingRoot", ctx.distributor.connect(guardian).revokePendingRoot());
     return "revoked";
   }
@@ -869,11 +877,24 @@ task("rewards:watch", "Follows RootPublished, verifies each pending root from it
   .addOptionalParam("interval", "Seconds between polls", "15")
   .addOptionalParam("state", "JSON file recording what was handled (a restart never acts twice)")
   .addOptionalParam("policy", "Policy when the base has no policy.json", "config/rewards-policy.json")
+  .addOptionalParam(
+    "guardianAccount",
+    `Local networks only: the guardian's local account index (else ${GUARDIAN_KEY_ENV})`,
+  )
   .setAction(
     cli(async (args: WatchArgs, hre) => {
       const { WatchState } = await import("../lib/rewards/published");
       if (!/^[1-9]\d*$/.test(args.interval))
         throw new InputError("rewards:watch", "--interval", `expected whole seconds, got "${args.interval}"`);
+      let guardianAccount: number | undefined;
+      if (args.guardianAccount !== undefined) {
+        if (!LOCAL_NETWORKS.has(hre.network.name))
+          throw new InputError("rewards:watch", "--guardian-account", `local networks only: use ${GUARDIAN_KEY_ENV}`);
+        const count = (await hre.ethers.getSigners()).length;
+        if (!/^\d+$/.test(args.guardianAccount) || Number(args.guardianAccount) >= count)
+          throw new InputError("rewards:watch", "--guardian-account", `expected a local account index below ${count}`);
+        guardianAccount = Number(args.guardianAccount);
+      }
       const ctx = await loadRewardsContext(hre);
       const state = new WatchState(args.state);
       const none = hre.ethers.ZeroHash;
@@ -897,7 +918,7 @@ task("rewards:watch", "Follows RootPublished, verifies each pending root from it
               const again = await ctx.distributor.pendingRoot();
               let action: "revoked" | "disputed" | "alerted" = "alerted";
               if (again.root === pending.root && BigInt(now) < pending.activatesAt) {
-                action = await actOnBadRoot(hre, ctx, pending, problems);
+                action = await actOnBadRoot(hre, ctx, pending, problems, guardianAccount);
               }
               say(`Week ${week}: ${action}`);
               state.record({

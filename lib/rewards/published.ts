@@ -4,15 +4,16 @@
  *
  * Layout under the base (docs/rewards-spec.md, "Publishing a week"):
  *   week-<N>.json, week-<N>.tree              the distribution and its tree
- *   week-<N>/activity.csv, week-<N>/snapshot.csv
- *   week-<N>/credits.csv                      when the week has credits
+ *   week-<N>/<file>                           each input under the name the distribution's `inputs.<name>.file`
+ *                                             gives it (activity, snapshot, credits when any, policy — absent:
+ *                                             the caller's default policy file)
  *   week-<N>/referral-budget.txt              total DIMO funded for referrals (decimal DIMO; absent: 0)
- *   policy.json                               the policy (absent: the caller's default)
  * Week N − 1's `week-<N−1>.json` and `.tree` are the previous distribution.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { InputError } from "../errors";
+import { readDistribution } from "./distribution";
 
 export interface WeekFilesOnDisk {
   file: string;
@@ -62,13 +63,24 @@ export async function fetchPublishedWeek(base: string, week: number, dir: string
     await need(`week-${week - 1}.tree`);
   }
   const budgetFile = await optional(`week-${week}/referral-budget.txt`);
+  // The distribution names its inputs (`inputs.<name>.file`): they are published under those names.
+  const { inputs } = readDistribution(file, { keepEarnings: false });
+  const named = (name: string) => inputs[name]?.file;
+  const input = async (name: string, required: boolean) => {
+    const f = named(name);
+    if (f === undefined || path.basename(f) !== f) {
+      if (required) throw new InputError(path.basename(file), `inputs.${name}`, "missing or not a plain file name");
+      return undefined;
+    }
+    return required ? need(`week-${week}/${f}`) : optional(`week-${week}/${f}`);
+  };
   return {
     file,
     previous,
-    activity: await need(`week-${week}/activity.csv`),
-    snapshot: await need(`week-${week}/snapshot.csv`),
-    credits: await optional(`week-${week}/credits.csv`),
-    policy: await optional("policy.json"),
+    activity: (await input("activity", true))!,
+    snapshot: (await input("snapshot", true))!,
+    credits: named("credits") === undefined ? undefined : await input("credits", true),
+    policy: await input("policy", false),
     referralBudget: budgetFile ? fs.readFileSync(budgetFile, "utf8").trim() : "0",
   };
 }
