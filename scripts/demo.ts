@@ -18,7 +18,15 @@ import type { Signer, TransactionReceipt } from "ethers";
 import { SingleBar, Presets } from "cli-progress";
 import { deploySuite } from "./deploy-suite";
 import { DEPLOYMENTS_DIR_ENV } from "./registry-context";
-import { accountIndex, readDistribution, proofFor, type Distribution } from "../lib/rewards/distribution";
+import {
+  accountIndex,
+  readDistribution,
+  proofFor,
+  withTree,
+  writeDistribution,
+  type Distribution,
+} from "../lib/rewards/distribution";
+import { buildTree } from "../lib/rewards/merkle";
 import { activityCsv, demoOptions, makeFleet, type FleetVehicle } from "../lib/demo/fleet";
 import { formatDimoRounded } from "../lib/units";
 import {
@@ -57,6 +65,8 @@ export interface DemoResult {
   /** The work directory: `<network>.json` (the deployment record) and `distributions/week-<N>.json`. */
   dir: string;
   distributionsDir: string;
+  /** The week the oracle first published a tampered root: the watcher revoked it (false when weeks < 2). */
+  tamperedWeekCaught: boolean;
 }
 
 /** Runs a task in process with its printing silenced. */
@@ -268,6 +278,12 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     let creditsWeek = -1;
     let slashCompensation = 0n;
     let claimedWeekly = 0n;
+    // The watcher (rewards:watch --once after each publish) reads the weeks as published: files and inputs.
+    const TAMPERED_WEEK = o.weeks >= 2 ? 1 : -1;
+    const watcher = {
+      caught: false,
+      args: { files: distributionsDir, once: true, state: path.join(dir, "watch.json"), guardianAccount: "1" },
+    };
     const weekBar = bar("Weeks", o.weeks);
     for (let week = 0; week < o.weeks; week++) {
       for (const v of sales.filter((s) => s.soldInWeek === week)) {
@@ -317,10 +333,40 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       await run(hre, "rewards:compute", { week: String(week), out, ...inputs });
       await run(hre, "rewards:verify", { file: out, ...inputs });
       files.push(out);
+      serveInputs(week, inputs);
+      // One week the oracle first publishes a tampered root; the watcher beside it revokes it in its window.
+      if (week === TAMPERED_WEEK) watcher.caught = await tamperedRootCaught(week, out);
       const before = await ethers.provider.getBlockNumber();
       await run(hre, "rewards:publish", { week: String(week), file: out, yes: true });
       addGas("publish (all txs)", await gasOfBlocks(before + 1, await ethers.provider.getBlockNumber()));
+      const seen = await run<string[]>(hre, "rewards:watch", watcher.args);
+      if (seen.join() !== "verified")
+        throw new Error(
+          `demo: the watcher did not verify week ${week}: ${fs.readFileSync(watcher.args.state, "utf8")}`,
+        );
       return out;
+    }
+
+    function serveInputs(week: number, inputs: { activity: string; snapshot: string; credits?: string }): void {
+      const to = path.join(distributionsDir, `week-${week}`);
+      fs.mkdirSync(to, { recursive: true });
+      for (const f of [inputs.activity, inputs.snapshot, inputs.credits])
+        if (f) fs.copyFileSync(f, path.join(to, path.basename(f)));
+      fs.writeFileSync(path.join(to, "referral-budget.txt"), "1000\n");
+    }
+    async function tamperedRootCaught(week: number, honest: string): Promise<boolean> {
+      // 1 DIMO moved from the first account to the last, the tree rebuilt: a file that passes publish's checks.
+      const { root: _root, tree: _tree, cachedLayer: _layer, ...d } = readDistribution(honest);
+      const [from, to] = [d.accounts[0], d.accounts[d.accounts.length - 1]];
+      const moved = from.cumulativeWei < 10n ** 18n ? from.cumulativeWei : 10n ** 18n;
+      from.cumulativeWei -= moved;
+      to.cumulativeWei += moved;
+      const tree = await buildTree(d.accounts);
+      const forged = writeDistribution(path.join(dir, "tampered"), withTree(d, tree), tree).jsonPath;
+      await run(hre, "rewards:publish", { week: String(week), file: forged, yes: true });
+      const seen = await run<string[]>(hre, "rewards:watch", watcher.args);
+      const revoked = (await distributor.pendingRoot()).root === ethers.ZeroHash;
+      return seen.join() === "revoked" && revoked;
     }
 
     // The DAO story: stake → grants → guardian freeze → slash proposal → votes → queue → execute → credits.
@@ -488,7 +534,16 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       for (const m of mismatches) console.log(`  MISMATCH ${m}`);
       console.log(`\nDone in ${seconds.toFixed(1)} s`);
     }
-    return { ok: mismatches.length === 0, mismatches, summary, gas, seconds, dir, distributionsDir };
+    return {
+      ok: mismatches.length === 0,
+      mismatches,
+      summary,
+      gas,
+      seconds,
+      dir,
+      distributionsDir,
+      tamperedWeekCaught: watcher.caught,
+    };
   } finally {
     if (savedDir === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
     else process.env[DEPLOYMENTS_DIR_ENV] = savedDir;

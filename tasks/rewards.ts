@@ -9,6 +9,7 @@
  * Any bad input: one error line naming the file/argument, line and field; exit code 1; nothing written or sent.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import { task, types } from "hardhat/config";
@@ -17,6 +18,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { InputError } from "../lib/errors";
 import { type DeploymentRecordMessages, loadDeploymentRecord } from "../scripts/registry-context";
 import { formatDimoRounded } from "../lib/units";
+import type { Difference } from "../lib/rewards/verify";
 import type { DimoToken, IssuanceVault, RewardDistributor } from "../typechain-types";
 
 const PLUGIN = "dimo-rewards";
@@ -103,6 +105,46 @@ async function refusePaidCredits(credits: readonly { reason: string }[], out: st
   }
 }
 
+/**
+ * The chain's word on a computed week: its issuance must be what the vault releases for it, and a file whose root
+ * is on chain (published and not revoked) is never overwritten — claims and the claim page's hash check depend on
+ * its bytes.
+ */
+async function refuseAgainstChain(
+  hre: HardhatRuntimeEnvironment,
+  d: { week: number; issuance: { weekWei: bigint } },
+  out: string,
+  write: boolean,
+): Promise<void> {
+  const ctx = await loadRewardsContext(hre);
+  const issued = await ctx.vault.amountOfWeeks(d.week, d.week + 1);
+  if (d.issuance.weekWei !== issued) {
+    throw new InputError(
+      "rewards:compute",
+      "--policy",
+      `week ${d.week}'s issuance would be ${d.issuance.weekWei} wei but the vault releases ${issued} wei for it: the policy's issuance schedule is not the vault's`,
+    );
+  }
+  if (!write || !fs.existsSync(out)) return;
+  const { readDistribution } = await import("../lib/rewards/distribution");
+  const old = readDistribution(out, { keepEarnings: false });
+  const published = await ctx.distributor.queryFilter(
+    ctx.distributor.filters.RootPublished(old.week, old.root),
+    ctx.distributorDeployBlock,
+  );
+  if (published.length === 0) return;
+  const revoked = await ctx.distributor.queryFilter(
+    ctx.distributor.filters.RootRevoked(old.week, old.root),
+    ctx.distributorDeployBlock,
+  );
+  if (revoked.length >= published.length) return;
+  throw new InputError(
+    "rewards:compute",
+    "--out",
+    `${out} holds week ${old.week}'s root ${old.root}, which is published on chain: a published week is never overwritten (write elsewhere with --out)`,
+  );
+}
+
 interface ComputeArgs {
   week: string;
   activity: string;
@@ -165,6 +207,12 @@ export async function computeTask(args: ComputeArgs, hre: HardhatRuntimeEnvironm
     throw e;
   }
   const { distribution, tree } = result;
+  try {
+    await refuseAgainstChain(hre, distribution, out, write);
+  } catch (e) {
+    bar?.stop();
+    throw e;
+  }
   if (!write) {
     bar?.stop();
     return { distribution, tree, jsonPath: out, contentHash: "" };
@@ -205,7 +253,245 @@ task("rewards:compute", "Computes week N's rewards and writes distributions/<net
 
 // ------------------------------------------------------------------------------------------- verify
 
-task("rewards:verify", "Recomputes a distribution from the same inputs and compares; exit 1 on any mismatch")
+interface VerifyArgs extends Omit<ComputeArgs, "week" | "out" | "chainId"> {
+  file: string;
+}
+
+/** The contentHash posted with `root` for `week` (the latest RootPublished of that week with that root), or null. */
+async function publishedContentHash(ctx: RewardsContext, week: number, root: string): Promise<string | null> {
+  const events = await ctx.distributor.queryFilter(
+    ctx.distributor.filters.RootPublished(week, root),
+    ctx.distributorDeployBlock,
+  );
+  return events.length === 0 ? null : events[events.length - 1].args.contentHash;
+}
+
+/** The last block whose timestamp is before `end` (binary search over block numbers), or null when none is. */
+async function lastBlockBefore(hre: HardhatRuntimeEnvironment, end: bigint): Promise<number | null> {
+  const stamp = async (n: number) => BigInt((await hre.ethers.provider.getBlock(n))!.timestamp);
+  let hi = await hre.ethers.provider.getBlockNumber();
+  if ((await stamp(0)) >= end) return null;
+  if ((await stamp(hi)) < end) return hi;
+  let lo = 0; // stamp(lo) < end <= stamp(hi)
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if ((await stamp(mid)) < end) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The registry snapshot of week `week` is the registry at the last block before the week's end (docs/rewards-spec.md
+ * §1): rebuilt at that block and compared byte for byte with the one given.
+ */
+async function checkSnapshotAtWeekEnd(
+  hre: HardhatRuntimeEnvironment,
+  ctx: RewardsContext,
+  week: number,
+  snapshot: string,
+): Promise<Difference[]> {
+  const { firstDifferentByte } = await import("../lib/rewards/verify");
+  const end = await ctx.vault.weekStart(week + 1);
+  const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
+  const where = path.basename(snapshot);
+  if (now < end) {
+    return [
+      {
+        where,
+        field: "(week)",
+        expected: `week ${week} ended (at ${new Date(Number(end) * 1000).toISOString()})`,
+        found: "not ended yet",
+        hint: "a week is computed only after it ended",
+      },
+    ];
+  }
+  const block = await lastBlockBefore(hre, end);
+  if (block === null) return [];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-verify-snapshot-"));
+  const log = console.log;
+  try {
+    const rebuilt = path.join(tmp, "snapshot.csv");
+    console.log = () => undefined;
+    try {
+      await hre.run("registry:snapshot", { out: rebuilt, block: String(block) });
+    } finally {
+      console.log = log;
+    }
+    const at = firstDifferentByte(fs.readFileSync(rebuilt), fs.readFileSync(snapshot));
+    if (at < 0) return [];
+    return [
+      {
+        where,
+        field: "(bytes)",
+        expected: `the registry at block ${block} (the last before week ${week}'s end)`,
+        found: `a difference at byte ${at}`,
+        hint: "the snapshot is not the registry at the week's end",
+      },
+    ];
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** `Funded` reason of the referral budget (docs/rewards-spec.md §2). */
+export const REFERRAL_FUNDING_REASON = "referrals";
+
+/**
+ * The referral budget the week used must be what was funded for referrals up to the week's end (Σ `Funded` with
+ * reason keccak256("referrals")); the policy hash must be the distributor's governed `policyHash()` once the
+ * distributor has one (called by ABI: older distributors have none, and then only the file's own hash is checked).
+ */
+async function checkAgainstChainPolicyAndBudget(
+  hre: HardhatRuntimeEnvironment,
+  ctx: RewardsContext,
+  d: { week: number; policyHash: string; referrals: { budgetWei: bigint } },
+): Promise<Difference[]> {
+  const out: Difference[] = [];
+  const end = await ctx.vault.weekStart(d.week + 1);
+  const block = await lastBlockBefore(hre, end);
+  let funded = 0n;
+  if (block !== null && block >= ctx.distributorDeployBlock) {
+    const reason = hre.ethers.id(REFERRAL_FUNDING_REASON);
+    for (const e of await ctx.distributor.queryFilter(
+      ctx.distributor.filters.Funded(undefined, undefined, reason),
+      ctx.distributorDeployBlock,
+      block,
+    ))
+      funded += e.args.amount;
+  }
+  if (d.referrals.budgetWei !== funded) {
+    out.push({
+      where: "header",
+      field: "referrals.budgetWei",
+      expected: `${funded} (Funded for "${REFERRAL_FUNDING_REASON}" up to block ${block})`,
+      found: d.referrals.budgetWei.toString(),
+      hint: "the referral budget is not what was funded on chain",
+    });
+  }
+  const governed = new hre.ethers.Contract(
+    await ctx.distributor.getAddress(),
+    ["function policyHash() view returns (bytes32)"],
+    hre.ethers.provider,
+  );
+  let onChain: string | null = null;
+  try {
+    onChain = await governed.policyHash();
+  } catch {
+    onChain = null; // a distributor without a governed policy hash
+  }
+  if (onChain !== null && onChain !== d.policyHash) {
+    out.push({
+      where: "header",
+      field: "policyHash",
+      expected: `${onChain} (the distributor's policyHash())`,
+      found: d.policyHash,
+      hint: "the policy used is not the governed one",
+    });
+  }
+  return out;
+}
+
+/**
+ * Re-derives a published week and reports every difference. Checks: the file's own tree; the previous week's file
+ * (its tree, and its content hash against the one posted on chain with its root); the week recomputed from the
+ * inputs compared field by field and then byte for byte (JSON and .tree); the invariants (Σ leaves = the declared
+ * total, no account's cumulative amount below the previous root's); the issuance against the vault; the file's
+ * own content hash against the chain when its root is published. Returns the differences (empty: verified).
+ */
+export async function verifyTask(args: VerifyArgs, hre: HardhatRuntimeEnvironment) {
+  const { readDistribution, verifyDistribution, writeDistribution, fileSha256 } =
+    await import("../lib/rewards/distribution");
+  const { checkInvariants, diffDistributions, firstDifferentByte } = await import("../lib/rewards/verify");
+  const file = existing(args.file, "--file");
+  const src = path.basename(file);
+  const published = readDistribution(file);
+  await verifyDistribution(published);
+  const ctx = await loadRewardsContext(hre);
+  const differences: Difference[] = [];
+  let previous = null;
+  if (args.previous) {
+    const prevFile = existing(args.previous, "--previous");
+    previous = readDistribution(prevFile);
+    await verifyDistribution(previous);
+    const posted = await publishedContentHash(ctx, previous.week, previous.root);
+    const actual = fileSha256(prevFile);
+    if (posted === null) {
+      differences.push({
+        where: path.basename(prevFile),
+        field: "root",
+        expected: "a root published on chain",
+        found: previous.root,
+        hint: "the previous week's root was never published",
+      });
+    } else if (posted !== actual) {
+      differences.push({
+        where: path.basename(prevFile),
+        field: "contentHash",
+        expected: posted,
+        found: actual,
+        hint: "the previous week's file is not the one published on chain",
+      });
+    }
+  }
+  // The inputs are recomputed into the file's own directory's context (credits already paid are looked up beside
+  // the file, not in the network's default directory).
+  const { distribution, tree } = await computeTask(
+    { ...args, week: String(published.week), chainId: String(published.chainId), out: file },
+    hre,
+    false,
+  );
+  differences.push(...diffDistributions(distribution, published));
+  differences.push(...checkInvariants(published, previous));
+  const issued = await ctx.vault.amountOfWeeks(published.week, published.week + 1);
+  if (published.issuance.weekWei !== issued) {
+    differences.push({
+      where: "header",
+      field: "issuance.weekWei",
+      expected: `${issued} (the vault's week ${published.week})`,
+      found: published.issuance.weekWei.toString(),
+      hint: "the week's issuance differs from what the vault releases for it",
+    });
+  }
+  differences.push(...(await checkSnapshotAtWeekEnd(hre, ctx, published.week, args.snapshot)));
+  differences.push(...(await checkAgainstChainPolicyAndBudget(hre, ctx, published)));
+  if (differences.length === 0) {
+    // Field by field equal: the bytes must be equal too (layout, order, escaping).
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-verify-"));
+    try {
+      const rebuilt = writeDistribution(tmp, distribution, tree);
+      for (const [mine, theirs] of [
+        [rebuilt.jsonPath, file],
+        [rebuilt.treePath, path.join(path.dirname(file), published.tree.file)],
+      ]) {
+        const at = firstDifferentByte(fs.readFileSync(mine), fs.readFileSync(theirs));
+        if (at >= 0) {
+          differences.push({
+            where: "file",
+            field: path.basename(theirs),
+            expected: `the recomputed bytes`,
+            found: `a difference at byte ${at}`,
+          });
+        }
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const posted = await publishedContentHash(ctx, published.week, published.root);
+  if (posted !== null && posted !== fileSha256(file)) {
+    differences.push({
+      where: src,
+      field: "contentHash",
+      expected: posted,
+      found: fileSha256(file),
+      hint: "the file is not the one published on chain with its root",
+    });
+  }
+  return { published, differences };
+}
+
+task("rewards:verify", "Re-derives a published week from its inputs and the chain; prints every difference, exit 1")
   .addParam("file", "The distribution file to check")
   .addParam("activity", "Weekly activity CSV")
   .addParam("snapshot", "Registry snapshot CSV")
@@ -214,30 +500,19 @@ task("rewards:verify", "Recomputes a distribution from the same inputs and compa
   .addOptionalParam("credits", "Credits CSV")
   .addOptionalParam("referralBudget", "Total DIMO the DAO funded for referrals so far", "0")
   .setAction(
-    cli(async (args: Omit<ComputeArgs, "week" | "out"> & { file: string }, hre) => {
-      const { readDistribution, verifyDistribution } = await import("../lib/rewards/distribution");
-      const published = readDistribution(existing(args.file, "--file"));
-      await verifyDistribution(published);
-      const { distribution } = await computeTask(
-        { ...args, week: String(published.week), chainId: String(published.chainId), out: undefined },
-        hre,
-        false,
-      );
-      const fields: [string, unknown, unknown][] = [
-        ["root", published.root, distribution.root],
-        ["cumulativeTotalWei", published.cumulativeTotalWei, distribution.cumulativeTotalWei],
-        ["policyHash", published.policyHash, distribution.policyHash],
-        ["tree.sha256", published.tree.sha256, distribution.tree.sha256],
-      ];
-      const bad = fields.filter(([, a, b]) => a !== b);
-      if (bad.length > 0) {
+    cli(async (args: VerifyArgs, hre) => {
+      const { formatDifference } = await import("../lib/rewards/verify");
+      const { published, differences } = await verifyTask(args, hre);
+      const src = path.basename(args.file);
+      if (differences.length > 0) {
+        for (const d of differences) say(`  ${formatDifference(d)}`);
         throw new InputError(
-          path.basename(args.file),
-          bad[0][0],
-          `is ${String(bad[0][1])} but the inputs give ${String(bad[0][2])}`,
+          src,
+          differences[0].field,
+          `${differences.length} difference(s) from what the inputs and the chain give; first: ${formatDifference(differences[0])}`,
         );
       }
-      say(`OK: ${path.basename(args.file)} (week ${published.week}) matches its inputs; root ${published.root}`);
+      say(`OK: ${src} (week ${published.week}) matches its inputs and the chain; root ${published.root}`);
       return true;
     }),
   );
@@ -479,3 +754,194 @@ task("rewards:status", "Shows the distributor: next week, active and pending roo
     return { next, funded, claimed, balance };
   }),
 );
+
+// ------------------------------------------------------------------------------------------- watch
+
+/** Env var holding the guardian's private key (revokes a bad pending root). */
+export const GUARDIAN_KEY_ENV = "DIMO_GUARDIAN_KEY";
+/** Env var holding a disputer's private key (holds DIMO for the bond; used when no guardian key is given). */
+export const DISPUTER_KEY_ENV = "DIMO_DISPUTER_KEY";
+
+/** The decided dispute interface (RULES.md), called by ABI so that this task works before and after it ships. */
+const DISPUTE_ABI = [
+  "function disputeBond() view returns (uint256)",
+  "function disputePendingRoot(bytes32 evidenceHash)",
+];
+
+/** Networks whose accounts are the local node's (where --guardian-account may be used). */
+const LOCAL_NETWORKS = new Set(["hardhat", "localhost"]);
+
+interface WatchArgs {
+  guardianAccount?: string;
+  files: string;
+  once: boolean;
+  interval: string;
+  state?: string;
+  policy: string;
+}
+
+/** Result of checking one pending root. */
+interface Checked {
+  ok: boolean;
+  problems: string[];
+}
+
+/** Fetches the pending week's published files and re-derives it; every problem as one line. */
+async function checkPending(
+  hre: HardhatRuntimeEnvironment,
+  ctx: RewardsContext,
+  pending: { week: bigint; root: string; cumulativeTotal: bigint },
+  args: WatchArgs,
+): Promise<Checked> {
+  const { fetchPublishedWeek } = await import("../lib/rewards/published");
+  const { formatDifference } = await import("../lib/rewards/verify");
+  const { fileSha256, readDistribution } = await import("../lib/rewards/distribution");
+  const week = Number(pending.week);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-watch-"));
+  try {
+    let files;
+    try {
+      files = await fetchPublishedWeek(args.files, week, tmp);
+    } catch (e) {
+      if (e instanceof InputError) return { ok: false, problems: [e.message] };
+      throw e; // transport: retried by the loop
+    }
+    const d = readDistribution(files.file);
+    const problems: string[] = [];
+    const posted = await publishedContentHash(ctx, week, pending.root);
+    if (d.root !== pending.root) problems.push(`week-${week}.json root: on chain ${pending.root}, file ${d.root}`);
+    if (d.cumulativeTotalWei !== pending.cumulativeTotal)
+      problems.push(
+        `week-${week}.json cumulativeTotalWei: on chain ${pending.cumulativeTotal}, file ${d.cumulativeTotalWei}`,
+      );
+    if (posted !== null && posted !== fileSha256(files.file))
+      problems.push(`week-${week}.json contentHash: on chain ${posted}, file ${fileSha256(files.file)}`);
+    try {
+      const { differences } = await verifyTask(
+        {
+          file: files.file,
+          activity: files.activity,
+          snapshot: files.snapshot,
+          previous: files.previous,
+          credits: files.credits,
+          policy: files.policy ?? args.policy,
+          referralBudget: files.referralBudget,
+        },
+        hre,
+      );
+      problems.push(...differences.map(formatDifference));
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      problems.push(e.message);
+    }
+    return { ok: problems.length === 0, problems };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Acts on a bad pending root: revoke (guardian key), else dispute with a bond (disputer key), else alert. */
+async function actOnBadRoot(
+  hre: HardhatRuntimeEnvironment,
+  ctx: RewardsContext,
+  pending: { week: bigint; root: string },
+  problems: string[],
+  guardianAccount: number | undefined,
+): Promise<"revoked" | "disputed" | "alerted"> {
+  const guardianKey = process.env[GUARDIAN_KEY_ENV];
+  const disputerKey = process.env[DISPUTER_KEY_ENV];
+  if (guardianKey || guardianAccount !== undefined) {
+    const guardian =
+      guardianAccount !== undefined
+        ? (await hre.ethers.getSigners())[guardianAccount]
+        : new hre.ethers.Wallet(guardianKey!, hre.ethers.provider);
+    await sent("revokePendingRoot", ctx.distributor.connect(guardian).revokePendingRoot());
+    return "revoked";
+  }
+  if (disputerKey) {
+    const disputer = new hre.ethers.Wallet(disputerKey, hre.ethers.provider);
+    const disputable = new hre.ethers.Contract(await ctx.distributor.getAddress(), DISPUTE_ABI, disputer);
+    const bond: bigint = await disputable.disputeBond();
+    const evidence = hre.ethers.id(problems.join("\n"));
+    await sent("approve bond", ctx.token.connect(disputer).approve(await ctx.distributor.getAddress(), bond));
+    await sent("disputePendingRoot", disputable.disputePendingRoot(evidence));
+    return "disputed";
+  }
+  void pending;
+  return "alerted";
+}
+
+task("rewards:watch", "Follows RootPublished, verifies each pending root from its published files, stops a bad one")
+  .addParam("files", "Where the weeks are published: a folder or an HTTP(S) base URL (week-<N>.json, week-<N>/…)")
+  .addFlag("once", "Check the current pending root once and exit (exit 1 when it is bad and was not stopped)")
+  .addOptionalParam("interval", "Seconds between polls", "15")
+  .addOptionalParam("state", "JSON file recording what was handled (a restart never acts twice)")
+  .addOptionalParam("policy", "Policy when the base has no policy.json", "config/rewards-policy.json")
+  .addOptionalParam(
+    "guardianAccount",
+    `Local networks only: the guardian's local account index (else ${GUARDIAN_KEY_ENV})`,
+  )
+  .setAction(
+    cli(async (args: WatchArgs, hre) => {
+      const { WatchState } = await import("../lib/rewards/published");
+      if (!/^[1-9]\d*$/.test(args.interval))
+        throw new InputError("rewards:watch", "--interval", `expected whole seconds, got "${args.interval}"`);
+      let guardianAccount: number | undefined;
+      if (args.guardianAccount !== undefined) {
+        if (!LOCAL_NETWORKS.has(hre.network.name))
+          throw new InputError("rewards:watch", "--guardian-account", `local networks only: use ${GUARDIAN_KEY_ENV}`);
+        const count = (await hre.ethers.getSigners()).length;
+        if (!/^\d+$/.test(args.guardianAccount) || Number(args.guardianAccount) >= count)
+          throw new InputError("rewards:watch", "--guardian-account", `expected a local account index below ${count}`);
+        guardianAccount = Number(args.guardianAccount);
+      }
+      const ctx = await loadRewardsContext(hre);
+      const state = new WatchState(args.state);
+      const none = hre.ethers.ZeroHash;
+      const results: string[] = [];
+      for (;;) {
+        try {
+          const pending = await ctx.distributor.pendingRoot();
+          const week = Number(pending.week);
+          const done = pending.root === none ? undefined : state.handled(week, pending.root);
+          if (pending.root !== none && !done) {
+            const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+            const { ok, problems } = await checkPending(hre, ctx, pending, args);
+            if (ok) {
+              say(`Week ${week}: root ${pending.root} verified`);
+              state.record({ week, root: pending.root, action: "verified", at: new Date().toISOString() });
+              results.push("verified");
+            } else {
+              say(`ALERT: week ${week}'s pending root ${pending.root} does not verify:`);
+              for (const p of problems) say(`  ${p}`);
+              // Re-read: another watcher may have acted meanwhile; never act twice, never after the window.
+              const again = await ctx.distributor.pendingRoot();
+              let action: "revoked" | "disputed" | "alerted" = "alerted";
+              if (again.root === pending.root && BigInt(now) < pending.activatesAt) {
+                action = await actOnBadRoot(hre, ctx, pending, problems, guardianAccount);
+              }
+              say(`Week ${week}: ${action}`);
+              state.record({
+                week,
+                root: pending.root,
+                action,
+                at: new Date().toISOString(),
+                detail: problems[0],
+              });
+              results.push(action);
+              if (action === "alerted") {
+                throw new RewardsStateError(
+                  `week ${week}'s pending root ${pending.root} does not verify and no ${GUARDIAN_KEY_ENV} or ${DISPUTER_KEY_ENV} was given to stop it`,
+                );
+              }
+            }
+          }
+        } catch (e) {
+          if (e instanceof RewardsStateError || e instanceof InputError || args.once) throw e;
+          say(`rewards:watch: ${(e as Error).message.split("\n")[0]} (retrying in ${args.interval} s)`);
+        }
+        if (args.once) return results;
+        await new Promise((r) => setTimeout(r, Number(args.interval) * 1000));
+      }
+    }),
+  );

@@ -85,7 +85,8 @@ export function makeFleet(o: FleetOptions): FleetVehicle[] {
     const behaviour: Behaviour =
       r < 0.45 ? "steady" : r < 0.7 ? "flaky" : r < 0.82 ? "dropper" : r < 0.92 ? "late" : "dormant";
     const c = rnd();
-    const connection = c < 0.15 ? "hardware" : c < 0.25 ? "software" : c < 0.32 ? "oem" : "none";
+    // Only connected vehicles earn (docs/rewards-spec.md §3): most of the fleet is connected, a few are not.
+    const connection = c < 0.35 ? "hardware" : c < 0.65 ? "software" : c < 0.85 ? "oem" : "none";
     const dataTypes = DATA_TYPES.filter(() => rnd() < 0.35);
     fleet.push({
       index: i,

@@ -9,7 +9,8 @@
  * Week N's inputs:
  *  - the registry snapshot at the end of week N (one row per vehicle: owner, powertrain, connections);
  *  - the activity rows of week N (every row's vehicle must be in the snapshot; a snapshot vehicle without
- *    a row, or a vehicle only known from earlier weeks, had an inactive week);
+ *    a row, a vehicle only known from earlier weeks, or a vehicle without a connection in the snapshot
+ *    (no paired device, no integration) had an inactive week — docs/rewards-spec.md, "Eligibility");
  *  - the policy; the previous distribution (week N − 1, same chain and network; none for week 0);
  *  - `referralBudgetWei`: all DIMO the DAO has funded for referrals so far;
  *  - optional extra credits `{account, amountWei, reason}` (e.g. slashing compensation), added as they are.
@@ -221,7 +222,9 @@ export function computeAmounts(inputs: WeekInputs): WeekAmounts {
       referral = rec.referral;
       if (rec.rejected) rejected.push(rec.rejected);
     }
-    const active = snap !== undefined && row !== undefined && row.active;
+    // Eligibility: only a vehicle with a connection at the snapshot (a paired device, or a connection of an
+    // integration holding its role) can have an active week; an `active` row without one counts as inactive.
+    const active = snap !== undefined && row !== undefined && row.active && isConnected(snap);
     const st = advanceStreak(before, active, policy);
     if (active) {
       const p = vehiclePoints(snap, row, st.streak, policy);
@@ -457,6 +460,11 @@ function isSortedById(list: readonly VehicleEarning[]): boolean {
   for (let i = 1; i < list.length; i++)
     if (compareVehicleIds(list[i - 1].vehicleId, list[i].vehicleId) >= 0) return false;
   return true;
+}
+
+/** Whether the vehicle had a connection at the snapshot: a paired device or at least one integration's. */
+export function isConnected(v: Pick<SnapshotVehicle, "pairedDevice" | "connectionKinds">): boolean {
+  return v.pairedDevice !== null || v.connectionKinds.length > 0;
 }
 
 function unknownVehicle(row: ActivityRow, source: string): InputError {

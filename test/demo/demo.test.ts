@@ -43,6 +43,7 @@ describe("demo (npm run demo), smoke run", function () {
     expect(r.ok).to.equal(true);
     expect(r.gas.mintVehicle.count).to.equal(40);
     expect(r.gas["claimToWithSig (relayer)"]?.count).to.equal(1);
+    expect(r.tamperedWeekCaught).to.equal(true); // week 1's tampered root revoked by the watcher, then corrected
     expect(r.seconds).to.be.below(60);
   });
 });

@@ -6,7 +6,8 @@ import hre, { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { deploySuite } from "../../scripts/deploy-suite";
 import { DEPLOYMENTS_DIR_ENV } from "../../scripts/registry-context";
-import { readDistribution } from "../../lib/rewards/distribution";
+import { readDistribution, type WeekAmounts, withTree, writeDistribution } from "../../lib/rewards/distribution";
+import { buildTree } from "../../lib/rewards/merkle";
 import type { DimoToken, IssuanceVault, RewardDistributor, VehicleRegistry } from "../../typechain-types";
 import { rejects } from "../helpers/rejects";
 
@@ -74,6 +75,10 @@ describe("weekly rewards end to end (three weeks)", function () {
     await run("device:mint", { key: signers[13].address, serial: "AP-1", hwRevision: "7", to: "12" });
     await run("device:pair", { vehicle: "5", device: "1", ownerAccount: "12", deviceAccount: "13" });
     await run("connection:attest", { vehicle: "3", ownerAccount: "11" });
+    // Only connected vehicles earn (docs/rewards-spec.md, "Eligibility"): vehicles 1, 2 and 4 get software ones.
+    await run("connection:attest", { vehicle: "1", ownerAccount: "10" });
+    await run("connection:attest", { vehicle: "2", ownerAccount: "10" });
+    await run("connection:attest", { vehicle: "4", ownerAccount: "11" });
   });
 
   after(async function () {
@@ -175,6 +180,228 @@ describe("weekly rewards end to end (three weeks)", function () {
     const status = (await run("rewards:status", {})) as { claimed: bigint; funded: bigint; balance: bigint };
     expect(status.claimed).to.equal(claimed);
     expect(status.funded - status.claimed).to.equal(status.balance);
+  });
+
+  /** The inputs of week `week` as rewards:verify takes them. */
+  function inputsOf(week: number): Record<string, string | undefined> {
+    return {
+      activity: path.join(dir, `activity-${week}.csv`),
+      snapshot: path.join(dir, `vehicles-${week}.csv`),
+      previous: week === 0 ? undefined : files[week - 1],
+    };
+  }
+
+  /** Runs rewards:verify expecting it to fail; returns the error message and every printed line. */
+  async function verifyFails(args: Record<string, unknown>): Promise<{ message: string; out: string }> {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
+    try {
+      await hre.run("rewards:verify", args);
+    } catch (e) {
+      return { message: (e as Error).message, out: lines.join("\n") };
+    } finally {
+      console.log = log;
+    }
+    throw new Error("rewards:verify should have failed");
+  }
+
+  /** A copy of week `week`'s file (and tree) in its own folder, its text passed through `edit`. */
+  function tamperedCopy(week: number, name: string, edit: (text: string) => string): string {
+    const file = path.join(dir, name, `week-${week}.json`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.copyFileSync(files[week].replace(/\.json$/, ".tree"), file.replace(/\.json$/, ".tree"));
+    fs.writeFileSync(file, edit(fs.readFileSync(files[week], "utf8")));
+    return file;
+  }
+
+  it("verifies every honest week from its inputs and the chain", async function () {
+    for (let week = 0; week < 3; week++) {
+      expect(await run("rewards:verify", { file: files[week], ...inputsOf(week) })).to.equal(true);
+    }
+  });
+
+  it("never overwrites a week whose root is on chain", async function () {
+    const before = fs.readFileSync(files[1]);
+    await rejects(
+      run("rewards:compute", { week: "1", ...inputsOf(1), out: files[1] }),
+      /week-1\.json holds week 1's root 0x[0-9a-f]{64}, which is published on chain: a published week is never overwritten/,
+    );
+    expect(fs.readFileSync(files[1]).equals(before)).to.equal(true);
+  });
+
+  it("refuses to compute a week whose issuance is not the vault's (the policy's pool doubled)", async function () {
+    const policy = JSON.parse(fs.readFileSync("config/rewards-policy.json", "utf8"));
+    policy.issuance.pool = "900000000";
+    const doubled = path.join(dir, "policy-doubled.json");
+    fs.writeFileSync(doubled, JSON.stringify(policy));
+    const out = path.join(dir, "doubled", "week-2.json");
+    await rejects(
+      run("rewards:compute", { week: "2", ...inputsOf(2), policy: doubled, out }),
+      /--policy: week 2's issuance would be \d+ wei but the vault releases \d+ wei for it/,
+    );
+    expect(fs.existsSync(out)).to.equal(false);
+  });
+
+  it("reads earlier weeks' credits beside the file, not in the network's default folder", async function () {
+    // A default folder holding a week that paid "slash:1" (another run's) must not affect a file elsewhere.
+    const defaultDir = path.join(hre.config.paths.root, "distributions", hre.network.name);
+    const stray = path.join(defaultDir, "week-0.json");
+    const existed = fs.existsSync(stray);
+    const madeDir = !fs.existsSync(path.join(hre.config.paths.root, "distributions"));
+    const credits = path.join(dir, "credits-2.csv");
+    fs.writeFileSync(credits, `account,amount_wei,reason\n${never},1000,slash:1\n`);
+    const out = path.join(dir, "credited", "week-2.json");
+    await run("rewards:compute", { week: "2", ...inputsOf(2), credits, out });
+    if (!existed) {
+      fs.mkdirSync(defaultDir, { recursive: true });
+      const d = fs.readFileSync(out, "utf8").replace('"week": 2', '"week": 0');
+      fs.writeFileSync(stray, d);
+    }
+    try {
+      expect(await run("rewards:verify", { file: out, ...inputsOf(2), credits })).to.equal(true);
+    } finally {
+      if (!existed) fs.rmSync(stray);
+      if (madeDir) fs.rmSync(path.join(hre.config.paths.root, "distributions"), { recursive: true });
+    }
+    // A verify mismatch names the input that differs: credits recorded in the file but not given.
+    const { message, out: printed } = await verifyFails({ file: out, ...inputsOf(2) });
+    expect(message).to.match(/^week-2\.json \S+: \d+ difference\(s\) from what the inputs and the chain give/);
+    expect(printed).to.include("the credits given are not the ones the published week was computed from");
+    expect(printed).to.match(new RegExp(`${never} credits\\[slash:1\\]: expected \\(absent\\), found 1000`));
+  });
+
+  describe("rewards:verify catches each tampering", function () {
+    it("carried state edited: a streak raised", async function () {
+      const file = tamperedCopy(2, "streak", (t) =>
+        t.replace('{"vehicleId":"1","streak":3', '{"vehicleId":"1","streak":9'),
+      );
+      const { out } = await verifyFails({ file, ...inputsOf(2) });
+      expect(out).to.include("vehicle 1 streak: expected 3, found 9");
+    });
+
+    it("carried state edited: a fake pending referral payout", async function () {
+      const file = tamperedCopy(2, "pending", (t) =>
+        t.replace(
+          '"pending": []',
+          `"pending": [\n      {\n        "vehicleId": "2",\n        "referrer": "${weekly}",\n        "driver": "${weekly}",\n        "amountPerSideWei": "50000000000000000000",\n        "dueWeek": 3\n      }\n    ]`,
+        ),
+      );
+      const { message, out } = await verifyFails({ file, ...inputsOf(2) });
+      expect(message + out).to.match(/referrals\.pending/);
+    });
+
+    it("a previous file whose accounts no longer hash to its on-chain root", async function () {
+      // Edited by hand: its own tree gives it away.
+      const entry = readDistribution(files[1]).accounts.find((a) => a.account === never)!;
+      const edited = tamperedCopy(1, "prev", (t) =>
+        t.replace(`"cumulativeWei":"${entry.cumulativeWei}"`, `"cumulativeWei":"${entry.cumulativeWei + 5n}"`),
+      );
+      expect((await verifyFails({ file: files[2], ...inputsOf(2), previous: edited })).message).to.match(
+        /^week-1\.json /,
+      );
+      // Rebuilt consistently (amounts moved between accounts, tree rebuilt): only the chain gives it away.
+      const rebuilt = await forged(1, "prev-rebuilt", (d) => {
+        d.accounts.find((a) => a.account === never)!.cumulativeWei -= 5n;
+        d.accounts.find((a) => a.account === once)!.cumulativeWei += 5n;
+      });
+      const { out } = await verifyFails({ file: files[2], ...inputsOf(2), previous: rebuilt });
+      expect(out).to.match(/week-1\.json root: expected a root published on chain, found 0x[0-9a-f]{64}/);
+    });
+
+    it("an activity file other than the one hashed", async function () {
+      const other = path.join(dir, "activity-2-other.csv");
+      fs.writeFileSync(other, fs.readFileSync(inputsOf(2).activity!, "utf8").replace("2,true,3,", "2,true,4,"));
+      const { out } = await verifyFails({ file: files[2], ...inputsOf(2), activity: other });
+      expect(out).to.include("the activity file given is not the one the published week was computed from");
+    });
+
+    it("a snapshot not at the week's end (taken after a vehicle joined)", async function () {
+      const id = await ethers.provider.send("evm_snapshot", []);
+      try {
+        const [signer] = await ethers.getSigners();
+        await vehicles.connect(signer).mintVehicle({
+          make: "Make",
+          model: "Late",
+          year: 2022,
+          powertrain: 0,
+          vinCommitment: ethers.id("e2e-late"),
+        });
+        const late = path.join(dir, "vehicles-2-late.csv");
+        await run("registry:snapshot", { out: late });
+        const { out } = await verifyFails({ file: files[2], ...inputsOf(2), snapshot: late });
+        expect(out).to.match(
+          /vehicles-2-late\.csv \(bytes\): expected the registry at block \d+ \(the last before week 2's end\), found a difference at byte \d+ \(the snapshot is not the registry at the week's end\)/,
+        );
+      } finally {
+        await ethers.provider.send("evm_revert", [id]);
+      }
+    });
+
+    it("fabricated credits", async function () {
+      const credits = path.join(dir, "credits-fake.csv");
+      fs.writeFileSync(credits, `account,amount_wei,reason\n${once},7000,slash:9\n`);
+      const { out } = await verifyFails({ file: files[2], ...inputsOf(2), credits });
+      expect(out).to.include(`${once} credits[slash:9]: expected 7000, found (absent)`);
+    });
+
+    it("an inflated referral budget (in the inputs, or in a file computed with it)", async function () {
+      const { out } = await verifyFails({ file: files[2], ...inputsOf(2), referralBudget: "1000" });
+      expect(out).to.include("the referral budget given differs from the one used");
+      // A week computed with an unfunded budget: it agrees with its inputs, not with the chain's Funded events.
+      const inflated = path.join(dir, "inflated", "week-2.json");
+      await run("rewards:compute", { week: "2", ...inputsOf(2), referralBudget: "1000", out: inflated });
+      const chain = await verifyFails({ file: inflated, ...inputsOf(2), referralBudget: "1000" });
+      expect(chain.out).to.include(`header referrals.budgetWei: expected 0 (Funded for "referrals" up to block`);
+      expect(chain.out).to.include(`found ${10n ** 21n} (the referral budget is not what was funded on chain)`);
+    });
+
+    it("a changed policy", async function () {
+      const policy = JSON.parse(fs.readFileSync("config/rewards-policy.json", "utf8"));
+      policy.connectionPoints.software = 1001;
+      const changed = path.join(dir, "policy-changed.json");
+      fs.writeFileSync(changed, JSON.stringify(policy));
+      const { out } = await verifyFails({ file: files[2], ...inputsOf(2), policy: changed });
+      expect(out).to.include("the policy given differs from the one used");
+    });
+
+    /** A self-consistent forgery of week `week`: its amounts edited by `edit`, its tree rebuilt, its header kept. */
+    async function forged(week: number, name: string, edit: (d: WeekAmounts) => void): Promise<string> {
+      const { root: _root, tree: _tree, cachedLayer: _layer, ...amounts } = readDistribution(files[week]);
+      edit(amounts);
+      const tree = await buildTree(amounts.accounts);
+      return writeDistribution(path.join(dir, name), withTree(amounts, tree), tree).jsonPath;
+    }
+
+    it("leaves that sum to more than the declared total", async function () {
+      let declared = 0n;
+      let sum = 0n;
+      const file = await forged(2, "sum", (d) => {
+        d.accounts.find((a) => a.account === weekly)!.cumulativeWei += 10n ** 18n;
+        declared = d.cumulativeTotalWei;
+        sum = d.accounts.reduce((s, a) => s + a.cumulativeWei, 0n);
+      });
+      const { message } = await verifyFails({ file, ...inputsOf(2) });
+      expect(message).to.include(
+        `week-2.json cumulativeTotalWei: is ${declared} but the accounts' cumulative amounts sum to ${sum}`,
+      );
+    });
+
+    it("an account's cumulative amount below the previous root's (the total kept)", async function () {
+      const previousOnce = readDistribution(files[1]).accounts.find((a) => a.account === once)!;
+      let moved = 0n;
+      const file = await forged(2, "fell", (d) => {
+        const from = d.accounts.find((a) => a.account === once)!;
+        const to = d.accounts.find((a) => a.account === weekly)!;
+        moved = from.cumulativeWei - (previousOnce.cumulativeWei - 1n);
+        from.cumulativeWei -= moved;
+        to.cumulativeWei += moved;
+      });
+      const { out } = await verifyFails({ file, ...inputsOf(2) });
+      expect(out).to.include(
+        `${once} cumulativeWei: expected ≥ ${previousOnce.cumulativeWei} (week 1's), found ${previousOnce.cumulativeWei - 1n} (an account's cumulative amount fell below the previous root's)`,
+      );
+    });
   });
 
   it("refuses a tampered file at verify and at publish", async function () {

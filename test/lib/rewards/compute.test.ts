@@ -333,6 +333,24 @@ describe("lib/rewards/compute", function () {
       ]);
     });
 
+    it("counts an active row of a vehicle without a connection as inactive, and one connection is enough", async function () {
+      const bare = { ...car(2, BOB), pairedDevice: null };
+      const software = { ...car(3, BOB), pairedDevice: null, connectionKinds: ["software" as const] };
+      const { distribution } = await computeWeek(
+        inputs([car(1, ALICE), bare, software], [row(1), row(2), { ...row(3), dataTypes: ["location"] }]),
+      );
+      expect(distribution.vehicles.map((v) => [v.vehicleId, v.streak, v.missed])).to.deep.equal([
+        ["1", 1, 0],
+        ["2", 0, 1],
+        ["3", 1, 0],
+      ]);
+      const bob = distribution.accounts.find((a) => a.account === BOB)!;
+      expect(bob.vehicles.map((v) => [v.vehicleId, v.points.connection, v.points.dataTypes])).to.deep.equal([
+        ["3", 1000, 500],
+      ]);
+      expect(distribution.totals.earningVehicles).to.equal(2);
+    });
+
     it("carries the whole green pool when no vehicle earned green points", async function () {
       const w0 = await computeWeek(inputs([car(1, ALICE, "BEV")], [row(1, true, 15_999)]));
       const g0 = w0.distribution.pools.green;
