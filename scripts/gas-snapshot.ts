@@ -256,7 +256,9 @@ async function measureRewards(
     { account: driver, amount: ethers.parseEther("2469") },
     ...batch.map((a, i) => ({ account: a, amount: ethers.parseEther(String(200 + i)) })),
   ]);
-  await distributor.connect(publisher).publishRoot(1, week1.root, week1.total, ethers.id("week-1"), policy, week1.layer);
+  await distributor
+    .connect(publisher)
+    .publishRoot(1, week1.root, week1.total, ethers.id("week-1"), policy, week1.layer);
   await ethers.provider.send("evm_increaseTime", [window]);
   await distributor.activateRoot();
   const [again, ...batchProofs] = week1.proofs;

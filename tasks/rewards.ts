@@ -247,10 +247,17 @@ task("rewards:verify", "Recomputes a distribution from the same inputs and compa
 task("rewards:publish", "Publishes week N's root from its distribution file (dry run unless --yes)")
   .addParam("week", "Week number")
   .addParam("file", "The distribution file")
+  .addOptionalParam(
+    "layer",
+    "Post the cached layer: always, never, or auto (when the expected claims pay for it)",
+    "auto",
+  )
   .addFlag("yes", "Send the transactions (otherwise only check and print)")
   .setAction(
-    cli(async (args: { week: string; file: string; yes: boolean }, hre) => {
+    cli(async (args: { week: string; file: string; layer: string; yes: boolean }, hre) => {
       const { readDistribution, verifyDistribution } = await import("../lib/rewards/distribution");
+      const { chooseLayer, claimsPerWeek, layerGasModel, parseLayerMode } = await import("../lib/rewards/layer-choice");
+      const layerMode = parseLayerMode(args.layer);
       const week = positiveWeek(args.week);
       const d = readDistribution(existing(args.file, "--file"));
       const src = path.basename(args.file);
@@ -269,9 +276,29 @@ task("rewards:publish", "Publishes week N's root from its distribution file (dry
       if (week > next) throw new RewardsStateError(`week ${next} must be published before week ${week}`);
       const pending = await ctx.distributor.pendingRoot();
       const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+      const endsAt = await ctx.vault.weekStart(week + 1);
+      if (BigInt(now) < endsAt) {
+        throw new RewardsStateError(
+          `week ${week} has not ended: it ends at ${new Date(Number(endsAt) * 1000).toISOString()} (vault clock)`,
+        );
+      }
       if (pending.root !== hre.ethers.ZeroHash && BigInt(now) < pending.activatesAt) {
         throw new RewardsStateError(
           `week ${pending.week}'s root is still in its challenge window until ${new Date(Number(pending.activatesAt) * 1000).toISOString()}`,
+        );
+      }
+      const dispute = await ctx.distributor.pendingDispute();
+      if (dispute.disputer !== hre.ethers.ZeroAddress && BigInt(now) < dispute.resolvesBy) {
+        throw new RewardsStateError(
+          `week ${pending.week}'s root is disputed by ${dispute.disputer} until ${new Date(Number(dispute.resolvesBy) * 1000).toISOString()} (or until it is resolved)`,
+        );
+      }
+      const onChainPolicy = await ctx.distributor.policyHash();
+      if (d.policyHash !== onChainPolicy) {
+        throw new InputError(
+          src,
+          "policyHash",
+          `is ${d.policyHash} but the distributor's policy hash is ${onChainPolicy}`,
         );
       }
       const onChainPrevious = pending.root !== hre.ethers.ZeroHash ? pending : await ctx.distributor.activeRoot();
@@ -299,7 +326,24 @@ task("rewards:publish", "Publishes week N's root from its distribution file (dry
           `${d.cumulativeTotalWei} exceeds what the distributor holds and can pull (${funded + releasable} wei)`,
         );
       }
-      const layer = hre.ethers.concat(d.cachedLayer.nodes);
+      // The layer pays only when enough claims use it: expected claims = recent weeks' claims per week.
+      const snapshotFile = path.join(hre.config.paths.root, "gas-snapshot.json");
+      const model = layerGasModel(JSON.parse(fs.readFileSync(snapshotFile, "utf8")), path.basename(snapshotFile));
+      const activations = await ctx.distributor.queryFilter(ctx.distributor.filters.RootActivated());
+      const claimEvents = [
+        ...(await ctx.distributor.queryFilter(ctx.distributor.filters.Claimed())),
+        ...(await ctx.distributor.queryFilter(ctx.distributor.filters.ClaimedTo())),
+      ];
+      const choice = chooseLayer(
+        layerMode,
+        model,
+        { nodes: d.cachedLayer.nodes.length, levelsSkipped: d.tree.layerCount - 1 - d.cachedLayer.layer },
+        claimsPerWeek(
+          activations.map((e) => e.blockNumber),
+          claimEvents.map((e) => e.blockNumber),
+        ),
+      );
+      const layer = choice.useLayer ? hre.ethers.concat(d.cachedLayer.nodes) : "0x";
       const contentHash = d.contentHash;
       table([
         ["network", `${ctx.network} (chain ${ctx.chainId})`],
@@ -307,7 +351,12 @@ task("rewards:publish", "Publishes week N's root from its distribution file (dry
         ["root", d.root],
         ["cumulative total", `${dimo(d.cumulativeTotalWei)} (${d.cumulativeTotalWei} wei)`],
         ["content hash (sha256)", contentHash],
-        ["cached layer", `${d.cachedLayer.nodes.length} nodes`],
+        [
+          "cached layer",
+          `${choice.useLayer ? "posted" : "not posted"} (--layer ${choice.mode}): ${d.cachedLayer.nodes.length} nodes, ` +
+            `+${choice.publishExtraGas} gas to publish, -${choice.savingPerClaimGas} gas a claim, ` +
+            `pays above ${choice.breakEvenClaims} claims; expected ${choice.expectedClaims} (recent weeks' average)`,
+        ],
         ["funded / pullable", `${dimo(funded)} / ${dimo(releasable)}`],
       ]);
       if (!args.yes) {
@@ -331,7 +380,9 @@ task("rewards:publish", "Publishes week N's root from its distribution file (dry
       }
       const receipt = await sent(
         "publishRoot",
-        ctx.distributor.connect(signer).publishRoot(week, d.root, d.cumulativeTotalWei, contentHash, layer),
+        ctx.distributor
+          .connect(signer)
+          .publishRoot(week, d.root, d.cumulativeTotalWei, contentHash, d.policyHash, layer),
       );
       const p = await ctx.distributor.pendingRoot();
       say(
