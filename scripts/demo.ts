@@ -317,7 +317,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       await run(hre, "rewards:verify", { file: out, ...inputs });
       files.push(out);
       const before = await ethers.provider.getBlockNumber();
-      await run(hre, "rewards:publish", { week: String(week), file: out, yes: true });
+      // Always with the cached layer: the demo's claims and the claim page (npm run app) use short proofs.
+      await run(hre, "rewards:publish", { week: String(week), file: out, layer: "always", yes: true });
       addGas("publish (all txs)", await gasOfBlocks(before + 1, await ethers.provider.getBlockNumber()));
       return out;
     }

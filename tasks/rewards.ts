@@ -439,7 +439,10 @@ task("rewards:claim", "Claims an account's rewards from a distribution file (pai
           `week ${d.week}'s root is not the active one (active: week ${active.week}); use that week's file`,
         );
       }
+      const { claimProof } = await import("../lib/rewards/layer-choice");
+      const [firstStore] = await ctx.distributor.cachedLayerStores(d.root);
       const p = proofFor(d, args.account);
+      const { anchor, proof } = claimProof(p, (await ethers.provider.getCode(firstStore)) !== "0x");
       const already = await ctx.distributor.claimed(p.account);
       if (p.cumulativeWei <= already) {
         say(`Nothing to claim: ${p.account} already claimed ${dimo(already)} of ${dimo(p.cumulativeWei)}`);
@@ -457,15 +460,12 @@ task("rewards:claim", "Claims an account's rewards from a distribution file (pai
           );
         receipt = await sent(
           "claimTo",
-          ctx.distributor.connect(owner).claimTo(p.cumulativeWei, p.anchor, p.shortProof, args.to),
+          ctx.distributor.connect(owner).claimTo(p.cumulativeWei, anchor, proof, args.to),
         );
       } else {
         const sender = signers[args.from];
         if (!sender) throw new InputError("rewards:claim", "--from", `no local account ${args.from}`);
-        receipt = await sent(
-          "claim",
-          ctx.distributor.connect(sender).claim(p.account, p.cumulativeWei, p.anchor, p.shortProof),
-        );
+        receipt = await sent("claim", ctx.distributor.connect(sender).claim(p.account, p.cumulativeWei, anchor, proof));
       }
       const paid = p.cumulativeWei - already;
       say(

@@ -90,3 +90,14 @@ export function parseLayerMode(value: string): LayerMode {
   if ((LAYER_MODES as readonly string[]).includes(value)) return value as LayerMode;
   throw new InputError("--layer", "value", `"${value}" is not one of ${LAYER_MODES.join(", ")}`);
 }
+
+/**
+ * The claim arguments for a root: the short proof up to the cached layer when that layer was posted on chain
+ * (`layerOnChain`, e.g. `cachedLayerStores(root)` has code), else the full proof to the root (anchor 0).
+ */
+export function claimProof(
+  p: { anchor: number; shortProof: string[]; proof: string[] },
+  layerOnChain: boolean,
+): { anchor: number; proof: string[] } {
+  return layerOnChain ? { anchor: p.anchor, proof: p.shortProof } : { anchor: 0, proof: p.proof };
+}
