@@ -13,6 +13,11 @@ import { formatDimo, parseDimo } from "./units";
 
 export const TOTAL_SUPPLY_WEI = 1_000_000_000n * 10n ** 18n;
 
+/** Dispute bond when the config sets none, in DIMO. */
+export const DEFAULT_DISPUTE_BOND = "10000";
+/** RewardDistributor.DISPUTE_PERIOD: how long an unresolved dispute holds a root (seconds). */
+export const REWARDS_DISPUTE_PERIOD_SECONDS = 14 * 86400;
+
 const dimoAmount = z
   .string()
   .regex(/^\d+(\.\d{1,18})?$/, 'expected a decimal DIMO amount as a string, e.g. "450000000"');
@@ -67,6 +72,8 @@ export const deployConfigSchema = z
       .object({
         publisher: recipient,
         challengeWindowSeconds: intIn(3600, 7 * 86400),
+        /** DIMO bond of a dispute of a pending root (RewardDistributor.disputeBond). */
+        disputeBond: dimoAmount.default(DEFAULT_DISPUTE_BOND),
       })
       .strict(),
     registry: z
@@ -107,8 +114,8 @@ export interface DeployConfig {
     unbondingPeriodSeconds: number;
     freezeDurationSeconds: number;
   };
-  /** The rewards oracle that publishes weekly roots, and the challenge window of each root. */
-  rewards: { publisher: string; challengeWindowSeconds: number };
+  /** The rewards oracle that publishes weekly roots, the challenge window of each root, the dispute bond (wei). */
+  rewards: { publisher: string; challengeWindowSeconds: number; disputeBond: bigint };
   /** Lines of the fields checked after address resolution (`checkRoleAccounts`), for error messages. */
   lines: { guardian: number; publisher: number };
 }
@@ -235,6 +242,22 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
       lineOf(["governance", "proposalThreshold"]),
     );
   }
+  if (cycle >= REWARDS_DISPUTE_PERIOD_SECONDS) {
+    throw new InputError(
+      source,
+      "governance",
+      `a governance cycle of ${cycle} s must be shorter than the distributor's dispute period (${REWARDS_DISPUTE_PERIOD_SECONDS} s), or the DAO cannot decide a disputed root before it activates`,
+      lineOf(["governance"]),
+    );
+  }
+  if (parseDimo(file.rewards.disputeBond, where("rewards.disputeBond")) === 0n) {
+    throw new InputError(
+      source,
+      "rewards.disputeBond",
+      "must be greater than zero",
+      lineOf(["rewards", "disputeBond"]),
+    );
+  }
   return {
     source,
     allocation,
@@ -256,7 +279,11 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
     },
     guardian: file.guardian,
     registry: file.registry,
-    rewards: file.rewards,
+    rewards: {
+      publisher: file.rewards.publisher,
+      challengeWindowSeconds: file.rewards.challengeWindowSeconds,
+      disputeBond: parseDimo(file.rewards.disputeBond, where("rewards.disputeBond")),
+    },
     staking: {
       baseStake: parseDimo(file.staking.baseStake, where("staking.baseStake")),
       perVehicleStake: parseDimo(file.staking.perVehicleStake, where("staking.perVehicleStake")),

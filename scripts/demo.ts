@@ -337,7 +337,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       // One week the oracle first publishes a tampered root; the watcher beside it revokes it in its window.
       if (week === TAMPERED_WEEK) watcher.caught = await tamperedRootCaught(week, out);
       const before = await ethers.provider.getBlockNumber();
-      await run(hre, "rewards:publish", { week: String(week), file: out, yes: true });
+      // Always with the cached layer: the demo's claims and the claim page (npm run app) use short proofs.
+      await run(hre, "rewards:publish", { week: String(week), file: out, layer: "always", yes: true });
       addGas("publish (all txs)", await gasOfBlocks(before + 1, await ethers.provider.getBlockNumber()));
       const seen = await run<string[]>(hre, "rewards:watch", watcher.args);
       if (seen.join() !== "verified")

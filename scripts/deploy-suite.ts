@@ -20,6 +20,7 @@ import {
   resolveGenesis,
 } from "../lib/deploy-config";
 import { isoUtc } from "../lib/issuance";
+import { parsePolicy, policyHash } from "../lib/rewards/policy";
 import { formatDimoRounded } from "../lib/units";
 import type {
   ConsumerStaking,
@@ -62,6 +63,8 @@ export interface DeploymentRecord {
 export interface DeployOptions {
   /** Config file; default `config/deploy/<network>.json`, else `config/deploy/default.json`. */
   configPath?: string;
+  /** Rewards policy whose hash the distributor starts with; default `config/rewards-policy.json`. */
+  policyPath?: string;
   /** Record file; default `deployments/<network>.json`. */
   recordPath?: string;
   /** Ignore an existing record and deploy everything again. */
@@ -138,6 +141,8 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
   // 1. Everything a person wrote is validated before anything is sent.
   const config = loadDeployConfig(root, network.name, configFile);
   const configText = fs.readFileSync(configFile, "utf8");
+  const policyFile = opts.policyPath ?? path.join(root, "config", "rewards-policy.json");
+  const rewardsPolicyHash = policyHash(parsePolicy(fs.readFileSync(policyFile, "utf8"), path.basename(policyFile)));
   const signers = await ethers.getSigners();
   if (signers.length === 0)
     throw new Error(`network ${network.name} has no deployer account (set DEPLOYER_PRIVATE_KEY)`);
@@ -292,8 +297,8 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     deployer.address,
   ]);
 
-  // Reward distributor (issue 4): the Timelock administers it; the publisher (rewards oracle) and the
-  // guardian come from the config.
+  // Reward distributor (issue 4): the Timelock administers it; the publisher (rewards oracle), the guardian
+  // and the dispute bond come from the config, the initial policy hash from the rewards policy.
   const distributor = await deploy<RewardDistributor>("RewardDistributor", [
     tokenAddress,
     await vault.getAddress(),
@@ -301,6 +306,8 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     rewardsPublisher,
     guardian,
     config.rewards.challengeWindowSeconds,
+    rewardsPolicyHash,
+    config.rewards.disputeBond,
   ]);
   const distributorAddress = await distributor.getAddress();
 

@@ -206,10 +206,34 @@ function depth20Tree(week: number, entries: { account: string; amount: bigint }[
     for (let i = 0; i + 1 < nodes.length; i += 2) up.push(hashPair(nodes[i], nodes[i + 1]));
     nodes = up;
   }
-  return { root: nodes[0], layer: ethers.concat(layer), proofs, total: entries.reduce((t, e) => t + e.amount, 0n) };
+  /** Siblings from node `index` of the layer up to the root. */
+  const layerProof = (index: number): string[] => {
+    const out: string[] = [];
+    let level = [...layer];
+    let i = index;
+    while (level.length > 1) {
+      out.push(level[i ^ 1]);
+      const up: string[] = [];
+      for (let j = 0; j + 1 < level.length; j += 2) up.push(hashPair(level[j], level[j + 1]));
+      level = up;
+      i >>= 1;
+    }
+    return out;
+  };
+  return {
+    root: nodes[0],
+    layer: ethers.concat(layer),
+    proofs,
+    layerProof,
+    total: entries.reduce((t, e) => t + e.amount, 0n),
+  };
 }
 
-/** Publishing, first and repeat claims at proof depth 20, and a batch of 32 repeat claims. */
+/**
+ * Publishing (with the 1,024-node layer, and without a layer), activating, revoking, disputing and resolving;
+ * first and repeat claims at proof depth 20 through the layer and with the full proof, and a batch of 32
+ * repeat claims.
+ */
 async function measureRewards(
   record: Awaited<ReturnType<typeof deploySuite>>["record"],
   genesis: number,
@@ -231,8 +255,9 @@ async function measureRewards(
     ...batch.map((a, i) => ({ account: a, amount: ethers.parseEther(String(100 + i)) })),
   ]);
   const window = Number(await distributor.challengeWindow());
-  gas["rewards.publish"] = await gasOf(
-    distributor.connect(publisher).publishRoot(0, week0.root, week0.total, ethers.id("week-0"), week0.layer),
+  const policy = await distributor.policyHash();
+  gas["rewards.publish.layer"] = await gasOf(
+    distributor.connect(publisher).publishRoot(0, week0.root, week0.total, ethers.id("week-0"), policy, week0.layer),
   );
   await ethers.provider.send("evm_increaseTime", [window]);
   gas["rewards.activateRoot"] = await gasOf(distributor.activateRoot());
@@ -244,10 +269,18 @@ async function measureRewards(
     { account: driver, amount: ethers.parseEther("2469") },
     ...batch.map((a, i) => ({ account: a, amount: ethers.parseEther(String(200 + i)) })),
   ]);
-  await distributor.connect(publisher).publishRoot(1, week1.root, week1.total, ethers.id("week-1"), week1.layer);
+  await distributor
+    .connect(publisher)
+    .publishRoot(1, week1.root, week1.total, ethers.id("week-1"), policy, week1.layer);
   await ethers.provider.send("evm_increaseTime", [window]);
   await distributor.activateRoot();
   const [again, ...batchProofs] = week1.proofs;
+  // The same claim with the full 20-sibling proof to the root, measured and rolled back: what the layer saves.
+  const beforeFull = await ethers.provider.send("evm_snapshot", []);
+  gas["claim.repeat.depth20.fullProof"] = await gasOf(
+    distributor.claim(again.account, again.amount, 0, [...again.proof, ...week1.layerProof(again.anchor - 1)]),
+  );
+  await ethers.provider.send("evm_revert", [beforeFull]);
   gas["claim.repeat.depth20"] = await gasOf(distributor.claim(again.account, again.amount, again.anchor, again.proof));
   const claims = batchProofs.map((p) => ({
     account: p.account,
@@ -256,6 +289,32 @@ async function measureRewards(
     proof: p.proof,
   }));
   gas["claim.batch32.perClaim"] = Math.round((await gasOf(distributor.claimMany(claims))) / 32);
+
+  // Publishing without a layer, steady state: week 1 active, nothing pending (the usual case when someone
+  // activated the last root), then week 3 while week 2's matured root is activated by the same call.
+  await ethers.provider.send("evm_setNextBlockTimestamp", [genesis + 4 * WEEK]);
+  const week2 = depth20Tree(2, [{ account: driver, amount: ethers.parseEther("20000") }]);
+  gas["rewards.publish.noLayer"] = await gasOf(
+    distributor.connect(publisher).publishRoot(2, week2.root, week2.total, ethers.id("week-2"), policy, "0x"),
+  );
+  await ethers.provider.send("evm_increaseTime", [window]);
+  const week3 = depth20Tree(3, [{ account: driver, amount: ethers.parseEther("30000") }]);
+  gas["rewards.publish.noLayer.activating"] = await gasOf(
+    distributor.connect(publisher).publishRoot(3, week3.root, week3.total, ethers.id("week-3"), policy, "0x"),
+  );
+  // Guardian revocation; then a dispute upheld and a dispute dismissed (bond from a DAO member).
+  const guardian = signers[1];
+  const disputer = signers[3];
+  const bond = await distributor.disputeBond();
+  const token = await ethers.getContractAt("DimoToken", record.contracts.DimoToken.address);
+  await token.connect(disputer).approve(await distributor.getAddress(), 2n * bond);
+  gas["rewards.revokePendingRoot"] = await gasOf(distributor.connect(guardian).revokePendingRoot());
+  await distributor.connect(publisher).publishRoot(3, week3.root, week3.total, ethers.id("week-3"), policy, "0x");
+  gas["rewards.dispute"] = await gasOf(distributor.connect(disputer).disputePendingRoot(ethers.id("evidence")));
+  gas["rewards.resolveDispute.upheld"] = await gasOf(distributor.connect(guardian).resolveDispute(true));
+  await distributor.connect(publisher).publishRoot(3, week3.root, week3.total, ethers.id("week-3"), policy, "0x");
+  await distributor.connect(disputer).disputePendingRoot(ethers.id("evidence"));
+  gas["rewards.resolveDispute.dismissed"] = await gasOf(distributor.connect(guardian).resolveDispute(false));
   return gas;
 }
 

@@ -522,10 +522,17 @@ task("rewards:verify", "Re-derives a published week from its inputs and the chai
 task("rewards:publish", "Publishes week N's root from its distribution file (dry run unless --yes)")
   .addParam("week", "Week number")
   .addParam("file", "The distribution file")
+  .addOptionalParam(
+    "layer",
+    "Post the cached layer: always, never, or auto (when the expected claims pay for it)",
+    "auto",
+  )
   .addFlag("yes", "Send the transactions (otherwise only check and print)")
   .setAction(
-    cli(async (args: { week: string; file: string; yes: boolean }, hre) => {
+    cli(async (args: { week: string; file: string; layer: string; yes: boolean }, hre) => {
       const { readDistribution, verifyDistribution } = await import("../lib/rewards/distribution");
+      const { chooseLayer, claimsPerWeek, layerGasModel, parseLayerMode } = await import("../lib/rewards/layer-choice");
+      const layerMode = parseLayerMode(args.layer);
       const week = positiveWeek(args.week);
       const d = readDistribution(existing(args.file, "--file"));
       const src = path.basename(args.file);
@@ -544,9 +551,29 @@ task("rewards:publish", "Publishes week N's root from its distribution file (dry
       if (week > next) throw new RewardsStateError(`week ${next} must be published before week ${week}`);
       const pending = await ctx.distributor.pendingRoot();
       const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+      const endsAt = await ctx.vault.weekStart(week + 1);
+      if (BigInt(now) < endsAt) {
+        throw new RewardsStateError(
+          `week ${week} has not ended: it ends at ${new Date(Number(endsAt) * 1000).toISOString()} (vault clock)`,
+        );
+      }
       if (pending.root !== hre.ethers.ZeroHash && BigInt(now) < pending.activatesAt) {
         throw new RewardsStateError(
           `week ${pending.week}'s root is still in its challenge window until ${new Date(Number(pending.activatesAt) * 1000).toISOString()}`,
+        );
+      }
+      const dispute = await ctx.distributor.pendingDispute();
+      if (dispute.disputer !== hre.ethers.ZeroAddress && BigInt(now) < dispute.resolvesBy) {
+        throw new RewardsStateError(
+          `week ${pending.week}'s root is disputed by ${dispute.disputer} until ${new Date(Number(dispute.resolvesBy) * 1000).toISOString()} (or until it is resolved)`,
+        );
+      }
+      const onChainPolicy = await ctx.distributor.policyHash();
+      if (d.policyHash !== onChainPolicy) {
+        throw new InputError(
+          src,
+          "policyHash",
+          `is ${d.policyHash} but the distributor's policy hash is ${onChainPolicy}`,
         );
       }
       const onChainPrevious = pending.root !== hre.ethers.ZeroHash ? pending : await ctx.distributor.activeRoot();
@@ -574,7 +601,24 @@ task("rewards:publish", "Publishes week N's root from its distribution file (dry
           `${d.cumulativeTotalWei} exceeds what the distributor holds and can pull (${funded + releasable} wei)`,
         );
       }
-      const layer = hre.ethers.concat(d.cachedLayer.nodes);
+      // The layer pays only when enough claims use it: expected claims = recent weeks' claims per week.
+      const snapshotFile = path.join(hre.config.paths.root, "gas-snapshot.json");
+      const model = layerGasModel(JSON.parse(fs.readFileSync(snapshotFile, "utf8")), path.basename(snapshotFile));
+      const activations = await ctx.distributor.queryFilter(ctx.distributor.filters.RootActivated());
+      const claimEvents = [
+        ...(await ctx.distributor.queryFilter(ctx.distributor.filters.Claimed())),
+        ...(await ctx.distributor.queryFilter(ctx.distributor.filters.ClaimedTo())),
+      ];
+      const choice = chooseLayer(
+        layerMode,
+        model,
+        { nodes: d.cachedLayer.nodes.length, levelsSkipped: d.tree.layerCount - 1 - d.cachedLayer.layer },
+        claimsPerWeek(
+          activations.map((e) => e.blockNumber),
+          claimEvents.map((e) => e.blockNumber),
+        ),
+      );
+      const layer = choice.useLayer ? hre.ethers.concat(d.cachedLayer.nodes) : "0x";
       const contentHash = d.contentHash;
       table([
         ["network", `${ctx.network} (chain ${ctx.chainId})`],
@@ -582,7 +626,12 @@ task("rewards:publish", "Publishes week N's root from its distribution file (dry
         ["root", d.root],
         ["cumulative total", `${dimo(d.cumulativeTotalWei)} (${d.cumulativeTotalWei} wei)`],
         ["content hash (sha256)", contentHash],
-        ["cached layer", `${d.cachedLayer.nodes.length} nodes`],
+        [
+          "cached layer",
+          `${choice.useLayer ? "posted" : "not posted"} (--layer ${choice.mode}): ${d.cachedLayer.nodes.length} nodes, ` +
+            `+${choice.publishExtraGas} gas to publish, -${choice.savingPerClaimGas} gas a claim, ` +
+            `pays above ${choice.breakEvenClaims} claims; expected ${choice.expectedClaims} (recent weeks' average)`,
+        ],
         ["funded / pullable", `${dimo(funded)} / ${dimo(releasable)}`],
       ]);
       if (!args.yes) {
@@ -606,7 +655,9 @@ task("rewards:publish", "Publishes week N's root from its distribution file (dry
       }
       const receipt = await sent(
         "publishRoot",
-        ctx.distributor.connect(signer).publishRoot(week, d.root, d.cumulativeTotalWei, contentHash, layer),
+        ctx.distributor
+          .connect(signer)
+          .publishRoot(week, d.root, d.cumulativeTotalWei, contentHash, d.policyHash, layer),
       );
       const p = await ctx.distributor.pendingRoot();
       say(
@@ -663,7 +714,10 @@ task("rewards:claim", "Claims an account's rewards from a distribution file (pai
           `week ${d.week}'s root is not the active one (active: week ${active.week}); use that week's file`,
         );
       }
+      const { claimProof } = await import("../lib/rewards/layer-choice");
+      const [firstStore] = await ctx.distributor.cachedLayerStores(d.root);
       const p = proofFor(d, args.account);
+      const { anchor, proof } = claimProof(p, (await ethers.provider.getCode(firstStore)) !== "0x");
       const already = await ctx.distributor.claimed(p.account);
       if (p.cumulativeWei <= already) {
         say(`Nothing to claim: ${p.account} already claimed ${dimo(already)} of ${dimo(p.cumulativeWei)}`);
@@ -681,15 +735,12 @@ task("rewards:claim", "Claims an account's rewards from a distribution file (pai
           );
         receipt = await sent(
           "claimTo",
-          ctx.distributor.connect(owner).claimTo(p.cumulativeWei, p.anchor, p.shortProof, args.to),
+          ctx.distributor.connect(owner).claimTo(p.cumulativeWei, anchor, proof, args.to),
         );
       } else {
         const sender = signers[args.from];
         if (!sender) throw new InputError("rewards:claim", "--from", `no local account ${args.from}`);
-        receipt = await sent(
-          "claim",
-          ctx.distributor.connect(sender).claim(p.account, p.cumulativeWei, p.anchor, p.shortProof),
-        );
+        receipt = await sent("claim", ctx.distributor.connect(sender).claim(p.account, p.cumulativeWei, anchor, proof));
       }
       const paid = p.cumulativeWei - already;
       say(

@@ -37,12 +37,19 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
 
     /// @notice Role of the rewards oracle that posts weekly roots.
     bytes32 public constant PUBLISHER_ROLE = keccak256("PUBLISHER_ROLE");
-    /// @notice Role of the guardian (security council), which may revoke a pending root.
+    /// @notice Role of the guardian (security council), which may revoke a pending root (bounded).
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     /// @notice Shortest challenge window the Timelock may set.
     uint256 public constant MIN_CHALLENGE_WINDOW = 1 hours; // seconds
     /// @notice Longest challenge window the Timelock may set.
     uint256 public constant MAX_CHALLENGE_WINDOW = 7 days; // seconds
+    /// @notice Most guardian revocations (direct or by upholding a dispute) between two activations.
+    uint256 public constant MAX_GUARDIAN_REVOCATIONS = 3;
+    /// @notice How long an unresolved dispute holds the pending root, from its opening (longer than a
+    /// default governance cycle of 10 days, so that the DAO can decide it).
+    uint256 public constant DISPUTE_PERIOD = 14 days; // seconds
+    /// @notice Largest dispute bond the Timelock may set (it is kept in 96 bits).
+    uint256 public constant MAX_DISPUTE_BOND = type(uint96).max; // wei
     /// @notice Funding reason of vault releases.
     bytes32 public constant ISSUANCE = "issuance";
 
@@ -57,31 +64,71 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
         "ClaimTo(address account,address recipient,uint256 nonce,uint256 deadline)"
     );
 
+    /// @dev Dispute status of the pending publication.
+    uint8 private constant _UNDISPUTED = 0;
+    uint8 private constant _DISPUTE_OPEN = 1;
+    uint8 private constant _DISPUTE_DISMISSED = 2;
+
+    /// @dev A root in three slots: the root alone (claims read only it), then week, activation time and
+    /// cumulative total packed, then the content hash.
+    struct Root {
+        bytes32 root;
+        uint64 week;
+        uint64 activatesAt; // 0: none (pending) / always 0 (active)
+        uint128 cumulativeTotal; // wei, at most totalFunded
+        bytes32 contentHash;
+    }
+
+    /// @dev Everything publishing, activating, revoking and disputing update, in one slot.
+    struct State {
+        uint64 nextWeek;
+        uint32 challengeWindow; // seconds, at most MAX_CHALLENGE_WINDOW
+        uint8 guardianRevocations; // since the last activation
+        uint8 dispute; // _UNDISPUTED, _DISPUTE_OPEN or _DISPUTE_DISMISSED, of the pending publication
+        uint64 disputeResolvesBy; // unix seconds, when an open dispute lapses
+    }
+
+    /// @dev Who holds the open dispute's bond, and how much (wei).
+    struct DisputeBond {
+        address disputer;
+        uint96 bond;
+    }
+
     /// @inheritdoc IRewardDistributor
     IERC20 public immutable token;
+    /// @inheritdoc IRewardDistributor
+    address public immutable treasury;
     IIssuanceVault private immutable _vault;
     bytes32 private immutable _storeInitCodeHash = keccak256(type(LayerStore).creationCode);
 
-    RootInfo private _active;
-    RootInfo private _pending;
-    uint256 private _nextWeek;
-    uint256 private _challengeWindow; // seconds
+    Root private _active;
+    // A pending root is never deleted: clearing `activatesAt` retires it, so that the next publication
+    // rewrites nonzero slots (5,000 gas each) instead of filling zero slots (22,100 gas each).
+    Root private _pending;
+    State private _state;
     uint256 private _totalFunded; // wei
+    bytes32 private _policyHash;
+    uint256 private _disputeBond; // wei
+    DisputeBond private _heldBond;
     mapping(address account => uint256 amount) private _claimed;
 
     /// @param token_ The DIMO token.
     /// @param vault The issuance vault (this contract must hold its DISTRIBUTOR_ROLE).
-    /// @param admin Holder of `DEFAULT_ADMIN_ROLE` (the Timelock).
+    /// @param admin Holder of `DEFAULT_ADMIN_ROLE` (the Timelock), also the treasury of dismissed bonds.
     /// @param publisher The rewards oracle.
     /// @param guardian The security council.
     /// @param challengeWindow_ Seconds between publication and activation (default 24 h).
+    /// @param policyHash_ Hash of the rewards policy in force (`policyHash()` of lib/rewards/policy.ts).
+    /// @param disputeBond_ DIMO bond of a dispute, in wei.
     constructor(
         IERC20 token_,
         IIssuanceVault vault,
         address admin,
         address publisher,
         address guardian,
-        uint256 challengeWindow_
+        uint256 challengeWindow_,
+        bytes32 policyHash_,
+        uint256 disputeBond_
     ) EIP712("DIMO RewardDistributor", "1") {
         if (
             address(token_) == address(0) ||
@@ -91,8 +138,11 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
             guardian == address(0)
         ) revert RewardsZeroAddress();
         token = token_;
+        treasury = admin;
         _vault = vault;
         _setChallengeWindow(challengeWindow_);
+        _setPolicyHash(policyHash_);
+        _setDisputeBond(disputeBond_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PUBLISHER_ROLE, publisher);
         _grantRole(GUARDIAN_ROLE, guardian);
@@ -124,50 +174,111 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
         bytes32 root,
         uint256 cumulativeTotal,
         bytes32 contentHash,
+        bytes32 policyHash_,
         bytes calldata cachedLayer_
     ) external onlyRole(PUBLISHER_ROLE) {
-        if (_pending.root != bytes32(0)) {
-            if (block.timestamp < _pending.activatesAt) revert RewardsRootPending(_pending.week, _pending.activatesAt);
-            _activate();
+        State memory s = _state;
+        uint256 pendingAt = _pending.activatesAt;
+        if (pendingAt != 0) {
+            if (block.timestamp < pendingAt) revert RewardsRootPending(_pending.week, pendingAt);
+            _requireNotHeld(s);
+            _activate(s);
         }
-        if (week != _nextWeek) revert RewardsUnexpectedWeek(week, _nextWeek);
+        if (week != s.nextWeek) revert RewardsUnexpectedWeek(week, s.nextWeek);
+        uint256 endsAt = _vault.weekStart(week + 1);
+        if (block.timestamp < endsAt) revert RewardsWeekNotEnded(week, endsAt);
+        if (policyHash_ != _policyHash) revert RewardsPolicyMismatch(policyHash_, _policyHash);
         if (root == bytes32(0)) revert RewardsZeroRoot();
-        if (cumulativeTotal < _active.cumulativeTotal) {
-            revert RewardsTotalDecreased(cumulativeTotal, _active.cumulativeTotal);
-        }
-        if (cumulativeTotal > _totalFunded) revert RewardsInsufficientFunds(cumulativeTotal, _totalFunded);
+        uint256 previous = _active.cumulativeTotal;
+        if (cumulativeTotal < previous) revert RewardsTotalDecreased(cumulativeTotal, previous);
+        uint256 funded = _totalFunded;
+        if (cumulativeTotal > funded) revert RewardsInsufficientFunds(cumulativeTotal, funded);
         if (cachedLayer_.length != 0) _storeLayer(root, cachedLayer_);
-        uint64 activatesAt = uint64(block.timestamp + _challengeWindow);
-        _pending = RootInfo(root, uint64(week), activatesAt, cumulativeTotal, contentHash);
-        _nextWeek = week + 1;
+        uint256 activatesAt = block.timestamp + s.challengeWindow;
+        // The casts cannot truncate: week == nextWeek (uint64); activatesAt is a timestamp plus at most
+        // 7 days; cumulativeTotal <= totalFunded <= DIMO's supply (< 2^90 wei).
+        _pending = Root(root, uint64(week), uint64(activatesAt), uint128(cumulativeTotal), contentHash);
+        s.nextWeek = uint64(week + 1);
+        s.dispute = _UNDISPUTED;
+        _state = s;
         emit RootPublished(week, root, cumulativeTotal, contentHash, activatesAt);
     }
 
     /// @inheritdoc IRewardDistributor
     function revokePendingRoot() external {
-        if (!hasRole(GUARDIAN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
-            revert RewardsNotRevoker(msg.sender);
-        }
-        RootInfo memory p = _pending;
-        if (p.root == bytes32(0)) revert RewardsNoPendingRoot();
-        if (block.timestamp >= p.activatesAt) revert RewardsChallengeWindowClosed(p.activatesAt, block.timestamp);
-        delete _pending;
-        _nextWeek = p.week; // the same week may be published again
-        emit RootRevoked(p.week, p.root, msg.sender);
+        bool byGuardian = _revoker();
+        uint256 at = _pending.activatesAt;
+        if (at == 0) revert RewardsNoPendingRoot();
+        if (block.timestamp >= at) revert RewardsChallengeWindowClosed(at, block.timestamp);
+        State memory s = _state;
+        if (s.dispute == _DISPUTE_OPEN) revert RewardsRootDisputed(_pending.week, s.disputeResolvesBy);
+        _revoke(s, byGuardian);
     }
 
     /// @inheritdoc IRewardDistributor
     function activateRoot() external {
-        if (_pending.root == bytes32(0)) revert RewardsNoPendingRoot();
-        if (block.timestamp < _pending.activatesAt) {
-            revert RewardsChallengeWindowOpen(_pending.activatesAt, block.timestamp);
+        uint256 at = _pending.activatesAt;
+        if (at == 0) revert RewardsNoPendingRoot();
+        if (block.timestamp < at) revert RewardsChallengeWindowOpen(at, block.timestamp);
+        State memory s = _state;
+        _requireNotHeld(s);
+        _activate(s);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function disputePendingRoot(bytes32 evidenceHash) external {
+        uint256 at = _pending.activatesAt;
+        if (at == 0) revert RewardsNoPendingRoot();
+        if (block.timestamp >= at) revert RewardsChallengeWindowClosed(at, block.timestamp);
+        State memory s = _state;
+        uint256 week = _pending.week;
+        if (s.dispute != _UNDISPUTED) revert RewardsAlreadyDisputed(week);
+        uint256 bond = _disputeBond;
+        s.dispute = _DISPUTE_OPEN;
+        // Cannot truncate: a timestamp plus 14 days.
+        s.disputeResolvesBy = uint64(block.timestamp + DISPUTE_PERIOD);
+        _state = s;
+        // Cannot truncate: setDisputeBond keeps the bond at most MAX_DISPUTE_BOND (2^96 - 1).
+        _heldBond = DisputeBond(msg.sender, uint96(bond));
+        token.safeTransferFrom(msg.sender, address(this), bond);
+        emit RootDisputed(week, _pending.root, msg.sender, bond, evidenceHash);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function resolveDispute(bool upheld) external {
+        bool byGuardian = _revoker();
+        State memory s = _state;
+        if (_pending.activatesAt == 0 || s.dispute != _DISPUTE_OPEN) revert RewardsNoOpenDispute();
+        if (block.timestamp >= s.disputeResolvesBy) revert RewardsDisputeLapsed(s.disputeResolvesBy, block.timestamp);
+        DisputeBond memory held = _heldBond;
+        delete _heldBond;
+        uint256 week = _pending.week;
+        bytes32 root = _pending.root;
+        if (upheld) {
+            s.dispute = _UNDISPUTED;
+            _revoke(s, byGuardian);
+            token.safeTransfer(held.disputer, held.bond);
+        } else {
+            s.dispute = _DISPUTE_DISMISSED;
+            _state = s;
+            token.safeTransfer(treasury, held.bond);
         }
-        _activate();
+        emit DisputeResolved(week, root, upheld, msg.sender);
     }
 
     /// @notice Sets the challenge window for roots published from now on. Only the Timelock.
     function setChallengeWindow(uint256 window) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setChallengeWindow(window);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function setPolicyHash(bytes32 policyHash_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setPolicyHash(policyHash_);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function setDisputeBond(uint256 bond) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setDisputeBond(bond);
     }
 
     // ---------------------------------------------------------------- claims
@@ -190,6 +301,7 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
         address recipient
     ) external returns (uint256) {
         if (recipient == address(0)) revert RewardsZeroAddress();
+        _useNonce(msg.sender);
         return _claim(msg.sender, cumulativeAmount, anchor, proof, recipient, true);
     }
 
@@ -218,6 +330,12 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
             Claim calldata c = claims[i];
             total += _claim(c.account, c.cumulativeAmount, c.anchor, c.proof, c.account, false);
         }
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function invalidateNonce() external returns (uint256 nonce) {
+        nonce = _useNonce(msg.sender);
+        emit NonceInvalidated(msg.sender, nonce);
     }
 
     // ---------------------------------------------------------------- views
@@ -257,17 +375,30 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
 
     /// @inheritdoc IRewardDistributor
     function activeRoot() external view returns (RootInfo memory) {
-        return _active;
+        return _info(_active);
     }
 
     /// @inheritdoc IRewardDistributor
-    function pendingRoot() external view returns (RootInfo memory) {
-        return _pending;
+    function pendingRoot() external view returns (RootInfo memory info) {
+        if (_pending.activatesAt != 0) info = _info(_pending);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function pendingDispute() external view returns (DisputeInfo memory info) {
+        State memory s = _state;
+        if (_pending.activatesAt != 0 && s.dispute == _DISPUTE_OPEN) {
+            info = DisputeInfo(_heldBond.disputer, _heldBond.bond, s.disputeResolvesBy);
+        }
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function guardianRevocations() external view returns (uint256) {
+        return _state.guardianRevocations;
     }
 
     /// @inheritdoc IRewardDistributor
     function nextWeek() external view returns (uint256) {
-        return _nextWeek;
+        return _state.nextWeek;
     }
 
     /// @inheritdoc IRewardDistributor
@@ -282,7 +413,17 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
 
     /// @inheritdoc IRewardDistributor
     function challengeWindow() external view returns (uint256) {
-        return _challengeWindow;
+        return _state.challengeWindow;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function policyHash() external view returns (bytes32) {
+        return _policyHash;
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function disputeBond() external view returns (uint256) {
+        return _disputeBond;
     }
 
     /// @inheritdoc IRewardDistributor
@@ -306,8 +447,8 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
             if (strict) revert RewardsNothingToClaim(account, cumulativeAmount, already);
             return 0;
         }
-        bytes32 root = _active.root;
-        bytes32 target = anchor == 0 ? root : _cachedNode(root, anchor - 1);
+        bytes32 target = _active.root;
+        if (anchor != 0) target = _cachedNode(target, anchor - 1);
         if (!_verify(proof, target, account, cumulativeAmount)) {
             revert RewardsInvalidProof(account, cumulativeAmount);
         }
@@ -335,14 +476,27 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
             mstore(0x20, amount)
             mstore(0x00, keccak256(0x00, 0x40))
             let h := keccak256(0x00, 0x20)
-            let end := add(proof.offset, shl(5, proof.length))
-            for {
-                let p := proof.offset
-            } lt(p, end) {
-                p := add(p, 0x20)
+            let p := proof.offset
+            let end := add(p, shl(5, proof.length))
+            // Two levels per iteration (half the loop overhead), then the odd last level if any.
+            let pairsEnd := sub(end, shl(5, and(proof.length, 1)))
+            for {} lt(p, pairsEnd) {
+                p := add(p, 0x40)
             } {
-                let sibling := calldataload(p)
                 // Smaller hash first: write h at 0x20 when sibling < h, else at 0x00.
+                let sibling := calldataload(p)
+                let swap := lt(sibling, h)
+                mstore(shl(5, swap), h)
+                mstore(shl(5, iszero(swap)), sibling)
+                h := keccak256(0x00, 0x40)
+                sibling := calldataload(add(p, 0x20))
+                swap := lt(sibling, h)
+                mstore(shl(5, swap), h)
+                mstore(shl(5, iszero(swap)), sibling)
+                h := keccak256(0x00, 0x40)
+            }
+            if lt(p, end) {
+                let sibling := calldataload(p)
                 let swap := lt(sibling, h)
                 mstore(shl(5, swap), h)
                 mstore(shl(5, iszero(swap)), sibling)
@@ -446,19 +600,78 @@ contract RewardDistributor is IRewardDistributor, AccessControl, EIP712, Nonces 
         }
     }
 
-    function _activate() private {
-        RootInfo memory p = _pending;
-        p.activatesAt = 0;
-        _active = p;
-        delete _pending;
+    /// @dev Reverts while an open dispute that has not lapsed holds the pending root.
+    function _requireNotHeld(State memory s) private view {
+        if (s.dispute == _DISPUTE_OPEN && block.timestamp < s.disputeResolvesBy) {
+            revert RewardsRootDisputed(_pending.week, s.disputeResolvesBy);
+        }
+    }
+
+    /// @dev Makes the pending root active (a lapsed dispute's bond goes back to its disputer) and stores `s`.
+    function _activate(State memory s) private {
+        Root memory p = _pending;
+        _active = Root(p.root, p.week, 0, p.cumulativeTotal, p.contentHash);
+        _pending.activatesAt = 0;
+        s.guardianRevocations = 0;
+        bool lapsed = s.dispute == _DISPUTE_OPEN;
+        s.dispute = _UNDISPUTED;
+        _state = s;
         emit RootActivated(p.week, p.root, p.cumulativeTotal);
+        if (lapsed) {
+            DisputeBond memory held = _heldBond;
+            delete _heldBond;
+            token.safeTransfer(held.disputer, held.bond);
+            emit DisputeLapsed(p.week, p.root, held.disputer, held.bond);
+        }
+    }
+
+    /// @dev Retires the pending root so that its week can be published again, counting a guardian's
+    /// revocation against its bound, and stores `s`.
+    function _revoke(State memory s, bool byGuardian) private {
+        if (byGuardian) {
+            if (s.guardianRevocations >= MAX_GUARDIAN_REVOCATIONS) {
+                revert RewardsGuardianRevocationLimit(s.guardianRevocations, MAX_GUARDIAN_REVOCATIONS);
+            }
+            ++s.guardianRevocations;
+        }
+        uint64 week = _pending.week;
+        _pending.activatesAt = 0;
+        s.nextWeek = week;
+        _state = s;
+        emit RootRevoked(week, _pending.root, msg.sender);
+    }
+
+    /// @dev Whether the caller revokes as the guardian (bounded) rather than as the Timelock; reverts for
+    /// anyone else. A caller holding both roles acts as the Timelock.
+    function _revoker() private view returns (bool byGuardian) {
+        if (hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) return false;
+        if (!hasRole(GUARDIAN_ROLE, msg.sender)) revert RewardsNotRevoker(msg.sender);
+        return true;
+    }
+
+    /// @dev The public view of a stored root.
+    function _info(Root storage r) private view returns (RootInfo memory) {
+        return RootInfo(r.root, r.week, r.activatesAt, r.cumulativeTotal, r.contentHash);
+    }
+
+    function _setPolicyHash(bytes32 policyHash_) private {
+        if (policyHash_ == bytes32(0)) revert RewardsZeroPolicyHash();
+        _policyHash = policyHash_;
+        emit PolicyHashSet(policyHash_);
+    }
+
+    function _setDisputeBond(uint256 bond) private {
+        if (bond == 0 || bond > MAX_DISPUTE_BOND) revert RewardsInvalidDisputeBond(bond, 1, MAX_DISPUTE_BOND);
+        _disputeBond = bond;
+        emit DisputeBondSet(bond);
     }
 
     function _setChallengeWindow(uint256 window) private {
         if (window < MIN_CHALLENGE_WINDOW || window > MAX_CHALLENGE_WINDOW) {
             revert RewardsInvalidChallengeWindow(window, MIN_CHALLENGE_WINDOW, MAX_CHALLENGE_WINDOW);
         }
-        _challengeWindow = window;
+        // Cannot truncate: at most 7 days.
+        _state.challengeWindow = uint32(window);
         emit ChallengeWindowSet(window);
     }
 }

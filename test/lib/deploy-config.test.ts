@@ -102,6 +102,32 @@ describe("lib/deploy-config", function () {
     expect(errorOf(mutate((c) => (c.governance.quorumPercent = 101))).field).to.equal("governance.quorumPercent");
   });
 
+  it("defaults the dispute bond to 10,000 DIMO, reads a configured one and refuses zero", function () {
+    expect(parseDeployConfig(DEFAULT, "default.json").rewards.disputeBond).to.equal(10_000n * 10n ** 18n);
+    const set = parseDeployConfig(
+      mutate((c) => (c.rewards.disputeBond = "2500.5")),
+      "deploy.json",
+    );
+    expect(set.rewards.disputeBond).to.equal(25_005n * 10n ** 17n);
+    const e = errorOf(mutate((c) => (c.rewards.disputeBond = "0")));
+    expect(e.field).to.equal("rewards.disputeBond");
+    expect(e.message).to.match(/must be greater than zero/);
+  });
+
+  it("refuses a governance cycle not shorter than the 14-day dispute period (both sides pinned)", function () {
+    // Default cycle: 1 day + 7 days + 2 days = 10 days. A voting period of 11 days - 1 s makes it 14 days - 1 s.
+    const cycle = (votingPeriodSeconds: number) =>
+      mutate((c) => {
+        c.governance.votingPeriodSeconds = votingPeriodSeconds;
+        c.staking.unbondingPeriodSeconds = 60 * 86400;
+        c.staking.freezeDurationSeconds = 60 * 86400;
+      });
+    expect(() => parseDeployConfig(cycle(11 * 86400 - 1), "deploy.json")).not.to.throw();
+    const e = errorOf(cycle(11 * 86400));
+    expect(e.field).to.equal("governance");
+    expect(e.message).to.match(/1209600 s must be shorter than the distributor's dispute period \(1209600 s\)/);
+  });
+
   it("resolves local accounts, environment variables and literal addresses", function () {
     const ctx = {
       accounts: ["0x00000000000000000000000000000000000000aa"],

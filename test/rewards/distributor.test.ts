@@ -2,17 +2,18 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { DAY, DIMO, WEEK } from "../helpers/fixtures";
-import { asTimelock, distributorFixture, fundedDistributorFixture } from "./fixtures";
+import { DEFAULT_POLICY_HASH, asTimelock, distributorFixture, fundedDistributorFixture } from "./fixtures";
 import { TestTree, leafOf } from "./tree";
 import { CLAIM_TO_TYPES } from "../../lib/typed-data";
 
 const NO_HASH = ethers.ZeroHash;
 const CONTENT = ethers.id("distribution file");
+const POLICY = DEFAULT_POLICY_HASH;
 
 type F = Awaited<ReturnType<typeof fundedDistributorFixture>>;
 
 async function publishAndActivate(f: F, week: number, tree: TestTree, layer = "0x") {
-  await f.distributor.connect(f.publisher).publishRoot(week, tree.root, tree.total, CONTENT, layer);
+  await f.distributor.connect(f.publisher).publishRoot(week, tree.root, tree.total, CONTENT, POLICY, layer);
   await time.increase(DAY);
   await f.distributor.activateRoot();
 }
@@ -23,8 +24,12 @@ function accounts(n: number, seed = "acct"): string[] {
 
 describe("RewardDistributor", function () {
   describe("deployment", function () {
-    it("sets the token, roles and the 24 h challenge window", async function () {
+    it("sets the token, roles, the 24 h challenge window, the policy hash, the bond and the treasury", async function () {
       const f = await loadFixture(distributorFixture);
+      expect(await f.distributor.policyHash()).to.equal(POLICY);
+      expect(await f.distributor.disputeBond()).to.equal(DIMO(10_000));
+      expect(await f.distributor.treasury()).to.equal(f.timelockAddress);
+      expect(await f.distributor.guardianRevocations()).to.equal(0);
       expect(await f.distributor.token()).to.equal(await f.token.getAddress());
       expect(await f.distributor.challengeWindow()).to.equal(DAY);
       expect(await f.distributor.hasRole(await f.distributor.PUBLISHER_ROLE(), f.publisher.address)).to.equal(true);
@@ -42,6 +47,8 @@ describe("RewardDistributor", function () {
         f.publisher.address,
         f.guardian.address,
         DAY,
+        POLICY,
+        DIMO(10_000),
       ] as const;
       const factory = await ethers.getContractFactory("RewardDistributor");
       for (let i = 0; i < 5; i++) {
@@ -52,11 +59,25 @@ describe("RewardDistributor", function () {
           "RewardsZeroAddress",
         );
       }
-      const bad = [...args] as unknown[];
-      bad[5] = 59 * 60;
-      await expect(factory.deploy(...(bad as Parameters<typeof factory.deploy>)))
-        .to.be.revertedWithCustomError(factory, "RewardsInvalidChallengeWindow")
-        .withArgs(59 * 60, 3600, 7 * DAY);
+      const deployWith = (i: number, v: unknown) => {
+        const bad = [...args] as unknown[];
+        bad[i] = v;
+        return factory.deploy(...(bad as Parameters<typeof factory.deploy>));
+      };
+      for (const w of [3600 - 1, 7 * DAY + 1]) {
+        await expect(deployWith(5, w))
+          .to.be.revertedWithCustomError(factory, "RewardsInvalidChallengeWindow")
+          .withArgs(w, 3600, 7 * DAY);
+      }
+      for (const w of [3600, 7 * DAY]) await expect(deployWith(5, w)).not.to.be.reverted;
+      await expect(deployWith(6, ethers.ZeroHash)).to.be.revertedWithCustomError(factory, "RewardsZeroPolicyHash");
+      const max = 2n ** 96n - 1n;
+      for (const b of [0n, max + 1n]) {
+        await expect(deployWith(7, b))
+          .to.be.revertedWithCustomError(factory, "RewardsInvalidDisputeBond")
+          .withArgs(b, 1, max);
+      }
+      for (const b of [1n, max]) await expect(deployWith(7, b)).not.to.be.reverted;
     });
   });
 
@@ -93,7 +114,7 @@ describe("RewardDistributor", function () {
       const tree = new TestTree([{ account: f.alice.address, amount: DIMO(10) }]);
       const t = (await time.latest()) + 1;
       await time.setNextBlockTimestamp(t); // automining would otherwise stamp the wall clock
-      const tx = f.distributor.connect(f.publisher).publishRoot(0, tree.root, DIMO(10), CONTENT, "0x");
+      const tx = f.distributor.connect(f.publisher).publishRoot(0, tree.root, DIMO(10), CONTENT, POLICY, "0x");
       const at = t + DAY;
       await expect(tx).to.emit(f.distributor, "RootPublished").withArgs(0, tree.root, DIMO(10), CONTENT, at);
       const pending = await f.distributor.pendingRoot();
@@ -107,7 +128,7 @@ describe("RewardDistributor", function () {
     it("is reserved to the publisher", async function () {
       const f = await loadFixture(fundedDistributorFixture);
       for (const who of [f.alice, f.guardian]) {
-        await expect(f.distributor.connect(who).publishRoot(0, ethers.id("r"), 1, CONTENT, "0x"))
+        await expect(f.distributor.connect(who).publishRoot(0, ethers.id("r"), 1, CONTENT, POLICY, "0x"))
           .to.be.revertedWithCustomError(f.distributor, "AccessControlUnauthorizedAccount")
           .withArgs(who.address, await f.distributor.PUBLISHER_ROLE());
       }
@@ -115,7 +136,7 @@ describe("RewardDistributor", function () {
 
     it("accepts only the next week", async function () {
       const f = await loadFixture(fundedDistributorFixture);
-      await expect(f.distributor.connect(f.publisher).publishRoot(1, ethers.id("r"), 1, CONTENT, "0x"))
+      await expect(f.distributor.connect(f.publisher).publishRoot(1, ethers.id("r"), 1, CONTENT, POLICY, "0x"))
         .to.be.revertedWithCustomError(f.distributor, "RewardsUnexpectedWeek")
         .withArgs(1, 0);
     });
@@ -123,24 +144,26 @@ describe("RewardDistributor", function () {
     it("refuses a zero root", async function () {
       const f = await loadFixture(fundedDistributorFixture);
       await expect(
-        f.distributor.connect(f.publisher).publishRoot(0, NO_HASH, 1, CONTENT, "0x"),
+        f.distributor.connect(f.publisher).publishRoot(0, NO_HASH, 1, CONTENT, POLICY, "0x"),
       ).to.be.revertedWithCustomError(f.distributor, "RewardsZeroRoot");
     });
 
     it("refuses a cumulative total above the funds", async function () {
       const f = await loadFixture(fundedDistributorFixture);
       const funded = await f.distributor.totalFunded();
-      await expect(f.distributor.connect(f.publisher).publishRoot(0, ethers.id("r"), funded + 1n, CONTENT, "0x"))
+      await expect(
+        f.distributor.connect(f.publisher).publishRoot(0, ethers.id("r"), funded + 1n, CONTENT, POLICY, "0x"),
+      )
         .to.be.revertedWithCustomError(f.distributor, "RewardsInsufficientFunds")
         .withArgs(funded + 1n, funded);
-      await expect(f.distributor.connect(f.publisher).publishRoot(0, ethers.id("r"), funded, CONTENT, "0x")).not.to.be
-        .reverted;
+      await expect(f.distributor.connect(f.publisher).publishRoot(0, ethers.id("r"), funded, CONTENT, POLICY, "0x")).not
+        .to.be.reverted;
     });
 
     it("refuses a cumulative total below the active root's", async function () {
       const f = await loadFixture(fundedDistributorFixture);
       await publishAndActivate(f, 0, new TestTree([{ account: f.alice.address, amount: DIMO(10) }]));
-      await expect(f.distributor.connect(f.publisher).publishRoot(1, ethers.id("r"), DIMO(9), CONTENT, "0x"))
+      await expect(f.distributor.connect(f.publisher).publishRoot(1, ethers.id("r"), DIMO(9), CONTENT, POLICY, "0x"))
         .to.be.revertedWithCustomError(f.distributor, "RewardsTotalDecreased")
         .withArgs(DIMO(9), DIMO(10));
     });
@@ -148,13 +171,13 @@ describe("RewardDistributor", function () {
     it("refuses a new root while the pending one is in its window, and activates it first afterwards", async function () {
       const f = await loadFixture(fundedDistributorFixture);
       const t0 = new TestTree([{ account: f.alice.address, amount: DIMO(10) }]);
-      await f.distributor.connect(f.publisher).publishRoot(0, t0.root, t0.total, CONTENT, "0x");
+      await f.distributor.connect(f.publisher).publishRoot(0, t0.root, t0.total, CONTENT, POLICY, "0x");
       const pending = await f.distributor.pendingRoot();
-      await expect(f.distributor.connect(f.publisher).publishRoot(1, ethers.id("r"), DIMO(10), CONTENT, "0x"))
+      await expect(f.distributor.connect(f.publisher).publishRoot(1, ethers.id("r"), DIMO(10), CONTENT, POLICY, "0x"))
         .to.be.revertedWithCustomError(f.distributor, "RewardsRootPending")
         .withArgs(0, pending.activatesAt);
       await time.increaseTo(pending.activatesAt);
-      await expect(f.distributor.connect(f.publisher).publishRoot(1, ethers.id("r"), DIMO(10), CONTENT, "0x"))
+      await expect(f.distributor.connect(f.publisher).publishRoot(1, ethers.id("r"), DIMO(10), CONTENT, POLICY, "0x"))
         .to.emit(f.distributor, "RootActivated")
         .withArgs(0, t0.root, t0.total);
       expect((await f.distributor.activeRoot()).root).to.equal(t0.root);
@@ -165,7 +188,7 @@ describe("RewardDistributor", function () {
     async function pendingFixture() {
       const f = await fundedDistributorFixture();
       const tree = new TestTree([{ account: f.alice.address, amount: DIMO(10) }]);
-      await f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, "0x");
+      await f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, POLICY, "0x");
       return { ...f, tree };
     }
 
@@ -176,10 +199,9 @@ describe("RewardDistributor", function () {
         .withArgs(0, f.tree.root, f.guardian.address);
       expect((await f.distributor.pendingRoot()).root).to.equal(NO_HASH);
       expect(await f.distributor.nextWeek()).to.equal(0);
-      await expect(f.distributor.connect(f.publisher).publishRoot(0, f.tree.root, f.tree.total, CONTENT, "0x")).to.emit(
-        f.distributor,
-        "RootPublished",
-      );
+      await expect(
+        f.distributor.connect(f.publisher).publishRoot(0, f.tree.root, f.tree.total, CONTENT, POLICY, "0x"),
+      ).to.emit(f.distributor, "RootPublished");
     });
 
     it("lets the Timelock revoke", async function () {
@@ -222,7 +244,7 @@ describe("RewardDistributor", function () {
     it("activates a matured pending root for anyone", async function () {
       const f = await loadFixture(fundedDistributorFixture);
       const tree = new TestTree([{ account: f.alice.address, amount: DIMO(10) }]);
-      await f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, "0x");
+      await f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, POLICY, "0x");
       await time.increase(DAY);
       await expect(f.distributor.connect(f.outsider).activateRoot())
         .to.emit(f.distributor, "RootActivated")
@@ -237,7 +259,7 @@ describe("RewardDistributor", function () {
       const f = await loadFixture(fundedDistributorFixture);
       await expect(f.distributor.activateRoot()).to.be.revertedWithCustomError(f.distributor, "RewardsNoPendingRoot");
       const tree = new TestTree([{ account: f.alice.address, amount: DIMO(10) }]);
-      await f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, "0x");
+      await f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, POLICY, "0x");
       const { activatesAt } = await f.distributor.pendingRoot();
       const t = (await time.latest()) + 1;
       await time.setNextBlockTimestamp(t);
@@ -314,7 +336,7 @@ describe("RewardDistributor", function () {
     it("refuses claims before any root is active", async function () {
       const f = await loadFixture(fundedDistributorFixture);
       const tree = new TestTree([{ account: f.alice.address, amount: DIMO(1) }]);
-      await f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, "0x");
+      await f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, POLICY, "0x");
       await expect(f.distributor.claim(f.alice.address, DIMO(1), 0, [])).to.be.revertedWithCustomError(
         f.distributor,
         "RewardsInvalidProof",
@@ -565,7 +587,9 @@ describe("RewardDistributor", function () {
       // Lowest layer with at most 1024 nodes: layer 1 holds 550 nodes.
       const layerIndex = 1;
       const layer = tree.layer(layerIndex);
-      await f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, ethers.concat(layer));
+      await f.distributor
+        .connect(f.publisher)
+        .publishRoot(0, tree.root, tree.total, CONTENT, POLICY, ethers.concat(layer));
       await time.increase(DAY);
       await f.distributor.activateRoot();
       return { ...f, tree, list, layer, layerIndex };
@@ -619,13 +643,13 @@ describe("RewardDistributor", function () {
       const wrong = [...layer];
       wrong[0] = ethers.id("forged");
       await expect(
-        f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, ethers.concat(wrong)),
+        f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, POLICY, ethers.concat(wrong)),
       ).to.be.revertedWithCustomError(f.distributor, "RewardsInvalidCachedLayer");
-      await expect(f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, "0x1234"))
+      await expect(f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, POLICY, "0x1234"))
         .to.be.revertedWithCustomError(f.distributor, "RewardsInvalidCachedLayer")
         .withArgs(2, NO_HASH);
       const huge = ethers.concat(Array.from({ length: 1025 }, (_, i) => ethers.id(`n${i}`)));
-      await expect(f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, huge))
+      await expect(f.distributor.connect(f.publisher).publishRoot(0, tree.root, tree.total, CONTENT, POLICY, huge))
         .to.be.revertedWithCustomError(f.distributor, "RewardsInvalidCachedLayer")
         .withArgs(1025 * 32, NO_HASH);
     });
@@ -636,11 +660,11 @@ describe("RewardDistributor", function () {
       const tree = new TestTree(list.map((a) => ({ account: a, amount: 1n })));
       await f.distributor
         .connect(f.publisher)
-        .publishRoot(0, tree.root, tree.total, CONTENT, ethers.concat(tree.layer(1)));
+        .publishRoot(0, tree.root, tree.total, CONTENT, POLICY, ethers.concat(tree.layer(1)));
       await f.distributor.connect(f.guardian).revokePendingRoot();
       await f.distributor
         .connect(f.publisher)
-        .publishRoot(0, tree.root, tree.total, CONTENT, ethers.concat(tree.layer(2)));
+        .publishRoot(0, tree.root, tree.total, CONTENT, POLICY, ethers.concat(tree.layer(2)));
       expect(await f.distributor.cachedLayer(tree.root)).to.deep.equal(tree.layer(1));
     });
 

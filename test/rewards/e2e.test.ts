@@ -123,8 +123,8 @@ describe("weekly rewards end to end (three weeks)", function () {
     return out;
   }
 
-  async function publishAndActivate(week: number, file: string): Promise<void> {
-    await run("rewards:publish", { week: String(week), file, yes: true });
+  async function publishAndActivate(week: number, file: string, layer?: string): Promise<void> {
+    await run("rewards:publish", { week: String(week), file, yes: true, ...(layer ? { layer } : {}) });
     await rejects(run("rewards:claim", { file, account: weekly }), /still in its challenge window/);
     await time.increase(DAY);
     await run("rewards:activate", {});
@@ -136,7 +136,10 @@ describe("weekly rewards end to end (three weeks)", function () {
       // A dry run sends nothing.
       await run("rewards:publish", { week: String(week), file, yes: false });
       expect(await distributor.nextWeek()).to.equal(week);
-      await publishAndActivate(week, file);
+      // Week 0 by the default (auto: no claims yet, so no layer), week 1 with the layer, week 2 without.
+      await publishAndActivate(week, file, [undefined, "always", "never"][week]);
+      const [store] = await distributor.cachedLayerStores(readDistribution(file).root);
+      expect((await ethers.provider.getCode(store)) !== "0x").to.equal(week === 1);
       await rejects(run("rewards:publish", { week: String(week), file, yes: true }), /already published/);
       const d = readDistribution(file);
       const entry = d.accounts.find((a) => a.account === weekly)!;
@@ -402,6 +405,10 @@ describe("weekly rewards end to end (three weeks)", function () {
         `${once} cumulativeWei: expected ≥ ${previousOnce.cumulativeWei} (week 1's), found ${previousOnce.cumulativeWei - 1n} (an account's cumulative amount fell below the previous root's)`,
       );
     });
+  });
+
+  it("refuses an unknown --layer before reading anything", async function () {
+    await rejects(run("rewards:publish", { week: "3", file: files[2], layer: "sometimes", yes: false }), /--layer/);
   });
 
   it("refuses a tampered file at verify and at publish", async function () {

@@ -16,6 +16,11 @@ export async function asTimelock<T>(
   }
 }
 
+/** Policy hash the test distributor starts with. */
+export const DEFAULT_POLICY_HASH = ethers.id("test rewards policy v1");
+/** Dispute bond of the test distributor. */
+export const DISPUTE_BOND = DIMO(10_000);
+
 /** Foundation + RewardDistributor holding the vault's DISTRIBUTOR_ROLE, a funder with 10M DIMO. */
 export async function distributorFixture() {
   const signers = await ethers.getSigners();
@@ -29,6 +34,8 @@ export async function distributorFixture() {
     publisher.address,
     f.guardian.address,
     DAY,
+    DEFAULT_POLICY_HASH,
+    DISPUTE_BOND,
   ]);
   await asTimelock(timelock, async (tl) =>
     f.vault.connect(tl).grantRole(await f.vault.DISTRIBUTOR_ROLE(), await distributor.getAddress()),
