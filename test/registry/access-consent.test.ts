@@ -3,7 +3,15 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { signAccessConsent } from "../../lib/access-consent";
-import { DAY, deployWallet, mintVehicle, permissionsOf, vehicleInfo, vehiclesFixture, type DataAccess } from "./fixtures";
+import {
+  DAY,
+  deployWallet,
+  mintVehicle,
+  permissionsOf,
+  vehicleInfo,
+  vehiclesFixture,
+  type DataAccess,
+} from "./fixtures";
 
 const PERMISSIONS = permissionsOf(0, 1); // location, odometer
 
@@ -200,7 +208,15 @@ describe("DataAccess consent (a grant reserves capacity only for vehicles the co
       await expect(
         f.access
           .connect(f.bob)
-          .grantWithConsent(o.vehicleId, f.consumerA.address, o.permissions, o.expiresAt, o.nonce, o.deadline, f.signature),
+          .grantWithConsent(
+            o.vehicleId,
+            f.consumerA.address,
+            o.permissions,
+            o.expiresAt,
+            o.nonce,
+            o.deadline,
+            f.signature,
+          ),
       )
         .to.be.revertedWithCustomError(f.access, "AccessInvalidConsent")
         .withArgs(f.consumerA.address);
@@ -234,7 +250,15 @@ describe("DataAccess consent (a grant reserves capacity only for vehicles the co
       await expect(
         f.access
           .connect(f.carol)
-          .grantWithConsent(o.vehicleId, f.consumerA.address, o.permissions, o.expiresAt, o.nonce, o.deadline, f.signature),
+          .grantWithConsent(
+            o.vehicleId,
+            f.consumerA.address,
+            o.permissions,
+            o.expiresAt,
+            o.nonce,
+            o.deadline,
+            f.signature,
+          ),
       )
         .to.be.revertedWithCustomError(f.access, "AccessNotVehicleOwner")
         .withArgs(o.vehicleId, f.carol.address);

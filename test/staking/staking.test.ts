@@ -18,6 +18,9 @@ import {
   MAX_FREEZE_DURATION,
   MAX_STAKE_PARAMETER,
   MAX_UNBONDING_PERIOD,
+  MAX_MIN_GRANT_AGE,
+  MIN_GRANT_AGE,
+  MIN_MIN_GRANT_AGE,
   PER_VEHICLE_STAKE,
   PERMISSIONS,
   Remainder,
@@ -109,6 +112,7 @@ async function params(f: StakingContext) {
     perVehicleStake: PER_VEHICLE_STAKE,
     unbondingPeriod: UNBONDING_PERIOD,
     freezeDuration: FREEZE_DURATION,
+    minGrantAge: MIN_GRANT_AGE,
   };
 }
 
