@@ -27,11 +27,7 @@ contract DataAccess is IDataAccess, AccessControl, EIP712 {
     /// @param vehicles_ The vehicle registry.
     /// @param capacity_ The staking contract (zero to set it later, once, through `setCapacity`).
     /// @param admin Holder of `DEFAULT_ADMIN_ROLE` (the Timelock).
-    constructor(
-        IVehicleRegistry vehicles_,
-        IAccessCapacity capacity_,
-        address admin
-    ) EIP712("DIMO DataAccess", "1") {
+    constructor(IVehicleRegistry vehicles_, IAccessCapacity capacity_, address admin) EIP712("DIMO DataAccess", "1") {
         if (address(vehicles_) == address(0) || admin == address(0)) revert AccessZeroAddress();
         _vehicles = vehicles_;
         if (address(capacity_) != address(0)) {
