@@ -136,6 +136,18 @@ describe("ConsumerStaking and DataAccess attacks (issue 11)", function () {
       expect(await f.staking.vehiclesAccessed(f.consumerA.address)).to.equal(1n);
     });
 
+    it("a new record is refused one second before the freeze ends and allowed exactly at its end", async function () {
+      const f = await loadFixture(frozenWithExpiringGrant);
+      await time.increaseTo(f.frozenUntil - 2n);
+      await time.setNextBlockTimestamp(f.frozenUntil - 1n);
+      await expect(grant(f, 1, f.consumerA))
+        .to.be.revertedWithCustomError(f.staking, "StakingFrozen")
+        .withArgs(f.consumerA.address, f.frozenUntil);
+      await time.setNextBlockTimestamp(f.frozenUntil);
+      await expect(grant(f, 1, f.consumerA)).to.emit(f.access, "AccessGranted");
+      expect(await f.staking.vehiclesAccessed(f.consumerA.address)).to.equal(2n);
+    });
+
     it("renewal needs the records held covered: exactly covered passes, 1 wei short is refused", async function () {
       const f = await stakingFixture();
       await stake(f, f.consumerA, requiredStake(1));
