@@ -66,6 +66,8 @@ export const deployConfigSchema = z
         perVehicleStake: dimoAmount,
         unbondingPeriodSeconds: intIn(1, 365 * 86400),
         freezeDurationSeconds: intIn(1, 60 * 86400),
+        /** ConsumerStaking.minGrantAge: 1-90 days (the contract's bounds), 7 days when omitted. */
+        minGrantAgeSeconds: intIn(86400, 90 * 86400).default(7 * 86400),
       })
       .strict(),
     rewards: z
@@ -113,6 +115,8 @@ export interface DeployConfig {
     perVehicleStake: bigint;
     unbondingPeriodSeconds: number;
     freezeDurationSeconds: number;
+    /** How long before a freeze a grant must have counted for its vehicle to share a slash's compensation. */
+    minGrantAgeSeconds: number;
   };
   /** The rewards oracle that publishes weekly roots, the challenge window of each root, the dispute bond (wei). */
   rewards: { publisher: string; challengeWindowSeconds: number; disputeBond: bigint };
@@ -289,6 +293,7 @@ export function parseDeployConfig(text: string, source: string): DeployConfig {
       perVehicleStake: parseDimo(file.staking.perVehicleStake, where("staking.perVehicleStake")),
       unbondingPeriodSeconds: file.staking.unbondingPeriodSeconds,
       freezeDurationSeconds: file.staking.freezeDurationSeconds,
+      minGrantAgeSeconds: file.staking.minGrantAgeSeconds,
     },
     lines: { guardian: lineOf(["guardian"]), publisher: lineOf(["rewards", "publisher"]) },
   };

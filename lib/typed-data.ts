@@ -61,3 +61,16 @@ export const CONNECTION_CONSENT_TYPES = {
 
 /** Every domain of the suite is version "1". */
 export const DOMAIN_VERSION = "1";
+
+/** DataAccess's domain name and the `AccessConsent` offer a consumer signs for one vehicle and its owner. */
+export const DATA_ACCESS_DOMAIN_NAME = "DIMO DataAccess";
+export const ACCESS_CONSENT_TYPES = {
+  AccessConsent: [
+    { name: "vehicleId", type: "uint256" },
+    { name: "owner", type: "address" },
+    { name: "permissions", type: "uint256" },
+    { name: "expiresAt", type: "uint64" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};

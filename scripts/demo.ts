@@ -284,6 +284,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       caught: false,
       args: { files: distributionsDir, once: true, state: path.join(dir, "watch.json"), guardianAccount: "1" },
     };
+    await consumerStory();
     const weekBar = bar("Weeks", o.weeks);
     for (let week = 0; week < o.weeks; week++) {
       for (const v of sales.filter((s) => s.soldInWeek === week)) {
@@ -370,19 +371,28 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       return seen.join() === "revoked" && revoked;
     }
 
-    // The DAO story: stake → grants → guardian freeze → slash proposal → votes → queue → execute → credits.
-    async function daoStory(): Promise<{ compensation: bigint; credits: string }> {
+    // The DAO story: guardian freeze → slash proposal → votes → queue → execute → credits.
+    // Before week 0, so the grants are older than minGrantAge (7 days) when the consumer is frozen in week 1: the
+    // consumer (local account 8) stakes and five drivers with a device or a connection, never sold, grant it access
+    // (access:grant has the local consumer sign each offer). Only such vehicles share a slash's compensation.
+    async function consumerStory(): Promise<void> {
       await wait(token.connect(memberA).transfer(consumer.address, ethers.parseEther("50000")));
       await run(hre, "staking:stake", { amount: "30000", from: "8" });
-      for (let i = 0; i < 5; i++) {
+      const readable = fleet.filter(
+        (v) => v.owner < LOCAL_OWNERS && v.connection !== "none" && v.soldInWeek === undefined,
+      );
+      for (const [i, v] of readable.slice(0, 5).entries()) {
         await run(hre, "access:grant", {
-          vehicle: String(firstId + i),
+          vehicle: String(firstId + v.index),
           consumer: consumer.address,
           types: i % 2 ? "location" : "location,odometer",
           expires: "+90d",
-          ownerAccount: String(10 + fleet[i].owner),
+          ownerAccount: String(10 + v.owner),
         });
       }
+    }
+
+    async function daoStory(): Promise<{ compensation: bigint; credits: string }> {
       await wait(staking.connect(guardian).freeze(consumer.address), "guardian freeze");
       await run(hre, "gov:delegate", { to: "self", from: "2" });
       await run(hre, "gov:delegate", { to: "self", from: "3" });

@@ -324,6 +324,7 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
       perVehicleStake: st.perVehicleStake,
       unbondingPeriod: st.unbondingPeriodSeconds,
       freezeDuration: st.freezeDurationSeconds,
+      minGrantAge: st.minGrantAgeSeconds,
     },
     deployer.address,
   ]);

@@ -10,6 +10,7 @@ import path from "node:path";
 import hre, { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { deploySuite } from "./deploy-suite";
+import { signAccessConsent } from "../lib/access-consent";
 import {
   DOMAIN_VERSION,
   MINT_VEHICLE_TYPES,
@@ -148,8 +149,45 @@ async function measure(): Promise<Record<string, number>> {
   await token.connect(consumer).approve(await staking.getAddress(), ethers.parseEther("20000"));
   gas["staking.stake"] = await gasOf(staking.connect(consumer).stake(ethers.parseEther("10100")));
   gas["staking.stake.more"] = await gasOf(staking.connect(consumer).stake(ethers.parseEther("100")));
-  gas["access.grant"] = await gasOf(access.connect(driver).grant(1n, consumer.address, 0b11111n, 2n ** 63n));
+  // The usual shape: the driver submits the consumer's signed offer (a fixed nonce: deterministic bytes).
+  const offer = {
+    vehicleId: 1n,
+    owner: driver.address,
+    permissions: 0b11111n,
+    expiresAt: 2n ** 63n,
+    nonce: 1n,
+    deadline: 2n ** 64n,
+  };
+  const offerSig = await signAccessConsent(consumer, { chainId, verifyingContract: await access.getAddress() }, offer);
+  gas["access.grant"] = await gasOf(
+    access
+      .connect(driver)
+      .grantWithConsent(
+        1n,
+        consumer.address,
+        offer.permissions,
+        offer.expiresAt,
+        offer.nonce,
+        offer.deadline,
+        offerSig,
+      ),
+  );
   gas["access.revoke"] = await gasOf(access.connect(driver).revoke(1n, consumer.address));
+  // The next offer's nonce shares the first one's storage word (a backend numbering its offers 0, 1, 2, …).
+  const next = { ...offer, nonce: 2n };
+  const nextSig = await signAccessConsent(consumer, { chainId, verifyingContract: await access.getAddress() }, next);
+  gas["access.grant.nonceWordUsed"] = await gasOf(
+    access
+      .connect(driver)
+      .grantWithConsent(1n, consumer.address, next.permissions, next.expiresAt, next.nonce, next.deadline, nextSig),
+  );
+  await (await access.connect(driver).revoke(1n, consumer.address)).wait();
+  // The consumer's on-chain rule instead of a signature: it accepts every grant from this driver.
+  await (await access.connect(consumer).setOwnerAcceptance(driver.address, true)).wait();
+  gas["access.grant.ownerAccepted"] = await gasOf(
+    access.connect(driver).grant(1n, consumer.address, offer.permissions, offer.expiresAt),
+  );
+  await (await access.connect(driver).revoke(1n, consumer.address)).wait();
   gas["staking.requestUnstake"] = await gasOf(staking.connect(consumer).requestUnstake(ethers.parseEther("5000")));
   await ethers.provider.send("evm_increaseTime", [Number((await staking.stakeParameters()).unbondingPeriod)]);
   gas["staking.withdraw"] = await gasOf(staking.connect(consumer).withdraw());

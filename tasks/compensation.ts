@@ -1,6 +1,7 @@
 /**
  * `staking:compensation --slash <id> --out credits.csv`: the credits that pay a slash's compensation to the
- * drivers whose vehicles the consumer could read as of `affectedAsOf` (rule: lib/rewards/compensation.ts),
+ * drivers whose vehicles the consumer could really read as of `affectedAsOf` (granted long enough before, paired
+ * or connected, not the consumer's own; rule: lib/rewards/compensation.ts),
  * read from the chain's state at that time. The file is the `--credits` input of `rewards:compute`.
  */
 import fs from "node:fs";
@@ -8,7 +9,7 @@ import path from "node:path";
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { InputError } from "../lib/errors";
-import { type AffectedVehicle, compensationCredits, creditsCsv } from "../lib/rewards/compensation";
+import { affectedVehicles, type CandidateVehicle, compensationCredits, creditsCsv } from "../lib/rewards/compensation";
 import { formatDimoRounded } from "../lib/units";
 import { cli, loadSuiteContext, say } from "./staking";
 
@@ -25,18 +26,21 @@ async function blockAtOrBefore(hre: HardhatRuntimeEnvironment, t: bigint): Promi
   return lo;
 }
 
-export async function affectedVehicles(
+/** Every vehicle `consumer` was ever granted up to `asOf`, with what the rule needs, read at the as-of block. */
+export async function candidateVehicles(
   hre: HardhatRuntimeEnvironment,
   consumer: string,
   asOf: bigint,
   fromBlock: number,
-): Promise<{ block: number; vehicles: AffectedVehicle[] }> {
+): Promise<{ block: number; timestamp: bigint; minGrantAge: bigint; candidates: CandidateVehicle[] }> {
   const { ethers } = hre;
-  const { record } = await loadSuiteContext(hre);
+  const { record, staking } = await loadSuiteContext(hre);
   const access = await ethers.getContractAt("DataAccess", record.contracts.DataAccess.address);
   const vehicles = await ethers.getContractAt("VehicleRegistry", record.contracts.VehicleRegistry.address);
   const block = await blockAtOrBefore(hre, asOf);
+  const at = { blockTag: block };
   const timestamp = BigInt((await ethers.provider.getBlock(block))!.timestamp);
+  const minGrantAge = await staking.minGrantAge(at);
   const granted = new Set<bigint>();
   const PAGE = 5000;
   for (let from = fromBlock; from <= block; from += PAGE) {
@@ -45,15 +49,25 @@ export async function affectedVehicles(
       granted.add(e.args.vehicleId);
     }
   }
-  const out: AffectedVehicle[] = [];
+  const candidates: CandidateVehicle[] = [];
   for (const vehicleId of [...granted].sort((a, b) => (a < b ? -1 : 1))) {
-    const g = await access.grantOf(vehicleId, consumer, { blockTag: block });
-    const epoch = await vehicles.ownershipEpoch(vehicleId, { blockTag: block });
-    if (g.permissions !== 0n && g.expiresAt > timestamp && g.epoch === epoch) {
-      out.push({ vehicleId, owner: await vehicles.ownerOf(vehicleId, { blockTag: block }) });
+    const g = await access.grantOf(vehicleId, consumer, at);
+    const epoch = await vehicles.ownershipEpoch(vehicleId, at);
+    const [integrations] = await vehicles.connections(vehicleId, at);
+    let liveConnections = 0;
+    for (const integration of integrations) {
+      if ((await vehicles.integrationKind(integration, at)) !== 0n) liveConnections++;
     }
+    candidates.push({
+      vehicleId,
+      owner: await vehicles.ownerOf(vehicleId, at),
+      grantCounted: g.permissions !== 0n && g.expiresAt > timestamp && g.epoch === epoch,
+      grantedAt: g.grantedAt,
+      paired: (await vehicles.pairedDevice(vehicleId, at)) !== 0n,
+      liveConnections,
+    });
   }
-  return { block, vehicles: out };
+  return { block, timestamp, minGrantAge, candidates };
 }
 
 task("staking:compensation", "Writes the credits paying a slash's compensation to the affected drivers")
@@ -75,7 +89,8 @@ task("staking:compensation", "Writes the credits paying a slash's compensation t
         throw new InputError("staking:compensation", "--slash", `no slash ${slashId} on ${ctx.network}`);
       }
       const { consumer, compensation, affectedAsOf } = events[0].args;
-      const { block, vehicles } = await affectedVehicles(hre, consumer, affectedAsOf, stakingDeploy);
+      const { block, minGrantAge, candidates } = await candidateVehicles(hre, consumer, affectedAsOf, stakingDeploy);
+      const { affected: vehicles, excluded } = affectedVehicles(candidates, { consumer, affectedAsOf, minGrantAge });
       const credits = compensationCredits({ slashId, compensationWei: compensation }, vehicles);
       const tmp = `${args.out}.tmp-${process.pid}`;
       fs.writeFileSync(tmp, creditsCsv(credits));
@@ -84,6 +99,15 @@ task("staking:compensation", "Writes the credits paying a slash's compensation t
         `Slash ${slashId} of ${consumer}: ${formatDimoRounded(compensation, 6)} DIMO for ${vehicles.length} vehicle(s) ` +
           `readable as of block ${block}; ${credits.length} credit(s) written to ${args.out}`,
       );
-      return { credits, vehicles, block };
+      if (excluded.length > 0) {
+        const why: Record<string, string> = {
+          "grant-not-counting": "grant not counting",
+          "not-readable": "no paired device or live connection",
+          "owned-by-consumer": "owned by the consumer",
+          "granted-too-late": `granted less than ${minGrantAge} s before the freeze`,
+        };
+        say(`  excluded: ${excluded.map((e) => `#${e.vehicleId} (${why[e.reason]})`).join(", ")}`);
+      }
+      return { credits, vehicles, excluded, block };
     }),
   );

@@ -17,7 +17,9 @@ import { task } from "hardhat/config";
 import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { type ContractTransactionReceipt, ZeroAddress } from "ethers";
+import { type ContractTransactionReceipt, verifyTypedData, ZeroAddress } from "ethers";
+import { randomConsentNonce, signAccessConsent } from "../lib/access-consent";
+import { ACCESS_CONSENT_TYPES, DATA_ACCESS_DOMAIN_NAME, DOMAIN_VERSION } from "../lib/typed-data";
 import { InputError } from "../lib/errors";
 import { hasValidCheckDigit, normalizeVin, vinCommitment } from "../lib/vin";
 import { dataTypeNames, dataTypesOfPermissions, parseDataTypeList } from "../lib/data-types";
@@ -553,6 +555,30 @@ interface GrantArgs extends SendFlags {
   types: string;
   expires: string;
   ownerAccount?: string;
+  consumerSignature?: string;
+  consentNonce?: string;
+  consentDeadline?: string;
+}
+
+const MAX_UINT256 = (1n << 256n) - 1n;
+
+/** A uint256 in decimal (an offer nonce). */
+function parseUint256(value: string | undefined, where: Where): bigint {
+  const text = (value ?? "").trim();
+  if (!/^\d{1,78}$/.test(text) || BigInt(text) > MAX_UINT256) {
+    throw new InputError(
+      where.source,
+      where.field,
+      `expected a non-negative integer below 2^256, got "${value ?? ""}"`,
+    );
+  }
+  return BigInt(text);
+}
+
+/** The AccessConsent domain of the deployed DataAccess. */
+async function consentDomain(hre: HardhatRuntimeEnvironment, ctx: RegistryContext) {
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  return { chainId, verifyingContract: await ctx.access.getAddress() };
 }
 
 task("access:grant", "The vehicle owner grants a data consumer access to data types until a date")
@@ -561,6 +587,12 @@ task("access:grant", "The vehicle owner grants a data consumer access to data ty
   .addParam("types", `Comma-separated data types: ${dataTypeNames().join(", ")}`)
   .addParam("expires", "Expiry: +30d / +12h, an ISO date (2027-01-31, 2027-01-31T12:00:00Z) or unix seconds")
   .addOptionalParam("ownerAccount", "Local account index of the vehicle owner (default: found by address)")
+  .addOptionalParam(
+    "consumerSignature",
+    "The consumer's signed offer (access:offer prints it); with --consent-nonce and --consent-deadline",
+  )
+  .addOptionalParam("consentNonce", "Nonce of the consumer's offer")
+  .addOptionalParam("consentDeadline", "Deadline of the consumer's offer (unix seconds)")
   .addFlag("dryRun", "Validate and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
@@ -570,8 +602,21 @@ task("access:grant", "The vehicle owner grants a data consumer access to data ty
       const vehicleId = parseId(args.vehicle, w("vehicle"));
       const consumer = parseAddress(args.consumer, w("consumer"));
       const { names, permissions } = parseDataTypeList(args.types ?? "", w("types"));
+      const offerParts = [args.consumerSignature, args.consentNonce, args.consentDeadline];
+      const given = offerParts.filter((v) => v !== undefined).length;
+      if (given !== 0 && given !== 3) {
+        const missing = ["--consumer-signature", "--consent-nonce", "--consent-deadline"].filter(
+          (_, i) => offerParts[i] === undefined,
+        );
+        throw new InputError(
+          T,
+          missing[0],
+          "a signed offer needs --consumer-signature, --consent-nonce and --consent-deadline",
+        );
+      }
       const ctx = await loadRegistryContext(hre);
-      const expiresAt = parseFutureTime(args.expires, w("expires"), await chainNow(hre));
+      const now = await chainNow(hre);
+      const expiresAt = parseFutureTime(args.expires, w("expires"), now);
       const owner = await ownerOfVehicle(ctx, vehicleId, w("vehicle"));
       const ownerSigner = ownerSignerOf(ctx, vehicleId, owner, args.ownerAccount, w("owner-account"));
       const capacity = await ctx.access.capacity();
@@ -581,26 +626,177 @@ task("access:grant", "The vehicle owner grants a data consumer access to data ty
           "access:grant: DataAccess has no capacity provider yet (the staking contract is not wired); nothing was sent",
         );
       }
-      const existing = await ctx.access.grantOf(vehicleId, consumer);
-      if (existing.permissions === 0n) {
-        const stake = await hre.ethers.getContractAt("IAccessCapacity", capacity);
-        if (!(await stake.coversOneMore(consumer))) {
+      // The consumer's acceptance: its signed offer, its on-chain rule, or (a local consumer) a fresh offer.
+      let offer: { nonce: bigint; deadline: bigint; signature: string } | undefined;
+      let acceptance: string;
+      if (given === 3) {
+        const signature = parseSignature(args.consumerSignature, w("consumer-signature"));
+        const nonce = parseUint256(args.consentNonce, w("consent-nonce"));
+        const deadline = parseUint256(args.consentDeadline, w("consent-deadline"));
+        if (deadline < BigInt(now)) {
           throw new InputError(
             T,
-            "--consumer",
-            `the stake of ${consumer} does not cover one more vehicle (it reads ${await stake.vehiclesAccessed(consumer)})`,
+            "--consent-deadline",
+            `the offer expired at ${isoOf(deadline)} (chain time ${isoOf(now)})`,
           );
         }
+        if (await ctx.access.consentNonceUsed(consumer, nonce)) {
+          throw new InputError(T, "--consent-nonce", `nonce ${nonce} of ${consumer} was already used or cancelled`);
+        }
+        const digestOk =
+          verifyTypedData(
+            { name: DATA_ACCESS_DOMAIN_NAME, version: DOMAIN_VERSION, ...(await consentDomain(hre, ctx)) },
+            ACCESS_CONSENT_TYPES,
+            { vehicleId, owner, permissions, expiresAt, nonce, deadline },
+            signature,
+          ).toLowerCase() === consumer.toLowerCase();
+        // A contract wallet's signature is checked on chain (ERC-1271); an EOA's is checked here first.
+        if (!digestOk && (await hre.ethers.provider.getCode(consumer)) === "0x") {
+          throw new InputError(
+            T,
+            "--consumer-signature",
+            `not ${consumer}'s offer of vehicle #${vehicleId} to ${owner} for these types, expiry, nonce and deadline`,
+          );
+        }
+        offer = { nonce, deadline, signature };
+        acceptance = `with ${consumer}'s signed offer (nonce ${nonce})`;
+      } else if (await ctx.access.acceptsOwner(consumer, owner)) {
+        acceptance = `under ${consumer}'s acceptance of every grant from ${owner}`;
+      } else {
+        const consumerSigner = localSigner(ctx, consumer);
+        if (!consumerSigner) {
+          throw new InputError(
+            T,
+            "--consumer-signature",
+            `${consumer} has not accepted grants from ${owner}: give its signed offer (access:offer; --consumer-signature, --consent-nonce, --consent-deadline)`,
+          );
+        }
+        const nonce = randomConsentNonce();
+        const deadline = BigInt(now + SIGNATURE_TTL);
+        const signature = await signAccessConsent(consumerSigner, await consentDomain(hre, ctx), {
+          vehicleId,
+          owner,
+          permissions,
+          expiresAt,
+          nonce,
+          deadline,
+        });
+        offer = { nonce, deadline, signature };
+        acceptance = `with an offer signed by the local consumer ${describeAccount(ctx, consumer)}`;
+      }
+      const existing = await ctx.access.grantOf(vehicleId, consumer);
+      const stake = await hre.ethers.getContractAt("IAccessCapacity", capacity);
+      if (existing.permissions === 0n ? !(await stake.coversOneMore(consumer)) : !(await stake.isCovered(consumer))) {
+        throw new InputError(
+          T,
+          "--consumer",
+          `the stake of ${consumer} does not cover ${existing.permissions === 0n ? "one more vehicle" : "its grants"} (it reads ${await stake.vehiclesAccessed(consumer)}), or it is frozen`,
+        );
       }
       say(
-        `Granting ${consumer} access to vehicle #${vehicleId}: ${names.join(", ")} (permissions 0x${permissions.toString(16)}) until ${isoOf(expiresAt)}${existing.permissions === 0n ? "" : " (updates the existing grant)"}`,
+        `Granting ${consumer} access to vehicle #${vehicleId}: ${names.join(", ")} (permissions 0x${permissions.toString(16)}) until ${isoOf(expiresAt)}${existing.permissions === 0n ? "" : " (updates the existing grant)"}, ${acceptance}`,
       );
       if (!maySend(hre, args, `grant from ${describeAccount(ctx, ownerSigner.address)}`)) return { dryRun: true };
+      const access = ctx.access.connect(ownerSigner);
       const receipt = await sent(
         "grant",
-        ctx.access.connect(ownerSigner).grant(vehicleId, consumer, permissions, expiresAt),
+        offer
+          ? access.grantWithConsent(
+              vehicleId,
+              consumer,
+              permissions,
+              expiresAt,
+              offer.nonce,
+              offer.deadline,
+              offer.signature,
+            )
+          : access.grant(vehicleId, consumer, permissions, expiresAt),
       );
       return { dryRun: false, permissions, expiresAt, txHash: receipt.hash, gasUsed: receipt.gasUsed };
+    }),
+  );
+
+interface OfferArgs {
+  vehicle: string;
+  consumer: string;
+  types: string;
+  expires: string;
+  deadline?: string;
+}
+
+task("access:offer", "The consumer signs an offer of access to one vehicle for its current owner to grant")
+  .addParam("vehicle", "Vehicle id")
+  .addParam("consumer", "Local account (index or address) of the data consumer that signs")
+  .addParam("types", `Comma-separated data types: ${dataTypeNames().join(", ")}`)
+  .addParam("expires", "Expiry of the grant: +30d / +12h, an ISO date or unix seconds")
+  .addOptionalParam("deadline", "Until when the owner may use the offer (default +1d)")
+  .setAction(
+    cli(async (args: OfferArgs, hre) => {
+      const T = "access:offer";
+      const w = arg(T);
+      const vehicleId = parseId(args.vehicle, w("vehicle"));
+      const { permissions } = parseDataTypeList(args.types ?? "", w("types"));
+      const ctx = await loadRegistryContext(hre);
+      const consumer = localAccountArg(ctx, args.consumer, w("consumer"), "it signs the offer");
+      const now = await chainNow(hre);
+      const expiresAt = parseFutureTime(args.expires, w("expires"), now);
+      const deadline = parseFutureTime(args.deadline ?? "+1d", w("deadline"), now);
+      const owner = await ownerOfVehicle(ctx, vehicleId, w("vehicle"));
+      const nonce = randomConsentNonce();
+      const signature = await signAccessConsent(consumer, await consentDomain(hre, ctx), {
+        vehicleId,
+        owner,
+        permissions,
+        expiresAt,
+        nonce,
+        deadline,
+      });
+      say(`Offer of ${consumer.address} for vehicle #${vehicleId} (owner ${owner}), until ${isoOf(deadline)}:`);
+      say(
+        `  npx hardhat access:grant --vehicle ${vehicleId} --consumer ${consumer.address} --types ${args.types} --expires ${expiresAt} --consumer-signature ${signature} --consent-nonce ${nonce} --consent-deadline ${deadline}`,
+      );
+      return { owner, expiresAt, nonce, deadline, signature };
+    }),
+  );
+
+interface PruneArgs extends SendFlags {
+  consumer: string;
+  account?: string;
+}
+
+task("access:prune", "Deletes a consumer's grant records that no longer count (expired, or stale after a sale)")
+  .addParam("consumer", "Data consumer (local account index or address)")
+  .addOptionalParam("account", "Local account that sends (default 0); anyone may prune")
+  .addFlag("dryRun", "Validate and print, send nothing")
+  .addFlag("yes", "Required to send on a non-local network")
+  .setAction(
+    cli(async (args: PruneArgs, hre) => {
+      const T = "access:prune";
+      const w = arg(T);
+      const ctx = await loadRegistryContext(hre);
+      const consumer = addressArg(ctx, args.consumer, w("consumer"));
+      const sender = localAccountArg(ctx, args.account ?? "0", w("account"), "it sends the transaction");
+      const granted = new Set<bigint>();
+      const events = await ctx.access.queryFilter(
+        ctx.access.filters.AccessGranted(undefined, consumer),
+        ctx.vehiclesDeployBlock,
+      );
+      for (const e of events) granted.add(e.args.vehicleId);
+      const now = BigInt(await chainNow(hre));
+      const prunable: bigint[] = [];
+      for (const vehicleId of [...granted].sort((a, b) => (a < b ? -1 : 1))) {
+        const g = await ctx.access.grantOf(vehicleId, consumer);
+        if (g.permissions === 0n) continue;
+        if (g.expiresAt <= now || g.epoch !== (await ctx.vehicles.ownershipEpoch(vehicleId))) prunable.push(vehicleId);
+      }
+      if (prunable.length === 0) {
+        say(`${consumer} holds no expired or stale grant record; nothing to prune`);
+        return { dryRun: false, pruned: 0 };
+      }
+      say(`Pruning ${prunable.length} record(s) of ${consumer}: vehicle(s) ${prunable.map((v) => `#${v}`).join(", ")}`);
+      if (!maySend(hre, args, `prune from ${describeAccount(ctx, sender.address)}`)) return { dryRun: true };
+      const receipt = await sent("pruneMany", ctx.access.connect(sender).pruneMany(consumer, prunable));
+      return { dryRun: false, pruned: prunable.length, txHash: receipt.hash, gasUsed: receipt.gasUsed };
     }),
   );
 

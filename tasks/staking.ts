@@ -225,15 +225,23 @@ task("staking:unstake", "Moves active stake into unbonding (still slashable unti
         amount,
         await stakeParameters(ctx),
       );
-      if (problem) throw new InputError(T, "--amount", problem);
+      if (problem) {
+        // Expired and stale grant records hold capacity until pruned (anyone may prune them).
+        const hint = problem.includes("does not cover the current grants")
+          ? ` (expired or stale grants count until pruned: access:prune --consumer ${from.address})`
+          : "";
+        throw new InputError(T, "--amount", problem + hint);
+      }
       const period = await ctx.staking.effectiveUnbondingPeriod();
-      const releaseAt = BigInt(await chainNow(hre)) + period;
+      const requested = BigInt(await chainNow(hre)) + period;
+      // The release only moves later: stake already unbonding keeps at least its time.
+      const releaseAt = p.unbonding > 0n && p.releaseAt > requested ? p.releaseAt : requested;
       say(
         `Unstaking ${dimoText(amount)} of ${describeAccount(ctx, from.address)}'s ${dimoText(p.staked)}: unbonding for ${formatDuration(period)}, withdrawable from about ${isoOf(releaseAt)}`,
       );
       if (p.unbonding > 0n) {
         say(
-          `  note: the ${dimoText(p.unbonding)} already unbonding (until ${isoOf(p.releaseAt)}) will be released with it, at the new time`,
+          `  note: the ${dimoText(p.unbonding)} already unbonding (until ${isoOf(p.releaseAt)}) will be released with it, at the later of the two times`,
         );
       }
       if (!maySend(hre, args, `requestUnstake from ${describeAccount(ctx, from.address)}`)) {

@@ -13,6 +13,11 @@ interface IAccessCapacity {
     /// `vehiclesAccessed(consumer) + 1` vehicles and the consumer is not frozen.
     function reserveAccess(address consumer) external;
 
+    /// @notice Checks, without reserving more, that a record the consumer already holds may be rewritten (a grant
+    /// updated, even stale or expired): reverts unless the consumer is not frozen and its stake covers
+    /// `vehiclesAccessed(consumer)` vehicles.
+    function renewAccess(address consumer) external view;
+
     /// @notice Releases the capacity of one vehicle.
     function releaseAccess(address consumer) external;
 

@@ -16,6 +16,15 @@ import {IAccessCapacity} from "./IAccessCapacity.sol";
 /// distributor as compensation for the owners of the vehicles the consumer could read, as of `affectedAsOf`
 /// (the start of the freeze episode when there was a freeze, else the time the slash proposal was made); any
 /// remainder is burned or sent to the treasury, as the proposal says.
+/// Compensation rule (off chain, `lib/rewards/compensation.ts`, run by `staking:compensation`): a vehicle is
+/// affected only when, at `affectedAsOf`, the consumer's grant on it counted, it could really be read (a paired
+/// device, or a software/OEM connection attested by an integration that still held its role), its owner was not the
+/// consumer, and the grant had counted since at least `minGrantAge()` before `affectedAsOf` (`grantedAt +
+/// minGrantAge <= affectedAsOf`), so vehicles a consumer grants itself on the eve of a freeze get nothing.
+/// Warning: unbonding stake has one release time (`releaseAt`), which a later request only moves later. It is
+/// computed when requested: a governance cycle that grows afterwards does not extend it. What covers misuse found
+/// late is the freeze: `effectiveFreezeDuration()` follows the live cycle, so a freeze made before `releaseAt` holds
+/// the unbonding stake until a slash vote started at the freeze can execute.
 /// Warning: grants count only while the stake covers them (`isCovered`): after a slash or a rise of the stake
 /// formula, the data-access registry stops every read of the consumer until it tops up or enough grants are
 /// revoked or pruned.
@@ -112,6 +121,8 @@ interface IConsumerStaking is IAccessCapacity {
     event UnbondingPeriodSet(uint256 unbondingPeriod);
     /// @notice Emitted after the freeze duration changed.
     event FreezeDurationSet(uint256 freezeDuration);
+    /// @notice Emitted after the minimum grant age for compensation changed.
+    event MinGrantAgeSet(uint256 minGrantAge);
     /// @notice Emitted after the data-access registry was set (once).
     event AccessRegistrySet(address indexed registry);
     /// @notice Emitted after the Timelock sent `amount` of DIMO held beyond the totals (sent to the contract
@@ -124,7 +135,9 @@ interface IConsumerStaking is IAccessCapacity {
     /// @notice Stakes `amount` from the caller using an EIP-2612 permit.
     function stakeWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
 
-    /// @notice Moves `amount` of active stake into unbonding. What stays must cover the current grants.
+    /// @notice Moves `amount` of active stake into unbonding. What stays must cover the current grants (records
+    /// held, expired and stale ones included until pruned: `IDataAccess.prune`/`pruneMany`). The whole unbonding
+    /// balance is released at `max(releaseAt, now + effectiveUnbondingPeriod())`: never earlier than before.
     function requestUnstake(uint256 amount) external;
 
     /// @notice Withdraws the unbonding stake once its period has ended and the consumer is not frozen.
@@ -174,6 +187,14 @@ interface IConsumerStaking is IAccessCapacity {
     /// @notice Sets the freeze duration; it must be longer than the governance cycle and at most
     /// `MAX_FREEZE_DURATION`. Only the Timelock.
     function setFreezeDuration(uint256 freezeDuration) external;
+
+    /// @notice Sets the minimum grant age for compensation (see the contract notes), between `MIN_MIN_GRANT_AGE`
+    /// (1 day) and `MAX_MIN_GRANT_AGE` (90 days). Only the Timelock.
+    function setMinGrantAge(uint256 minGrantAge_) external;
+
+    /// @notice How long before `affectedAsOf` a grant must have counted for its vehicle to share a slash's
+    /// compensation, in seconds.
+    function minGrantAge() external view returns (uint256);
 
     /// @notice Sends the DIMO the contract holds beyond total staked + total unbonding (sent to it directly,
     /// owed to nobody) to `to`. Only the Timelock.

@@ -29,6 +29,11 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
     /// @notice Largest `baseStake` or `perVehicleStake`: the whole DIMO supply, 1,000,000,000 DIMO. It keeps
     /// `requiredStake(n)` far from overflowing for any number of grants a position can hold (`n` < 2^64).
     uint256 public constant MAX_STAKE_PARAMETER = 1_000_000_000e18; // wei
+    /// @notice Shortest `minGrantAge` the DAO may set: a grant made in the last day before a freeze never earns
+    /// compensation.
+    uint256 public constant MIN_MIN_GRANT_AGE = 1 days; // seconds
+    /// @notice Longest `minGrantAge` the DAO may set.
+    uint256 public constant MAX_MIN_GRANT_AGE = 90 days; // seconds
 
     IERC20 private immutable _token;
     IGovernor private immutable _governor;
@@ -40,6 +45,7 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
     uint256 private _perVehicleStake; // wei
     uint256 private _unbondingPeriod; // seconds
     uint256 private _freezeDuration; // seconds
+    uint256 private _minGrantAge; // seconds
     uint256 private _totalStaked; // wei
     uint256 private _totalUnbonding; // wei
     uint256 private _slashCount;
@@ -58,6 +64,7 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
         uint256 perVehicleStake;
         uint256 unbondingPeriod;
         uint256 freezeDuration;
+        uint256 minGrantAge;
     }
 
     /// @param p Token, governance contracts, distributor, guardian and the initial parameters. The Timelock is
@@ -81,6 +88,7 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
         _setStakeParameters(p.baseStake, p.perVehicleStake);
         _setUnbondingPeriod(p.unbondingPeriod);
         _setFreezeDuration(p.freezeDuration);
+        _setMinGrantAge(p.minGrantAge);
     }
 
     // ---------------------------------------------------------------- consumers
@@ -113,7 +121,10 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
         }
         p.staked = remaining;
         p.unbonding += amount;
-        p.releaseAt = uint64(block.timestamp + effectiveUnbondingPeriod());
+        // One release time for the whole unbonding balance: it only moves later, never earlier, so stake already
+        // unbonding keeps at least the release it had (a shorter period set since does not pull it forward).
+        uint64 releaseAt = uint64(block.timestamp + effectiveUnbondingPeriod());
+        if (releaseAt > p.releaseAt) p.releaseAt = releaseAt;
         _totalStaked -= amount;
         _totalUnbonding += amount;
         emit UnstakeRequested(msg.sender, amount, p.releaseAt);
@@ -155,6 +166,14 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
         uint256 required = requiredStake(uint256(p.vehiclesAccessed) + 1);
         if (p.staked < required) revert StakingInsufficientStake(consumer, p.staked, required);
         p.vehiclesAccessed += 1;
+    }
+
+    /// @notice Checks that a record already held may be rewritten; see {IAccessCapacity}.
+    function renewAccess(address consumer) external view {
+        Position storage p = _positions[consumer];
+        if (block.timestamp < p.frozenUntil) revert StakingFrozen(consumer, p.frozenUntil);
+        uint256 required = requiredStake(p.vehiclesAccessed);
+        if (p.staked < required) revert StakingInsufficientStake(consumer, p.staked, required);
     }
 
     /// @notice Releases one vehicle of `consumer`; see {IAccessCapacity}.
@@ -274,6 +293,16 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
     /// @inheritdoc IConsumerStaking
     function setFreezeDuration(uint256 freezeDuration) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setFreezeDuration(freezeDuration);
+    }
+
+    /// @inheritdoc IConsumerStaking
+    function setMinGrantAge(uint256 minGrantAge_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setMinGrantAge(minGrantAge_);
+    }
+
+    /// @inheritdoc IConsumerStaking
+    function minGrantAge() external view returns (uint256) {
+        return _minGrantAge;
     }
 
     /// @inheritdoc IConsumerStaking
@@ -402,5 +431,13 @@ contract ConsumerStaking is IConsumerStaking, AccessControl {
         if (freezeDuration > MAX_FREEZE_DURATION) revert StakingInvalidParameter("freezeDuration", freezeDuration);
         _freezeDuration = freezeDuration;
         emit FreezeDurationSet(freezeDuration);
+    }
+
+    function _setMinGrantAge(uint256 minGrantAge_) private {
+        if (minGrantAge_ < MIN_MIN_GRANT_AGE || minGrantAge_ > MAX_MIN_GRANT_AGE) {
+            revert StakingInvalidParameter("minGrantAge", minGrantAge_);
+        }
+        _minGrantAge = minGrantAge_;
+        emit MinGrantAgeSet(minGrantAge_);
     }
 }

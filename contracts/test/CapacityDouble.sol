@@ -28,6 +28,13 @@ contract CapacityDouble is IAccessCapacity {
         vehiclesAccessed[consumer] = n;
     }
 
+    /// @dev Renewal needs the records held to stay within the limit.
+    function renewAccess(address consumer) external view {
+        if (vehiclesAccessed[consumer] > limitOf[consumer]) {
+            revert CapacityExceeded(consumer, vehiclesAccessed[consumer], limitOf[consumer]);
+        }
+    }
+
     function releaseAccess(address consumer) external {
         if (msg.sender != caller) revert CapacityNotCaller(msg.sender);
         if (vehiclesAccessed[consumer] == 0) revert CapacityUnderflow(consumer);

@@ -137,6 +137,7 @@ describe("deploy", function () {
     expect(await staking.hasRole(await staking.DEFAULT_ADMIN_ROLE(), deployer.address)).to.equal(false);
     expect(await staking.hasRole(await staking.GUARDIAN_ROLE(), guardian.address)).to.equal(true);
     expect(await staking.requiredStake(3)).to.equal(ethers.parseEther("10030"));
+    expect(await staking.minGrantAge()).to.equal(7 * 86400); // staking.minGrantAgeSeconds
     expect(await staking.governanceCycle()).to.equal(86400 + 7 * 86400 + 2 * 86400);
   });
 

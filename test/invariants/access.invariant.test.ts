@@ -113,6 +113,8 @@ interface GhostGrant {
   permissions: bigint;
   expiresAt: bigint;
   epoch: bigint;
+  /** Since when the grant has counted without a break (kept by an update of a counting grant). */
+  grantedAt: bigint;
 }
 
 async function invariantFixture() {
@@ -184,6 +186,11 @@ async function runSequence(actions: Action[]): Promise<void> {
           await expect(tx)
             .to.be.revertedWithCustomError(capacity, "CapacityExceeded")
             .withArgs(consumer, count[a.c], limit[a.c]);
+        } else if (existing !== undefined && count[a.c] > limit[a.c]) {
+          // L-1: updating a record (counting, stale or expired) runs the capacity check on the units held.
+          await expect(tx)
+            .to.be.revertedWithCustomError(capacity, "CapacityExceeded")
+            .withArgs(consumer, count[a.c], limit[a.c]);
         } else {
           await expect(tx)
             .to.emit(access, "AccessGranted")
@@ -193,7 +200,8 @@ async function runSequence(actions: Action[]): Promise<void> {
             // Never more grants reserved than the capacity in force allowed.
             expect(count[a.c]).to.be.at.most(limit[a.c]);
           }
-          grants.set(key(a.v, a.c), { permissions: a.permissions, expiresAt, epoch: epoch[a.v] });
+          const grantedAt = existing !== undefined && counts(a.v, a.c, at) ? existing.grantedAt : at;
+          grants.set(key(a.v, a.c), { permissions: a.permissions, expiresAt, epoch: epoch[a.v], grantedAt });
         }
         return;
       }
@@ -300,8 +308,11 @@ async function runSequence(actions: Action[]): Promise<void> {
         let records = 0;
         for (const { v, ghost, onChain, sampled, readable } of pairs) {
           if (onChain.permissions !== 0n) records++;
-          expect([onChain.permissions, onChain.expiresAt, onChain.epoch], `record ${key(v, c)}`).to.deep.equal(
-            ghost === undefined ? [0n, 0n, 0n] : [ghost.permissions, ghost.expiresAt, ghost.epoch],
+          expect(
+            [onChain.permissions, onChain.expiresAt, onChain.epoch, onChain.grantedAt],
+            `record ${key(v, c)}`,
+          ).to.deep.equal(
+            ghost === undefined ? [0n, 0n, 0n, 0n] : [ghost.permissions, ghost.expiresAt, ghost.epoch, ghost.grantedAt],
           );
           const live = counts(v, c, now);
           sampled.forEach((t, i) => {

@@ -251,6 +251,8 @@ async function invariantFixture() {
   const f = await stakingFixture();
   const consumers = [f.consumerA, f.consumerB, f.consumerC];
   for (const [c, who] of consumers.entries()) {
+    // Each consumer accepts every grant from the drivers (its on-chain rule; signed offers: access-attacks.test.ts).
+    for (const driver of f.drivers) await f.access.connect(who).setOwnerAcceptance(driver.address, true);
     await f.token.connect(who).approve(f.stakingAddress, ethers.MaxUint256);
     if (INITIAL_STAKE[c] > 0n) await f.staking.connect(who).stake(INITIAL_STAKE[c]);
     for (const v of INITIAL_GRANTS[c]) {
@@ -401,7 +403,8 @@ async function runSequence(actions: Action[]): Promise<string[]> {
         } else {
           g.staked = remaining;
           g.unbonding += amount;
-          g.releaseAt = t + BigInt(UNBONDING_PERIOD);
+          // I-2: the release only moves later.
+          if (t + BigInt(UNBONDING_PERIOD) > g.releaseAt) g.releaseAt = t + BigInt(UNBONDING_PERIOD);
           record(`${a.kind}:ok`);
           await expect(tx).to.emit(staking, "UnstakeRequested").withArgs(who.address, amount, g.releaseAt);
         }
@@ -449,8 +452,21 @@ async function runSequence(actions: Action[]): Promise<string[]> {
           .grant(vehicleIds[a.v], who.address, PERMISSIONS, t + BigInt(GRANT_LIFETIME));
         const n = count(a.c);
         if (grants[a.c].has(a.v)) {
-          record(`${a.kind}:update`);
-          await expect(tx).to.emit(access, "AccessGranted"); // an update reserves nothing
+          // L-1: an update reserves nothing but runs the freeze and coverage checks on the records held.
+          if (t < g.frozenUntil) {
+            record(`${a.kind}:update:StakingFrozen`);
+            await expect(tx)
+              .to.be.revertedWithCustomError(staking, "StakingFrozen")
+              .withArgs(who.address, g.frozenUntil);
+          } else if (g.staked < required(n)) {
+            record(`${a.kind}:update:StakingInsufficientStake`);
+            await expect(tx)
+              .to.be.revertedWithCustomError(staking, "StakingInsufficientStake")
+              .withArgs(who.address, g.staked, required(n));
+          } else {
+            record(`${a.kind}:update`);
+            await expect(tx).to.emit(access, "AccessGranted");
+          }
         } else if (t < g.frozenUntil) {
           record(`${a.kind}:StakingFrozen`);
           await expect(tx).to.be.revertedWithCustomError(staking, "StakingFrozen").withArgs(who.address, g.frozenUntil);

@@ -50,6 +50,19 @@ describe("lib/deploy-config", function () {
     });
   });
 
+  it("reads staking.minGrantAgeSeconds (7 days when omitted) and refuses it outside 1-90 days, naming the field", function () {
+    expect(parseDeployConfig(DEFAULT, "default.json").staking.minGrantAgeSeconds).to.equal(604800);
+    const omitted = mutate((c) => delete c.staking.minGrantAgeSeconds);
+    expect(parseDeployConfig(omitted, "deploy.json").staking.minGrantAgeSeconds).to.equal(604800);
+    for (const ok of [86400, 90 * 86400]) {
+      const text = mutate((c) => (c.staking.minGrantAgeSeconds = ok));
+      expect(parseDeployConfig(text, "deploy.json").staking.minGrantAgeSeconds).to.equal(ok);
+    }
+    for (const bad of [86399, 90 * 86400 + 1]) {
+      expect(errorOf(mutate((c) => (c.staking.minGrantAgeSeconds = bad))).field).to.equal("staking.minGrantAgeSeconds");
+    }
+  });
+
   it("refuses an allocation that sums to more than the supply, naming the excess", function () {
     const e = errorOf(mutate((c) => (c.genesisAllocation[2].amount = "470000000.000000000000000001")));
     expect(e.message).to.equal(

@@ -174,6 +174,7 @@ describe("DataAccess", function () {
         const wallet = await ethers.deployContract("ERC1271WalletDouble", [carol.address]);
         const mint = vehicles.interface.encodeFunctionData("mintVehicle", [vehicleInfo({}, "VIN-WALLET")]);
         await wallet.connect(carol).execute(await vehicles.getAddress(), mint);
+        await access.connect(consumerA).setOwnerAcceptance(await wallet.getAddress(), true);
         const expiresAt = BigInt((await time.latest()) + DAY);
         const data = access.interface.encodeFunctionData("grant", [3n, consumerA.address, PERMISSIONS, expiresAt]);
         await expect(wallet.connect(carol).execute(await access.getAddress(), data))

@@ -84,6 +84,12 @@ export async function registryFixture() {
     await vehicles.connect(admin).grantRole(softwareRole, integration.address);
   }
 
+  // Each consumer accepts every grant from the three drivers (its on-chain rule), so the tests of grants focus on
+  // the other checks; the outsider is accepted by nobody. Signed offers are tested in access.test.ts.
+  for (const consumer of [consumerA, consumerB, consumerC]) {
+    for (const owner of [alice, bob, carol]) await access.connect(consumer).setOwnerAcceptance(owner.address, true);
+  }
+
   return {
     admin,
     manufacturer,

@@ -477,8 +477,11 @@ describe("ConsumerStaking attacks", function () {
       await expect(grant(f, 2, f.consumerA))
         .to.be.revertedWithCustomError(f.staking, "StakingInsufficientStake")
         .withArgs(f.consumerA.address, requiredStake(2) - DIMO(1), requiredStake(3));
-      // Renewing a grant it holds does not bring the read back either.
-      await expect(grant(f, 0, f.consumerA)).to.emit(f.access, "AccessGranted");
+      // Renewing a grant it holds is refused too (L-1: every record write runs the capacity check), exactly
+      // as short as the stake is.
+      await expect(grant(f, 0, f.consumerA))
+        .to.be.revertedWithCustomError(f.staking, "StakingInsufficientStake")
+        .withArgs(f.consumerA.address, requiredStake(2) - DIMO(1), requiredStake(2));
       expect(await f.access.canRead(f.consumerA.address, f.vehicleIds[0], 0)).to.equal(false);
     });
   });
@@ -556,6 +559,7 @@ describe("ConsumerStaking attacks", function () {
             perVehicleStake: DIMO(10),
             unbondingPeriod: GOVERNANCE_CYCLE - 1,
             freezeDuration: FREEZE_DURATION,
+            minGrantAge: 7 * DAY,
           },
           f.deployer.address,
         ),

@@ -42,30 +42,41 @@ describe("slashing compensation, from the freeze to the drivers' claims", functi
     else process.env[DEPLOYMENTS_DIR_ENV] = saved;
   });
 
-  it("pays the slashed consumer's compensation to the drivers whose vehicles it could read", async function () {
+  it("pays the slashed consumer's compensation to the drivers whose vehicles it could read, none to its sybils (M-2b)", async function () {
+    // Genesis 20 days out, so that week 0 ends after the grants have aged and the slash vote has run.
+    const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+    const config = JSON.parse(fs.readFileSync(path.join(__dirname, "../../config/deploy/hardhat.json"), "utf8"));
+    config.issuance.genesis = new Date((now + 20 * DAY) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const configPath = path.join(dir, "config.json");
+    fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
     const { record } = await deploySuite(hre, {
       recordPath: path.join(dir, "hardhat.json"),
+      configPath,
       reset: true,
       log: () => undefined,
     });
     const signers = await ethers.getSigners();
     const [guardian, memberA, consumer] = [signers[1], signers[2], signers[8]];
     const drivers = [signers[10], signers[11], signers[12]];
+    // The consumer's second address: it mints vehicles and grants them to the consumer before the freeze.
+    const sybil = signers[13];
     const token = await ethers.getContractAt("DimoToken", record.contracts.DimoToken.address);
     const staking = await ethers.getContractAt("ConsumerStaking", record.contracts.ConsumerStaking.address);
     const vehicles = await ethers.getContractAt("VehicleRegistry", record.contracts.VehicleRegistry.address);
     const distributor = await ethers.getContractAt("RewardDistributor", record.contracts.RewardDistributor.address);
-
-    // Three drivers, one vehicle each; the consumer stakes and two drivers grant it access.
-    for (const [i, d] of drivers.entries()) {
-      await vehicles.connect(d).mintVehicle({
+    const mint = async (owner: (typeof signers)[number], tag: string) =>
+      vehicles.connect(owner).mintVehicle({
         make: "Make",
-        model: `M${i}`,
+        model: "M",
         year: 2023,
         powertrain: 3,
-        vinCommitment: ethers.id(`story-${i}`),
+        vinCommitment: ethers.id(`story-${tag}`),
       });
-    }
+
+    // Three drivers, one vehicle each, connected through the approved software integration (account 5); the
+    // consumer stakes and two drivers grant it access (the consumer, a local account, signs their offers).
+    for (const [i, d] of drivers.entries()) await mint(d, `driver-${i}`);
+    for (const vehicle of ["1", "2", "3"]) await run("connection:attest", { vehicle });
     await token.connect(memberA).transfer(consumer.address, ethers.parseEther("50000"));
     await run("staking:stake", { amount: "30000", from: "8" });
     await run("access:grant", {
@@ -82,6 +93,39 @@ describe("slashing compensation, from the freeze to the drivers' claims", functi
       expires: "+90d",
       ownerAccount: "11",
     });
+    expect(await staking.minGrantAge()).to.equal(7n * BigInt(DAY));
+
+    // The attack (measured before the fix: 13,636 of 15,000 DIMO to the sybil, 682 to each driver): one sybil
+    // vehicle granted early (but never paired or connected), twenty minted and granted the day before the freeze.
+    await mint(sybil, "sybil-0");
+    await run("access:grant", {
+      vehicle: "4",
+      consumer: consumer.address,
+      types: "location",
+      expires: "+90d",
+      ownerAccount: "13",
+    });
+    await time.increase(7 * DAY);
+    for (let i = 1; i <= 20; i++) {
+      await mint(sybil, `sybil-${i}`);
+      await run("access:grant", {
+        vehicle: String(4 + i),
+        consumer: consumer.address,
+        types: "location",
+        expires: "+90d",
+        ownerAccount: "13",
+      });
+    }
+    // The third driver's vehicle is connected but granted only now, a day before the freeze: too young.
+    await run("access:grant", {
+      vehicle: "3",
+      consumer: consumer.address,
+      types: "location",
+      expires: "+90d",
+      ownerAccount: "12",
+    });
+    expect(await staking.vehiclesAccessed(consumer.address)).to.equal(24n);
+    await time.increase(DAY - 60);
 
     // The guardian freezes at once; the DAO proposes, votes, queues and executes the slash.
     await staking.connect(guardian).freeze(consumer.address);
@@ -108,9 +152,18 @@ describe("slashing compensation, from the freeze to the drivers' claims", functi
     expect(await token.totalSupply()).to.equal(supply - ethers.parseEther("5000"));
     expect(await distributor.totalFunded()).to.equal(ethers.parseEther("15000"));
 
-    // Compensation credits: the two drivers who granted access, 7,500 DIMO each.
+    // Compensation credits: the two drivers who granted access, 7,500 DIMO each; the sybil's 21 vehicles nothing.
     const credits = path.join(dir, "credits.csv");
-    await run("staking:compensation", { slash: "1", out: credits });
+    const compensation = await run<{ vehicles: unknown[]; excluded: { vehicleId: bigint; reason: string }[] }>(
+      "staking:compensation",
+      { slash: "1", out: credits },
+    );
+    expect(compensation.vehicles).to.have.length(2);
+    expect(compensation.excluded).to.deep.equal([
+      { vehicleId: 3n, reason: "granted-too-late" },
+      { vehicleId: 4n, reason: "not-readable" },
+      ...Array.from({ length: 20 }, (_, i) => ({ vehicleId: BigInt(5 + i), reason: "not-readable" })),
+    ]);
     expect(fs.readFileSync(credits, "utf8")).to.equal(
       [
         "account,amount_wei,reason",
@@ -161,7 +214,7 @@ describe("slashing compensation, from the freeze to the drivers' claims", functi
     }
     expect((refused as Error)?.message).to.match(/--credits: "slash:1" was already paid in week 0/);
     expect(fs.existsSync(path.join(dir, "distributions", "week-1.json"))).to.equal(false);
-    // The third driver never granted access: no compensation (and no points this week, so no entry at all).
+    // The third driver's grant was too young: no compensation credit.
     const third = d.accounts.find((a) => a.account.toLowerCase() === drivers[2].address.toLowerCase());
     expect(third?.credits ?? []).to.deep.equal([]);
   });

@@ -10,6 +10,7 @@ import { DAY, DIMO } from "../helpers/fixtures";
 import { mintVehicle, permissionsOf, vehicleInfo } from "../registry/fixtures";
 import { asTimelock } from "../rewards/fixtures";
 import { PERMIT_TYPES } from "../../lib/typed-data";
+import { randomConsentNonce, signAccessConsent } from "../../lib/access-consent";
 
 export { DAY, DIMO, asTimelock };
 
@@ -29,6 +30,10 @@ export const MAX_FREEZE_DURATION = 60 * DAY;
 export const MAX_UNBONDING_PERIOD = 365 * DAY;
 /** The DIMO supply: the largest base or per-vehicle stake. */
 export const MAX_STAKE_PARAMETER = DIMO(1_000_000_000);
+/** `config/deploy/hardhat.json` minGrantAgeSeconds, and the contract's bounds. */
+export const MIN_GRANT_AGE = 7 * DAY;
+export const MIN_MIN_GRANT_AGE = DAY;
+export const MAX_MIN_GRANT_AGE = 90 * DAY;
 export const GUARDIAN_ROLE = ethers.id("GUARDIAN_ROLE");
 export const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 
@@ -134,15 +139,45 @@ export async function stake(f: StakingContext, consumer: HardhatEthersSigner, am
   await f.staking.connect(consumer).stake(amount);
 }
 
-/** The owner of vehicle `index` grants `consumer` a one-year access (the transaction, not awaited). */
+/** The consumer's signed offer (`AccessConsent`) of `vehicleId` to `owner`, with a fresh unordered nonce. */
+export async function consentFor(
+  access: StakingContext["access"],
+  consumer: HardhatEthersSigner,
+  vehicleId: bigint,
+  owner: string,
+  permissions: bigint,
+  expiresAt: bigint,
+  deadline?: bigint,
+): Promise<{ nonce: bigint; deadline: bigint; signature: string }> {
+  const { chainId } = await ethers.provider.getNetwork();
+  const nonce = randomConsentNonce();
+  const until = deadline ?? BigInt((await time.latest()) + DAY);
+  const signature = await signAccessConsent(
+    consumer,
+    { chainId, verifyingContract: await access.getAddress() },
+    { vehicleId, owner, permissions, expiresAt, nonce, deadline: until },
+  );
+  return { nonce, deadline: until, signature };
+}
+
+/**
+ * The owner of vehicle `index` grants `consumer` a one-year access with the consumer's signed offer, as an app
+ * onboards a driver (the transaction, not awaited).
+ */
 export async function grant(
   f: StakingContext,
   index: number,
   consumer: HardhatEthersSigner | string,
 ): Promise<ContractTransactionResponse> {
-  const to = typeof consumer === "string" ? consumer : consumer.address;
+  const address = typeof consumer === "string" ? consumer : consumer.address;
+  const signer = typeof consumer === "string" ? f.signers.find((s) => s.address === address)! : consumer;
   const expiresAt = BigInt((await time.latest()) + 365 * DAY);
-  return f.access.connect(f.vehicleOwners[index]).grant(f.vehicleIds[index], to, PERMISSIONS, expiresAt);
+  const owner = f.vehicleOwners[index];
+  const vehicleId = f.vehicleIds[index];
+  const c = await consentFor(f.access, signer, vehicleId, owner.address, PERMISSIONS, expiresAt);
+  return f.access
+    .connect(owner)
+    .grantWithConsent(vehicleId, address, PERMISSIONS, expiresAt, c.nonce, c.deadline, c.signature);
 }
 
 /** Grants `consumer` the vehicles `indexes`, one transaction each, waiting for each. */

@@ -18,6 +18,9 @@ import {
   MAX_FREEZE_DURATION,
   MAX_STAKE_PARAMETER,
   MAX_UNBONDING_PERIOD,
+  MAX_MIN_GRANT_AGE,
+  MIN_GRANT_AGE,
+  MIN_MIN_GRANT_AGE,
   PER_VEHICLE_STAKE,
   PERMISSIONS,
   Remainder,
@@ -109,6 +112,7 @@ async function params(f: StakingContext) {
     perVehicleStake: PER_VEHICLE_STAKE,
     unbondingPeriod: UNBONDING_PERIOD,
     freezeDuration: FREEZE_DURATION,
+    minGrantAge: MIN_GRANT_AGE,
   };
 }
 
@@ -272,7 +276,19 @@ describe("ConsumerStaking", function () {
       await expect(tx).to.emit(fresh, "StakeParametersSet").withArgs(BASE_STAKE, PER_VEHICLE_STAKE);
       await expect(tx).to.emit(fresh, "UnbondingPeriodSet").withArgs(UNBONDING_PERIOD);
       await expect(tx).to.emit(fresh, "FreezeDurationSet").withArgs(FREEZE_DURATION);
+      await expect(tx).to.emit(fresh, "MinGrantAgeSet").withArgs(MIN_GRANT_AGE);
+      expect(await fresh.minGrantAge()).to.equal(MIN_GRANT_AGE);
       expect(await fresh.accessRegistry()).to.equal(ethers.ZeroAddress);
+    });
+
+    it("refuses a minimum grant age under a day or over 90 days", async function () {
+      const f = await loadFixture(stakingFixture);
+      const factory = await ethers.getContractFactory("ConsumerStaking");
+      for (const minGrantAge of [0, MIN_MIN_GRANT_AGE - 1, MAX_MIN_GRANT_AGE + 1]) {
+        await expect(factory.deploy({ ...(await params(f)), minGrantAge }, f.deployer.address))
+          .to.be.revertedWithCustomError(factory, "StakingInvalidParameter")
+          .withArgs("minGrantAge", minGrantAge);
+      }
     });
   });
 
@@ -484,7 +500,7 @@ describe("ConsumerStaking", function () {
         .withArgs(f.consumerA.address, requiredStake(2), anyTimestamp());
     });
 
-    it("restarts the unbonding clock of everything already unbonding (one releaseAt per consumer)", async function () {
+    it("moves the one releaseAt of everything already unbonding later when a later request comes", async function () {
       const f = await loadFixture(unbondingFixture);
       const first = (await position(f, f.consumerB)).releaseAt;
       await time.increase(10 * DAY);
@@ -1422,6 +1438,41 @@ describe("ConsumerStaking", function () {
         await expect(f.staking.connect(f.consumerB).requestUnstake(DIMO(1)))
           .to.emit(f.staking, "UnstakeRequested")
           .withArgs(f.consumerB.address, DIMO(1), t + GOVERNANCE_CYCLE + 1);
+      });
+    });
+
+    describe("setMinGrantAge", function () {
+      it("is only for the Timelock", async function () {
+        const f = await loadFixture(stakingFixture);
+        await expectOnlyRole(f, DEFAULT_ADMIN_ROLE, (staking) => staking.setMinGrantAge(30 * DAY));
+      });
+
+      it("is 7 days as deployed (config/deploy/hardhat.json)", async function () {
+        const f = await loadFixture(stakingFixture);
+        expect(await f.staking.minGrantAge()).to.equal(MIN_GRANT_AGE);
+      });
+
+      it("accepts exactly a day and exactly 90 days, emitting MinGrantAgeSet", async function () {
+        const f = await loadFixture(stakingFixture);
+        await asDao(f, async (tl) => {
+          for (const seconds of [MIN_MIN_GRANT_AGE, MAX_MIN_GRANT_AGE]) {
+            await expect(f.staking.connect(tl).setMinGrantAge(seconds))
+              .to.emit(f.staking, "MinGrantAgeSet")
+              .withArgs(seconds);
+            expect(await f.staking.minGrantAge()).to.equal(seconds);
+          }
+        });
+      });
+
+      it("refuses a second under a day and a second over 90 days", async function () {
+        const f = await loadFixture(stakingFixture);
+        await asDao(f, async (tl) => {
+          for (const seconds of [0, MIN_MIN_GRANT_AGE - 1, MAX_MIN_GRANT_AGE + 1]) {
+            await expect(f.staking.connect(tl).setMinGrantAge(seconds))
+              .to.be.revertedWithCustomError(f.staking, "StakingInvalidParameter")
+              .withArgs("minGrantAge", seconds);
+          }
+        });
       });
     });
 

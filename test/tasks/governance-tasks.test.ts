@@ -103,6 +103,7 @@ describe("governance tasks", function () {
     await token.connect(signers[2]).transfer(consumer.address, DIMO(100_000));
     await run("staking:stake", { amount: "12000", from: CONSUMER });
     const expiresAt = BigInt((await time.latest()) + 365 * DAY);
+    await access.connect(consumer).setOwnerAcceptance(driver.address, true); // the consumer accepts the driver's grants
     for (let i = 0; i < 2; i++) {
       const id = await mintVehicle(vehicles, driver, {
         ...vehicleInfo(),

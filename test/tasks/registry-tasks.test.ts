@@ -382,6 +382,56 @@ describe("registry tasks", function () {
       await fails("access:grant", grant({ vehicle: "5" }), /^access:grant --vehicle: no vehicle #5/);
       await fails("access:grant", grant(), /^access:grant --consumer: the stake of .* does not cover one more vehicle/);
     }); // prettier-ignore
+
+    it("grants with the consumer's offer printed by access:offer, and refuses a wrong, partial or used offer", async function () {
+      const staking = await stakeFor(1);
+      const offer = await run("access:offer", { vehicle: "1", consumer: "12", types: "location", expires: "+30d" });
+      expect(offer.out).to.contain("--consumer-signature 0x");
+      const o = offer.result as { expiresAt: bigint; nonce: bigint; deadline: bigint; signature: string };
+      const signed = (extra: Record<string, unknown> = {}) => grant({ types: "location", expires: String(o.expiresAt), consumerSignature: o.signature, consentNonce: String(o.nonce), consentDeadline: String(o.deadline), ...extra });
+      await fails("access:grant", signed({ types: "location,odometer" }), /^access:grant --consumer-signature: not 0x[0-9a-fA-F]{40}'s offer of vehicle #1 to /);
+      await fails("access:grant", grant({ consumerSignature: o.signature }), /^access:grant --consent-nonce: a signed offer needs --consumer-signature, --consent-nonce and --consent-deadline$/);
+      await fails("access:grant", signed({ consentNonce: "-1" }), /^access:grant --consent-nonce: expected a non-negative integer/);
+      const { out } = await run("access:grant", signed());
+      expect(out).to.match(/with 0x[0-9a-fA-F]{40}'s signed offer \(nonce \d+\)/);
+      expect(await staking.vehiclesAccessed(consumer)).to.equal(1n);
+      expect(await access.consentNonceUsed(consumer, o.nonce)).to.equal(true);
+      await fails("access:grant", signed(), /^access:grant --consent-nonce: nonce \d+ of 0x[0-9a-fA-F]{40} was already used or cancelled$/);
+      const before = await signers[0].getNonce();
+      await fails("access:grant", signed({ consentDeadline: "1" }), /^access:grant --consent-deadline: the offer expired at 1970-01-01T00:00:01Z/);
+      expect(await signers[0].getNonce()).to.equal(before);
+    }); // prettier-ignore
+
+    it("refuses a consumer that is not a local account and accepted nothing, naming the way to get its offer", async function () {
+      const stranger = ethers.Wallet.createRandom().address;
+      await fails("access:grant", grant({ consumer: stranger }), /^access:grant --consumer-signature: 0x[0-9a-fA-F]{40} has not accepted grants from 0x[0-9a-fA-F]{40}: give its signed offer \(access:offer/);
+    }); // prettier-ignore
+
+    it("grants under the consumer's on-chain acceptance of the owner, with no signature", async function () {
+      const staking = await stakeFor(1);
+      const owner = await (
+        await ethers.getContractAt("VehicleRegistry", record.contracts.VehicleRegistry.address)
+      ).ownerOf(1);
+      await access.connect(signers[12]).setOwnerAcceptance(owner, true);
+      const { out } = await run("access:grant", grant());
+      expect(out).to.contain(`under ${consumer}'s acceptance of every grant from ${owner}`);
+      expect(await staking.vehiclesAccessed(consumer)).to.equal(1n);
+    });
+
+    it("access:prune deletes the consumer's expired records (which block its unstaking) and says when there is nothing", async function () {
+      const staking = await stakeFor(1);
+      await run("access:grant", grant({ expires: "+1d" }));
+      const none = await run("access:prune", { consumer: "12" });
+      expect(none.out).to.contain("holds no expired or stale grant record; nothing to prune");
+      await ethers.provider.send("evm_increaseTime", [86_400]);
+      await ethers.provider.send("evm_mine", []);
+      await expect(staking.connect(signers[12]).requestUnstake(await staking.requiredStake(1))).to.be.revertedWithCustomError(staking, "StakingInsufficientStake");
+      const { out } = await run("access:prune", { consumer: "12", account: "3" });
+      expect(out).to.contain("Pruning 1 record(s)");
+      expect(out).to.match(/pruneMany: tx 0x[0-9a-f]{64}/);
+      expect(await staking.vehiclesAccessed(consumer)).to.equal(0n);
+      await staking.connect(signers[12]).requestUnstake(await staking.requiredStake(1));
+    }); // prettier-ignore
   });
 
   describe("registry:snapshot", function () {
