@@ -18,4 +18,10 @@ task("deploy", "Deploys (or completes) the DIMO suite and writes deployments/<ne
       return;
     }
     await deploySuite(hre, { configPath: args.deployConfig, reset: args.reset });
+    const { HARDHAT_NETWORK, NO_RUNNING_NETWORK } = await import("../scripts/registry-context");
+    if (hre.network.name === HARDHAT_NETWORK) {
+      console.log(
+        `Note: this deployment lived on Hardhat's in-process network and ended with this command; ${NO_RUNNING_NETWORK}.`,
+      );
+    }
   });

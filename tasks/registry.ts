@@ -14,11 +14,11 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import { Presets, SingleBar } from "cli-progress";
 import { task } from "hardhat/config";
-import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { type ContractTransactionReceipt, ZeroAddress } from "ethers";
 import { InputError } from "../lib/errors";
+import { StateError } from "../lib/governance";
 import { hasValidCheckDigit, normalizeVin, vinCommitment } from "../lib/vin";
 import { dataTypeNames, dataTypesOfPermissions, parseDataTypeList } from "../lib/data-types";
 import {
@@ -26,8 +26,6 @@ import {
   DEVICE_TEXT_MAX_BYTES,
   isoOf,
   MAX_CONNECTIONS,
-  parseAccountIndex,
-  parseAddress,
   parseFutureTime,
   parseId,
   parseIntIn,
@@ -104,7 +102,7 @@ function ownerSignerOf(
   alternative = "",
 ): HardhatEthersSigner {
   if (account !== undefined) {
-    const signer = ctx.signers[parseAccountIndex(account, where, ctx.signers.length)];
+    const signer = localAccountArg(ctx, String(account), where, "it signs");
     if (signer.address !== owner) {
       throw new InputError(
         where.source,
@@ -144,7 +142,10 @@ task("vehicle:register", "Registers a vehicle; only its VIN commitment (computed
   .addParam("powertrain", POWERTRAINS.join(" | "))
   .addParam("vin", "17-character VIN; never sent, only its commitment")
   .addOptionalParam("owner", "Owner: a local account index or address (default 0); signs the mint")
-  .addOptionalParam("relayer", "Local account index that submits the owner's signed MintVehicle (gasless owner)")
+  .addOptionalParam(
+    "relayer",
+    "Local account (index or address) that submits the owner's signed MintVehicle (gasless owner)",
+  )
   .addFlag("dryRun", "Validate and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
@@ -158,9 +159,7 @@ task("vehicle:register", "Registers a vehicle; only its VIN commitment (computed
       const ctx = await loadRegistryContext(hre);
       const owner = localAccountArg(ctx, args.owner ?? "0", w("owner"), "the owner signs the mint");
       const relayer =
-        args.relayer === undefined
-          ? undefined
-          : ctx.signers[parseAccountIndex(args.relayer, w("relayer"), ctx.signers.length)];
+        args.relayer === undefined ? undefined : localAccountArg(ctx, String(args.relayer), w("relayer"), "it signs");
 
       const commitment = vinCommitment(vin, w("vin"));
       const existing = await ctx.vehicles.vehicleOfVin(commitment);
@@ -217,24 +216,29 @@ interface MintDeviceArgs extends SendFlags {
 }
 
 task("device:mint", "Mints a hardware-device NFT bound to the device's key (approved manufacturers only)")
-  .addParam("key", "Address of the key held by the device")
+  .addParam("key", "The key held by the device: a local account index or an address")
   .addParam("serial", `Serial number, 1-${DEVICE_TEXT_MAX_BYTES} printable ASCII characters`)
   .addParam("hwRevision", "Hardware revision label, same rules as --serial")
   .addOptionalParam("to", "Recipient: a local account index or an address (default the manufacturer)")
-  .addOptionalParam("manufacturer", `Local account index of the manufacturer (default ${DEFAULT_MANUFACTURER})`)
+  .addOptionalParam(
+    "manufacturer",
+    `The manufacturer: a local account index or address (default ${DEFAULT_MANUFACTURER})`,
+  )
   .addFlag("dryRun", "Validate and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
     cli(async (args: MintDeviceArgs, hre) => {
       const w = arg("device:mint");
-      const key = parseAddress(args.key, w("key"));
       const serial = parseLabel(args.serial, w("serial"), DEVICE_TEXT_MAX_BYTES);
       const hwRevision = parseLabel(args.hwRevision, w("hw-revision"), DEVICE_TEXT_MAX_BYTES);
       const ctx = await loadRegistryContext(hre);
-      const manufacturer =
-        ctx.signers[
-          parseAccountIndex(args.manufacturer ?? DEFAULT_MANUFACTURER, w("manufacturer"), ctx.signers.length)
-        ];
+      const key = addressArg(ctx, args.key, w("key"));
+      const manufacturer = localAccountArg(
+        ctx,
+        args.manufacturer ?? String(DEFAULT_MANUFACTURER),
+        w("manufacturer"),
+        "it signs",
+      );
       const to = args.to === undefined ? manufacturer.address : addressArg(ctx, args.to, w("to"));
 
       if (!(await ctx.devices.hasRole(await ctx.devices.MANUFACTURER_ROLE(), manufacturer.address))) {
@@ -300,9 +304,12 @@ task("device:pair", "Pairs a device with a vehicle: signatures of the vehicle ow
   .addOptionalParam("ownerSignature", "Owner's PairDevice signature made elsewhere (device:sign-pair)")
   .addOptionalParam("deviceSignature", "Device key's PairDevice signature made elsewhere (device:sign-pair)")
   .addOptionalParam("deadline", "Signature deadline (unix seconds, +1h, ISO date); required with a given signature")
-  .addOptionalParam("ownerAccount", "Local account index of the vehicle owner (default: found by address)")
-  .addOptionalParam("deviceAccount", "Local account index holding the device key (default: found by address)")
-  .addOptionalParam("relayer", "Local account index that submits (default the owner's account, else 0)")
+  .addOptionalParam("ownerAccount", "Local account (index or address) of the vehicle owner (default: found by address)")
+  .addOptionalParam(
+    "deviceAccount",
+    "Local account (index or address) holding the device key (default: found by address)",
+  )
+  .addOptionalParam("relayer", "Local account (index or address) that submits (default the owner's account, else 0)")
   .addFlag("dryRun", "Validate, sign and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
@@ -335,9 +342,7 @@ task("device:pair", "Pairs a device with a vehicle: signatures of the vehicle ow
       const deadline =
         args.deadline === undefined ? BigInt(now + SIGNATURE_TTL) : parseFutureTime(args.deadline, w("deadline"), now);
       const relayerArg =
-        args.relayer === undefined
-          ? undefined
-          : ctx.signers[parseAccountIndex(args.relayer, w("relayer"), ctx.signers.length)];
+        args.relayer === undefined ? undefined : localAccountArg(ctx, String(args.relayer), w("relayer"), "it signs");
       const p = await pairingOf(ctx, T, vehicleId, deviceId);
       const value = { vehicleId, deviceId, ownerNonce: p.ownerNonce, deviceNonce: p.deviceNonce, deadline };
       const types = REGISTRY_TYPES.PairDevice;
@@ -356,7 +361,7 @@ task("device:pair", "Pairs a device with a vehicle: signatures of the vehicle ow
       let deviceSigner: HardhatEthersSigner | undefined;
       if (given.device === undefined) {
         if (args.deviceAccount !== undefined) {
-          deviceSigner = ctx.signers[parseAccountIndex(args.deviceAccount, w("device-account"), ctx.signers.length)];
+          deviceSigner = localAccountArg(ctx, String(args.deviceAccount), w("device-account"), "it signs");
           if (deviceSigner.address !== p.deviceKey) {
             throw new InputError(
               T,
@@ -421,7 +426,7 @@ interface SignPairArgs {
 task("device:sign-pair", "Prints a PairDevice signature (vehicle owner's or device key's) for device:pair")
   .addParam("vehicle", "Vehicle id")
   .addParam("device", "Device id")
-  .addParam("signer", "Local account index: the vehicle owner or the device key")
+  .addParam("signer", "Local account (index or address): the vehicle owner or the device key")
   .addOptionalParam("deadline", "Deadline (unix seconds, +2h, ISO date); default +1d")
   .setAction(
     cli(async (args: SignPairArgs, hre) => {
@@ -430,7 +435,7 @@ task("device:sign-pair", "Prints a PairDevice signature (vehicle owner's or devi
       const vehicleId = parseId(args.vehicle, w("vehicle"));
       const deviceId = parseId(args.device, w("device"));
       const ctx = await loadRegistryContext(hre);
-      const signer = ctx.signers[parseAccountIndex(args.signer, w("signer"), ctx.signers.length)];
+      const signer = localAccountArg(ctx, String(args.signer), w("signer"), "it signs");
       const now = await chainNow(hre);
       const deadline =
         args.deadline === undefined ? BigInt(now + SIGN_PAIR_TTL) : parseFutureTime(args.deadline, w("deadline"), now);
@@ -468,7 +473,7 @@ interface AttestArgs extends SendFlags {
 task("connection:attest", "An approved integration attests a connection, with the owner's signed consent")
   .addParam("vehicle", "Vehicle id")
   .addOptionalParam("integration", `Local account index of the integration (default ${DEFAULT_INTEGRATION})`)
-  .addOptionalParam("ownerAccount", "Local account index of the vehicle owner (default: found by address)")
+  .addOptionalParam("ownerAccount", "Local account (index or address) of the vehicle owner (default: found by address)")
   .addFlag("dryRun", "Validate, sign and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
@@ -477,8 +482,12 @@ task("connection:attest", "An approved integration attests a connection, with th
       const w = arg(T);
       const vehicleId = parseId(args.vehicle, w("vehicle"));
       const ctx = await loadRegistryContext(hre);
-      const integration =
-        ctx.signers[parseAccountIndex(args.integration ?? DEFAULT_INTEGRATION, w("integration"), ctx.signers.length)];
+      const integration = localAccountArg(
+        ctx,
+        String(args.integration ?? DEFAULT_INTEGRATION),
+        w("integration"),
+        "it signs",
+      );
       const owner = await ownerOfVehicle(ctx, vehicleId, w("vehicle"));
       const ownerSigner = ownerSignerOf(ctx, vehicleId, owner, args.ownerAccount, w("owner-account"));
       const kindValue = Number(await ctx.vehicles.integrationKind(integration.address));
@@ -534,10 +543,10 @@ interface GrantArgs extends SendFlags {
 
 task("access:grant", "The vehicle owner grants a data consumer access to data types until a date")
   .addParam("vehicle", "Vehicle id")
-  .addParam("consumer", "Data consumer address")
+  .addParam("consumer", "The data consumer: a local account index or an address")
   .addParam("types", `Comma-separated data types: ${dataTypeNames().join(", ")}`)
   .addParam("expires", "Expiry: +30d / +12h, an ISO date (2027-01-31, 2027-01-31T12:00:00Z) or unix seconds")
-  .addOptionalParam("ownerAccount", "Local account index of the vehicle owner (default: found by address)")
+  .addOptionalParam("ownerAccount", "Local account (index or address) of the vehicle owner (default: found by address)")
   .addFlag("dryRun", "Validate and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
@@ -545,16 +554,15 @@ task("access:grant", "The vehicle owner grants a data consumer access to data ty
       const T = "access:grant";
       const w = arg(T);
       const vehicleId = parseId(args.vehicle, w("vehicle"));
-      const consumer = parseAddress(args.consumer, w("consumer"));
       const { names, permissions } = parseDataTypeList(args.types ?? "", w("types"));
       const ctx = await loadRegistryContext(hre);
+      const consumer = addressArg(ctx, args.consumer, w("consumer"));
       const expiresAt = parseFutureTime(args.expires, w("expires"), await chainNow(hre));
       const owner = await ownerOfVehicle(ctx, vehicleId, w("vehicle"));
       const ownerSigner = ownerSignerOf(ctx, vehicleId, owner, args.ownerAccount, w("owner-account"));
       const capacity = await ctx.access.capacity();
       if (capacity === ZeroAddress) {
-        throw new HardhatPluginError(
-          PLUGIN,
+        throw new StateError(
           "access:grant: DataAccess has no capacity provider yet (the staking contract is not wired); nothing was sent",
         );
       }
@@ -589,8 +597,11 @@ interface RevokeArgs extends SendFlags {
 
 task("access:revoke", "Deletes a consumer's grant on a vehicle (the owner or the consumer)")
   .addParam("vehicle", "Vehicle id")
-  .addParam("consumer", "Data consumer address")
-  .addOptionalParam("account", "Local account index that revokes (default: the owner's, else the consumer's)")
+  .addParam("consumer", "The data consumer: a local account index or an address")
+  .addOptionalParam(
+    "account",
+    "Local account (index or address) that revokes (default: the owner's, else the consumer's)",
+  )
   .addFlag("dryRun", "Validate and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
@@ -598,12 +609,12 @@ task("access:revoke", "Deletes a consumer's grant on a vehicle (the owner or the
       const T = "access:revoke";
       const w = arg(T);
       const vehicleId = parseId(args.vehicle, w("vehicle"));
-      const consumer = parseAddress(args.consumer, w("consumer"));
       const ctx = await loadRegistryContext(hre);
+      const consumer = addressArg(ctx, args.consumer, w("consumer"));
       const owner = await ownerOfVehicle(ctx, vehicleId, w("vehicle"));
       let signer: HardhatEthersSigner | undefined;
       if (args.account !== undefined) {
-        signer = ctx.signers[parseAccountIndex(args.account, w("account"), ctx.signers.length)];
+        signer = localAccountArg(ctx, String(args.account), w("account"), "it signs");
         if (signer.address !== owner && signer.address !== consumer) {
           throw new InputError(
             T,
