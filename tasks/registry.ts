@@ -649,6 +649,122 @@ interface SnapshotArgs {
   pageSize?: string;
 }
 
+// ------------------------------------------------------------------------------------------------ prune
+
+interface PruneArgs extends SendFlags {
+  consumer: string;
+  vehicle?: string;
+  from?: string;
+  pageSize?: string;
+}
+
+task("access:prune", "Deletes a consumer's grants that no longer count (expired, or stale after a transfer); anyone")
+  .addParam("consumer", "The data consumer: a local account index or an address")
+  .addOptionalParam("vehicle", "Only this vehicle's grant (default: every grant the consumer was given)")
+  .addOptionalParam("from", "Local account (index or address) that sends (default 0)")
+  .addOptionalParam("pageSize", `Blocks per eth_getLogs window (default ${DEFAULT_PAGE_SIZE})`)
+  .addFlag("dryRun", "Validate and print, send nothing")
+  .addFlag("yes", "Required to send on a non-local network")
+  .setAction(
+    cli(async (args: PruneArgs, hre) => {
+      const T = "access:prune";
+      const w = arg(T);
+      const only = args.vehicle === undefined ? undefined : parseId(args.vehicle, w("vehicle"));
+      const pageSize = pageSizeArg(args.pageSize, T);
+      const ctx = await loadRegistryContext(hre);
+      const consumer = addressArg(ctx, args.consumer, w("consumer"));
+      const from = localAccountArg(ctx, args.from ?? "0", w("from"), "it signs");
+      let candidates: bigint[];
+      if (only !== undefined) {
+        await ownerOfVehicle(ctx, only, w("vehicle"));
+        candidates = [only];
+      } else {
+        // Every vehicle the consumer was ever granted, from AccessGranted (consumer is indexed).
+        const seen = new Set<bigint>();
+        const latest = await hre.ethers.provider.getBlockNumber();
+        const filter = ctx.access.filters.AccessGranted(undefined, consumer);
+        const start = ctx.record.contracts.DataAccess.blockNumber;
+        for (let b = start; b <= latest; b += pageSize) {
+          for (const log of await ctx.access.queryFilter(filter, b, Math.min(latest, b + pageSize - 1))) {
+            seen.add(log.args.vehicleId);
+          }
+        }
+        candidates = [...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      }
+      // What the contract itself would accept now: a grant record that exists and no longer counts.
+      const prunable: bigint[] = [];
+      for (const v of candidates) {
+        if ((await ctx.access.grantOf(v, consumer)).permissions === 0n) continue;
+        try {
+          await ctx.access.connect(from).prune.staticCall(v, consumer);
+          prunable.push(v);
+        } catch {
+          // still valid (AccessGrantStillValid): not prunable
+        }
+      }
+      if (only !== undefined && prunable.length === 0) {
+        const g = await ctx.access.grantOf(only, consumer);
+        throw new InputError(
+          T,
+          "--vehicle",
+          g.permissions === 0n
+            ? `${describeAccount(ctx, consumer)} has no grant record on vehicle #${only}`
+            : `the grant of ${describeAccount(ctx, consumer)} on vehicle #${only} still counts (expires ${isoOf(g.expiresAt)}, same owner): only the owner or the consumer can revoke it (access:revoke)`,
+        );
+      }
+      say(
+        prunable.length === 0
+          ? `Nothing to prune: ${describeAccount(ctx, consumer)} holds no expired or stale grant (${candidates.length} vehicle(s) checked)`
+          : `Pruning ${prunable.length} grant(s) of ${describeAccount(ctx, consumer)}: vehicle ${prunable.map((v) => `#${v}`).join(", ")}`,
+      );
+      if (prunable.length === 0) return { dryRun: false, pruned: [] as bigint[] };
+      if (!maySend(hre, args, `${prunable.length} prune transaction(s) from ${describeAccount(ctx, from.address)}`)) {
+        return { dryRun: true, pruned: [] as bigint[], prunable };
+      }
+      for (const v of prunable) await sent(`prune #${v}`, ctx.access.connect(from).prune(v, consumer));
+      return { dryRun: false, pruned: prunable };
+    }),
+  );
+
+// ------------------------------------------------------------------------------------------------ transfer
+
+interface TransferVehicleArgs extends SendFlags {
+  vehicle: string;
+  to: string;
+  ownerAccount?: string;
+}
+
+task("vehicle:transfer", "Transfers a vehicle: unpairs its device, removes its connections, voids the old grants")
+  .addParam("vehicle", "Vehicle id")
+  .addParam("to", "The new owner: a local account index or an address")
+  .addOptionalParam("ownerAccount", "Local account (index or address) of the current owner (default: found by address)")
+  .addFlag("dryRun", "Validate and print, send nothing")
+  .addFlag("yes", "Required to send on a non-local network")
+  .setAction(
+    cli(async (args: TransferVehicleArgs, hre) => {
+      const T = "vehicle:transfer";
+      const w = arg(T);
+      const vehicleId = parseId(args.vehicle, w("vehicle"));
+      const ctx = await loadRegistryContext(hre);
+      const to = addressArg(ctx, args.to, w("to"));
+      if (to === ZeroAddress) throw new InputError(T, "--to", "the zero address cannot own a vehicle");
+      const owner = await ownerOfVehicle(ctx, vehicleId, w("vehicle"));
+      if (owner.toLowerCase() === to.toLowerCase()) {
+        throw new InputError(T, "--to", `${describeAccount(ctx, to)} already owns vehicle #${vehicleId}`);
+      }
+      const signer = ownerSignerOf(ctx, vehicleId, owner, args.ownerAccount, w("owner-account"));
+      say(
+        `Transferring vehicle #${vehicleId} from ${describeAccount(ctx, owner)} to ${describeAccount(ctx, to)}: its device is unpaired, its connections removed and every grant the previous owner gave is void`,
+      );
+      if (!maySend(hre, args, `transferFrom from ${describeAccount(ctx, signer.address)}`)) return { dryRun: true };
+      const receipt = await sent("transferFrom", ctx.vehicles.connect(signer).transferFrom(owner, to, vehicleId));
+      say(`Vehicle #${vehicleId} now belongs to ${describeAccount(ctx, to)} (it re-pairs and re-consents itself)`);
+      return { dryRun: false, txHash: receipt.hash, gasUsed: receipt.gasUsed };
+    }),
+  );
+
+// ------------------------------------------------------------------------------------------------ snapshot
+
 task("registry:snapshot", "Writes every vehicle at a block (owner, data, paired device, connections) to a CSV")
   .addParam("out", "Output CSV file (written atomically)")
   .addOptionalParam("block", "Block number (default latest)")
