@@ -53,6 +53,7 @@ describe("claim page (app/) in headless Chromium", function () {
   let work: string;
   let record: { contracts: Record<string, { address: string; blockNumber: number }> };
   let distributionsDir: string;
+  let demoDir: string | undefined;
 
   const distributor = () => ethers.getContractAt("RewardDistributor", record.contracts.RewardDistributor.address);
   const token = () => ethers.getContractAt("DimoToken", record.contracts.DimoToken.address);
@@ -67,7 +68,11 @@ describe("claim page (app/) in headless Chromium", function () {
           "or set CHROMIUM_PATH. Playwright never downloads a browser here.",
       );
     snapshotId = await ethers.provider.send("evm_snapshot", []);
-    const demo = await runDemo(hre, { vehicles: 40, owners: 12, weeks: 3, seed: 5, verbose: false, pendingWeek: true });
+    const demo = await runDemo(hre, {
+      ...{ vehicles: 40, owners: 12, weeks: 3, seed: 5, verbose: false, pendingWeek: true },
+      keepDir: true,
+    });
+    demoDir = demo.dir;
     expect(demo.ok, demo.mismatches.join("\n")).to.equal(true);
     distributionsDir = demo.distributionsDir;
     record = JSON.parse(fs.readFileSync(path.join(demo.dir, `${hre.network.name}.json`), "utf8"));
@@ -95,6 +100,7 @@ describe("claim page (app/) in headless Chromium", function () {
     await served?.stop();
     await servedWhole?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
+    if (demoDir) fs.rmSync(demoDir, { recursive: true, force: true });
     if (snapshotId) await ethers.provider.send("evm_revert", [snapshotId]);
   });
 
