@@ -50,7 +50,9 @@ export function parseAdvanceTarget(args: AdvanceArgs, source: string, now: numbe
         `week ${week} started at ${isoOf(start)}, not after chain time ${isoOf(now)} (the chain is in week ${current}); time only moves forward`,
       );
     }
-    return { timestamp: start, label: `the start of week ${week} (${isoOf(start)}; weeks 0-${week - 1} have ended)` };
+    const ended =
+      week === 0 ? "no week has ended yet" : week === 1 ? "week 0 has ended" : `weeks 0-${week - 1} have ended`;
+    return { timestamp: start, label: `the start of week ${week} (${isoOf(start)}; ${ended})` };
   }
   if (args.to !== undefined) {
     const t = Number(parseFutureTime(args.to, where, now));

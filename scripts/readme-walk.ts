@@ -6,7 +6,7 @@
  * temporary work directory that looks like the project (its sources, config, node_modules, artifacts linked),
  * so the commands' files (deployment record, CSVs, week files) land there and nothing in the worktree changes.
  * `--network localhost` reaches the node through LOCALHOST_RPC_URL. The first failing command stops the walk
- * with its README line and exits 1; the node and the work directory are removed either way (`--keep` keeps the
+ * with its README line (an ERR trap) and exits 1; the node and the work directory are removed either way (`--keep` keeps the
  * directory).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -68,12 +68,13 @@ export function walkScript(blocks: WalkBlock[]): { script: string; lineMap: numb
       readmeLines.push(b.line + k);
     });
   }
-  // Script lines 1-4 are this header; script line 5 + k is README line readmeLines[k].
-  const HEADER = 4;
+  // Script lines 1-5 are this header; script line 6 + k is README line readmeLines[k].
+  const HEADER = 5;
   const lineMap = [...new Array<number>(HEADER + 1).fill(0), ...readmeLines];
   const header = [
     `__map=(${lineMap.join(" ")})`,
     "PS4='+ [README.md:${__map[$LINENO]:-?}] '",
+    "trap 'echo \"README walk FAILED at README.md:${__map[$LINENO]:-?}: $BASH_COMMAND\" >&2' ERR",
     "set -euo pipefail",
     "set -x",
   ];
@@ -152,20 +153,16 @@ async function main(): Promise<number> {
     const started = Date.now();
     const run = spawnSync("bash", [file], {
       cwd: work,
-      stdio: ["ignore", "inherit", "pipe"],
-      encoding: "utf8",
+      stdio: "inherit",
       env: {
         ...process.env,
         LOCALHOST_RPC_URL: `http://127.0.0.1:${port}`,
         FORCE_COLOR: "0",
       },
     });
-    process.stderr.write(run.stderr ?? "");
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     if (run.status !== 0) {
-      const traced = [...(run.stderr ?? "").matchAll(/^\+ \[README\.md:(\d+)\]/gm)].map((m) => m[1]);
-      const at = traced.length > 0 ? `README.md:${traced[traced.length - 1]}` : "an unknown README line";
-      console.error(`README walk FAILED at ${at} after ${seconds} s (exit ${run.status})`);
+      console.error(`README walk failed after ${seconds} s (exit ${run.status}); the failing line is named above`);
       return 1;
     }
     console.log(`README walk OK: every command of ${blocks.length} blocks succeeded in ${seconds} s`);

@@ -22,6 +22,7 @@ import { buildApp, freePort, previewApp, type Served } from "../../scripts/app-s
 import { accountIndex, proofFor, readDistribution, type Distribution } from "../../lib/rewards/distribution";
 import { formatDimo } from "../../lib/units";
 import { TestWallet } from "./wallet";
+import { exactAmountText, readableAmount } from "../../app/src/format";
 
 const CONNECT = '[data-wallet="injected"]';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -189,6 +190,52 @@ describe("claim page (app/) in headless Chromium", function () {
     expect(await page.isHidden("#claim-section")).to.equal(true);
   });
 
+  it("not connected: says what DIMO rewards are and what to do; a favicon", async function () {
+    const wallet = new TestWallet(hre.network.provider, (await localAccounts())[0]);
+    const page = await open(wallet);
+    expect(await page.isVisible("#intro")).to.equal(true);
+    expect(await textOf(page, "#intro")).to.match(/vehicles that share their data through DIMO .* earn\s+DIMO tokens/);
+    expect(await textOf(page, "#intro")).to.match(/nothing is sent until you press Claim/);
+    expect(await page.getAttribute('link[rel="icon"]', "href")).to.match(/^data:image\/svg\+xml,/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "not-connected.png"), fullPage: true });
+    const phone = await open(wallet, { width: 390, height: 844 });
+    expect(await phone.isVisible("#intro")).to.equal(true);
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).to.be.at.most(0);
+    await phone.screenshot({ path: path.join(ARTIFACTS, "not-connected-phone-390x844.png"), fullPage: true });
+  });
+
+  it("connected: readable amounts with the exact one a key press away, a weekly chart, plain words, zoned times", async function () {
+    const [driver] = await drivers();
+    const d = await distributor();
+    const wallet = new TestWallet(hre.network.provider, driver);
+    wallet.connected = true;
+    const page = await open(wallet);
+    await page.waitForSelector("#claim-section", { state: "visible" });
+    expect(await page.isHidden("#intro")).to.equal(true);
+    const active = weekFile(Number((await d.activeRoot()).week));
+    const due = active.accounts[accountIndex(active, driver)].cumulativeWei - (await d.claimed(driver));
+    expect(await textOf(page, "#claimable")).to.equal(readableAmount(due));
+    expect(readableAmount(due)).to.match(/^[\d,]+\.\d{2,4}$|^< 0\.0001$/);
+    await tabTo(page, "#claimable");
+    await page.keyboard.press("Enter");
+    expect(await textOf(page, "#claimable")).to.equal(shown(due));
+    await page.keyboard.press("Enter");
+    expect(await textOf(page, "#claimable")).to.equal(readableAmount(due));
+    expect(await textOf(page, "#claim")).to.equal(`Claim ${shown(due)} DIMO`);
+    // One bar per week listed, each titled with its exact amount.
+    const rows = await page.$$eval("#history tr", (trs) => trs.map((tr) => tr.dataset.week));
+    const bars = await page.$$eval("#earnings-chart rect", (rs) => rs.map((r) => (r as SVGElement).dataset.week));
+    expect([...bars].sort()).to.deep.equal([...rows].sort());
+    // Plain words; the technical check behind a disclosure.
+    expect(await textOf(page, "#checked-by")).to.equal("these amounts match what was published on the blockchain");
+    expect(await page.isVisible("#how-checked-text")).to.equal(false);
+    await press(page, "#how-checked summary");
+    expect(await textOf(page, "#how-checked-text")).to.match(/Merkle proof reaches the root/);
+    // Times carry their zone (the browser's, here UTC).
+    expect(await textOf(page, "#pending-text")).to.match(/\d{1,2}:\d{2}\s?(AM|PM)? (UTC|GMT[+-]?\d*)/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "desktop-readable.png"), fullPage: true });
+  });
+
   it("with a wallet that does not answer, says so", async function () {
     const wallet = new TestWallet(hre.network.provider, (await localAccounts())[0]);
     wallet.broken = true;
@@ -240,10 +287,12 @@ describe("claim page (app/) in headless Chromium", function () {
     const claimed = await d.claimed(driver);
     const balance = await (await token()).balanceOf(driver);
     expect(await weiOf(page, "claimable")).to.equal(entry.cumulativeWei - claimed);
-    expect(await textOf(page, "#claimable")).to.equal(shown(entry.cumulativeWei - claimed));
+    // Readable (2-4 decimals, rounded down), the exact amount and wei on hover; the claim button stays exact.
+    expect(await textOf(page, "#claimable")).to.equal(readableAmount(entry.cumulativeWei - claimed));
+    expect(await page.getAttribute("#claimable", "title")).to.equal(exactAmountText(entry.cumulativeWei - claimed));
     expect(await weiOf(page, "claimed")).to.equal(claimed);
     expect(await weiOf(page, "balance")).to.equal(balance);
-    expect(await textOf(page, "#balance")).to.equal(shown(balance));
+    expect(await textOf(page, "#balance")).to.equal(readableAmount(balance));
     expect(await textOf(page, "#claim")).to.equal(`Claim ${shown(entry.cumulativeWei - claimed)} DIMO`);
     expect(await textOf(page, "#account")).to.contain(driver.slice(0, 6));
 

@@ -47,6 +47,7 @@ describe("user-story tasks", function () {
       const { out } = await run("chain:advance", { toWeek: "2" });
       expect(await time.latest()).to.equal(genesis + 2 * WEEK_SECONDS);
       expect(out).to.include(`→ ${isoOf(genesis + 2 * WEEK_SECONDS)} (week 2)`);
+      expect(out).to.include("weeks 0-1 have ended");
       expect(out).to.include("weeks ended by the vault's clock: 2");
     });
 
