@@ -172,7 +172,7 @@ function render(s: AccountState) {
     const ready = s.chainTime >= p.activatesAt;
     const what =
       earned > 0n
-        ? `Week ${p.week} adds ${formatAmount(earned)} DIMO for you.`
+        ? `Week ${p.week} adds ${readableAmount(earned)} DIMO for you (${exactAmountText(earned)}).`
         : `Week ${p.week} adds nothing for you.`;
     el.pendingText.textContent = ready
       ? `${what} Its challenge window ended ${formatTime(p.activatesAt)}: anyone can activate it now.`
@@ -221,7 +221,8 @@ function render(s: AccountState) {
       name.textContent = `#${v.id} · ${v.label}`;
       const earned = document.createElement("span");
       earned.className = "muted";
-      earned.textContent = s.active ? `week ${s.active.week}: ${formatAmount(v.lastWeekWei)} DIMO` : "";
+      earned.textContent = s.active ? `week ${s.active.week}: ${readableAmount(v.lastWeekWei)} DIMO` : "";
+      earned.title = exactAmountText(v.lastWeekWei);
       li.append(name, earned);
       if (s.active && v.lastWeekWei === 0n) {
         const why = document.createElement("p");
@@ -250,7 +251,7 @@ function renderChart(history: { week: number; earnedWei: bigint }[]) {
   const weeks = [...history].sort((x, y) => x.week - y.week);
   const max = weeks.reduce((m, h) => (h.earnedWei > m ? h.earnedWei : m), 0n);
   const W = 320;
-  const H = 120;
+  const H = 80;
   const gap = 4;
   const bw = weeks.length === 0 ? 0 : Math.max(4, (W - gap * (weeks.length + 1)) / weeks.length);
   const svg = document.createElementNS(SVG_NS, "svg");
