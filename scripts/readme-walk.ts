@@ -4,7 +4,8 @@
  * Collects the README's code blocks fenced as ```sh walk (in order), starts `hardhat node` on a free
  * 127.0.0.1 port, and runs the blocks as one bash script (`set -euo pipefail`, every command echoed) in a
  * temporary work directory that looks like the project (its sources, config, node_modules, artifacts linked),
- * so the commands' files (deployment record, CSVs, week files) land there and nothing in the worktree changes.
+ * so the commands' files (CSVs, week files) land there; the deployment record goes there too
+ * (DIMO_DEPLOYMENTS_DIR), and nothing in the worktree changes.
  * `--network localhost` reaches the node through LOCALHOST_RPC_URL. The first failing command stops the walk
  * with its README line (an ERR trap) and exits 1; the node and the work directory are removed either way (`--keep` keeps the
  * directory).
@@ -14,6 +15,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { DEPLOYMENTS_DIR_ENV } from "./registry-context";
 
 const ROOT = path.resolve(__dirname, "..");
 /** What the work directory links from the project: enough for `npx hardhat <task>` to run there. */
@@ -157,6 +159,8 @@ async function main(): Promise<number> {
       env: {
         ...process.env,
         LOCALHOST_RPC_URL: `http://127.0.0.1:${port}`,
+        // Hardhat resolves the linked config to the project, so its root is the project's: keep the record here.
+        [DEPLOYMENTS_DIR_ENV]: path.join(work, "deployments"),
         FORCE_COLOR: "0",
       },
     });
