@@ -199,7 +199,8 @@ function render(s: AccountState) {
         td.dataset.label = name;
         if (typeof value === "bigint") {
           td.dataset.wei = value.toString();
-          td.replaceChildren(...amountNodes(value));
+          td.textContent = readableAmount(value);
+          td.title = exactAmountText(value);
         } else td.textContent = value;
         tr.append(td);
       }

@@ -310,7 +310,7 @@ describe("claim page (app/) in headless Chromium", function () {
     const pending = weekFile(Number(pendingRoot.week));
     const expected: { week: string; earned: string; status: string }[] = [];
     const p = pending.accounts[accountIndex(pending, driver)];
-    expected.push({ week: String(pending.week), earned: shown(p.weekWei), status: "In challenge window" });
+    expected.push({ week: String(pending.week), earned: readableAmount(p.weekWei), status: "In challenge window" });
     for (let w = activeWeek; w >= 0; w--) {
       const f = weekFile(w);
       const i = accountIndex(f, driver);
@@ -318,7 +318,7 @@ describe("claim page (app/) in headless Chromium", function () {
       const a = f.accounts[i];
       expected.push({
         week: String(w),
-        earned: shown(a.weekWei),
+        earned: readableAmount(a.weekWei),
         status: a.cumulativeWei <= claimed ? "Claimed" : "Claimable",
       });
     }
@@ -335,6 +335,9 @@ describe("claim page (app/) in headless Chromium", function () {
       }),
     );
     expect(rows).to.deep.equal(expected);
+    // Each readable cell carries the exact amount and wei on hover.
+    const titles = await page.$$eval("#history td[data-wei]", (tds) => tds.map((td) => [td.dataset.wei!, td.title]));
+    for (const [wei, title] of titles) expect(title).to.equal(exactAmountText(BigInt(wei)));
 
     // The pending week: its amount and the end of its challenge window.
     expect(await page.getAttribute("#pending-section", "data-week")).to.equal(pendingRoot.week.toString());
