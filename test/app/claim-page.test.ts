@@ -336,7 +336,9 @@ describe("claim page (app/) in headless Chromium", function () {
     );
     expect(rows).to.deep.equal(expected);
     // Each readable cell carries the exact amount and wei on hover.
-    const titles = await page.$$eval("#history td[data-wei]", (tds) => tds.map((td) => [td.dataset.wei!, td.title]));
+    const titles = await page.$$eval("#history td[data-wei]", (tds) =>
+      tds.map((td) => [td.getAttribute("data-wei")!, td.getAttribute("title") ?? ""]),
+    );
     for (const [wei, title] of titles) expect(title).to.equal(exactAmountText(BigInt(wei)));
 
     // The pending week: its amount and the end of its challenge window.
