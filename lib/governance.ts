@@ -481,3 +481,45 @@ export function nextStep(
       return state;
   }
 }
+
+// ------------------------------------------------------------------------------------------------ unfreeze
+
+const UNFREEZE_INTERFACE = new Interface(["function unfreeze(address consumer)"]);
+
+/** The DAO's proposal lifting a consumer's freeze: one `ConsumerStaking.unfreeze(consumer)` call. */
+export function unfreezeProposal(
+  consumer: string,
+  reason: string,
+  stakingAddress: string,
+): { targets: string[]; values: bigint[]; calldatas: string[]; description: string; descriptionHash: string } {
+  const description = `Unfreeze data consumer ${getAddress(consumer)}: ${reason}`;
+  return {
+    targets: [getAddress(stakingAddress)],
+    values: [0n],
+    calldatas: [UNFREEZE_INTERFACE.encodeFunctionData("unfreeze", [getAddress(consumer)])],
+    description,
+    descriptionHash: keccak256(toUtf8Bytes(description)),
+  };
+}
+
+/** Why `unfreeze` would revert for this position now, or undefined: it needs a freeze in force or a spent one. */
+export function unfreezeProblem(
+  p: { frozenUntil: bigint; guardianFreezeSpent: boolean },
+  now: number,
+): string | undefined {
+  if (p.frozenUntil > BigInt(now) || p.guardianFreezeSpent) return undefined;
+  return "is not frozen and the guardian's freeze is not spent: there is nothing to unfreeze";
+}
+
+/** Why the guardian's `freeze` would revert for this position now, or undefined. */
+export function freezeProblem(
+  p: { frozenUntil: bigint; guardianFreezeSpent: boolean },
+  now: number,
+): string | undefined {
+  if (p.guardianFreezeSpent) {
+    return p.frozenUntil > BigInt(now)
+      ? `is already frozen until ${isoOf(p.frozenUntil)}`
+      : "was frozen once already and the DAO has not acted (unfreeze or slash) since: the guardian freezes a consumer only once until then";
+  }
+  return undefined;
+}

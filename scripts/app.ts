@@ -18,6 +18,7 @@ import { InputError } from "../lib/errors";
 import { formatDimoRounded, parsePositiveInt } from "../lib/units";
 import { accountIndex, readDistribution } from "../lib/rewards/distribution";
 import { buildApp, portInUse, previewApp } from "./app-server";
+import { APP_CLI, checkCliArgs, DEMO_FAIL_AT_ENV, usage } from "../lib/demo/cli-args";
 
 const ROOT = path.resolve(__dirname, "..");
 /** Hardhat's public test mnemonic: the local node's accounts (never use these keys on a real network). */
@@ -57,8 +58,28 @@ async function startNode(port: number): Promise<ChildProcess> {
   return child;
 }
 
+/** Stops the node child and waits until it has exited (SIGKILL after 5 s). */
+async function stopNode(node: ChildProcess): Promise<void> {
+  if (node.exitCode !== null || node.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => node.once("exit", () => resolve()));
+  node.kill("SIGTERM");
+  const timer = setTimeout(() => node.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
 async function main() {
   const argv = process.argv.slice(2);
+  try {
+    if (checkCliArgs(argv, APP_CLI) === "help") {
+      console.log(usage(APP_CLI));
+      process.exit(0);
+    }
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    console.error(`\n${usage(APP_CLI)}`);
+    process.exit(1);
+  }
   const rpcPort = option(argv, "rpc-port", 8545);
   const port = option(argv, "port", 5173);
   const demo = demoOptions(argv, process.env);
@@ -74,7 +95,7 @@ async function main() {
 
   console.log(`Starting a local chain on ${rpcUrl} …`);
   const node = await startNode(rpcPort);
-  const stops: (() => Promise<void> | void)[] = [() => void node.kill()];
+  const stops: (() => Promise<void> | void)[] = [() => stopNode(node)];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
   };
@@ -82,7 +103,13 @@ async function main() {
   process.once("SIGTERM", () => void stopAll().then(() => process.exit(0)));
   try {
     const { runDemo } = await import("./demo");
-    const r = await runDemo(hre, { ...demo, pendingWeek: true });
+    const r = await runDemo(hre, {
+      ...demo,
+      pendingWeek: true,
+      keepDir: true,
+      failAt: process.env[DEMO_FAIL_AT_ENV],
+    });
+    stops.push(() => fs.rmSync(r.dir, { recursive: true, force: true }));
     if (!r.ok) throw new Error("the demo did not reconcile; not serving the page");
 
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-app-"));
@@ -131,5 +158,6 @@ async function main() {
 
 main().catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
-  process.exitCode = 1;
+  // Everything was stopped (node, page, bars); exit now rather than wait on anything left open.
+  process.exit(1);
 });

@@ -29,6 +29,7 @@ import {
 import { buildTree } from "../lib/rewards/merkle";
 import { activityCsv, demoOptions, makeFleet, type FleetVehicle } from "../lib/demo/fleet";
 import { formatDimoRounded } from "../lib/units";
+import { checkCliArgs, DEMO_CLI, DEMO_FAIL_AT_ENV, usage } from "../lib/demo/cli-args";
 import {
   CLAIM_TO_TYPES,
   CONNECTION_CONSENT_TYPES,
@@ -54,11 +55,27 @@ export interface DemoOptions {
    * as the claim page's "pending" state needs (`npm run app`).
    */
   pendingWeek?: boolean;
+  /** Keep the temporary work directory (the caller removes it); by default it is removed when the run ends. */
+  keepDir?: boolean;
+  /**
+   * Test hook: fail on purpose at this step (`week:<N>`, the start of week N's pipeline), to check that a failed
+   * step stops the progress bars and the run instead of hanging. `DIMO_DEMO_FAIL_AT` sets it from the command line.
+   */
+  failAt?: string;
+}
+
+/** One reconciliation check: two totals that must be equal, to the wei. */
+export interface ReconciliationCheck {
+  what: string;
+  left: bigint;
+  right: bigint;
 }
 
 export interface DemoResult {
   ok: boolean;
   mismatches: string[];
+  /** Every reconciliation check, held or not. */
+  checks: ReconciliationCheck[];
   summary: [string, string][];
   gas: Record<string, { count: number; total: bigint }>;
   seconds: number;
@@ -93,6 +110,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
   const say = (line: string) => {
     if (verbose) console.log(line);
   };
+  const bars: SingleBar[] = [];
   const bar = (title: string, total: number) => {
     const b = new SingleBar(
       {
@@ -102,6 +120,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       },
       Presets.shades_classic,
     );
+    bars.push(b);
     if (verbose) b.start(total, 0);
     return {
       tick: () => verbose && b.increment(),
@@ -287,6 +306,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     await consumerStory();
     const weekBar = bar("Weeks", o.weeks);
     for (let week = 0; week < o.weeks; week++) {
+      if (o.failAt === `week:${week}`) throw new Error(`injected failure at week ${week} (${DEMO_FAIL_AT_ENV})`);
       for (const v of sales.filter((s) => s.soldInWeek === week)) {
         const from = ownerSigner(v.owner);
         await wait(
@@ -437,8 +457,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       }
     }
     // A relayer submits a driver's signed ClaimTo (the driver pays no gas).
+    let claimedRelayed = 0n;
     if (accountIndex(last, ownerAddress[relayed]) >= 0) {
       const p = proofFor(last, ownerAddress[relayed]);
+      claimedRelayed = p.cumulativeWei - (await distributor.claimed(p.account));
       const deadline = (await now()) + 3600;
       const sig = await ownerSigner(relayed).signTypedData(
         {
@@ -464,6 +486,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
         const p = proofFor(last, ownerAddress[i]);
         return { account: p.account, cumulativeAmount: p.cumulativeWei, anchor: p.anchor, proof: p.shortProof };
       });
+    let claimedBatched = 0n;
+    for (const cl of claims) claimedBatched += cl.cumulativeAmount - (await distributor.claimed(cl.account));
     if (claims.length > 0) {
       const r = await wait(distributor.claimMany(claims));
       addGas("claimMany per claim", r.gasUsed / BigInt(claims.length), 1);
@@ -488,10 +512,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     const carried = lastD.pools.core.carryOutWei + lastD.pools.green.carryOutWei;
     const accountsTotal = lastD.accounts.reduce((s, a) => s + a.cumulativeWei, 0n);
     const unclaimed = lastD.cumulativeTotalWei - claimed;
-    const mismatches: string[] = [];
-    const check = (what: string, left: bigint, right: bigint) => {
-      if (left !== right) mismatches.push(`${what}: ${left} != ${right} (difference ${left - right} wei)`);
-    };
+    const checks: ReconciliationCheck[] = [];
+    const check = (what: string, left: bigint, right: bigint) => checks.push({ what, left, right });
     check("released = schedule (vault.amountOfWeeks)", released, schedule);
     check("Σ weekly issuance in the files = released", issuance, released);
     check("funded = released + compensation + referral funding", funded, released + slashCompensation + referralBudget);
@@ -508,6 +530,14 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       balance,
       unclaimed + carried + (referralBudget - referralsPaid),
     );
+    check(
+      "claimed = weekly + once at the end + relayed + batched",
+      claimed,
+      claimedWeekly + claimedAtEnd + claimedRelayed + claimedBatched,
+    );
+    const mismatches = checks
+      .filter((k) => k.left !== k.right)
+      .map((k) => `${k.what}: ${k.left} != ${k.right} (difference ${k.left - k.right} wei)`);
     if (o.pendingWeek) {
       const out = await publishWeek(o.weeks);
       const pending = await distributor.pendingRoot();
@@ -526,6 +556,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       ["claimed (Claimed + ClaimedTo)", dimo(claimed)],
       ["  weekly via rewards:claim", dimo(claimedWeekly)],
       ["  once at the end via rewards:claim", dimo(claimedAtEnd)],
+      ["  relayed (claimToWithSig)", dimo(claimedRelayed)],
+      ["  batched (claimMany)", dimo(claimedBatched)],
       ["unclaimed (last cumulative − claimed)", dimo(unclaimed)],
       ["carried remainders", dimo(carried)],
       ["distributor balance", dimo(balance)],
@@ -540,14 +572,21 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       console.log("\nGas per action (average)");
       for (const [k, g] of Object.entries(gas))
         console.log(`  ${k.padEnd(width)}  ${(g.total / BigInt(g.count)).toString().padStart(10)}  (×${g.count})`);
-      console.log("\nReconciliation");
-      if (mismatches.length === 0) console.log("  OK: every total reconciles to the wei (8 checks)");
-      for (const m of mismatches) console.log(`  MISMATCH ${m}`);
+      console.log(`\nReconciliation (${checks.length} checks, exact in wei; the summary above rounds to 6 decimals)`);
+      for (const k of checks) {
+        console.log(
+          k.left === k.right
+            ? `  ok        ${k.what}: ${k.left} wei`
+            : `  MISMATCH  ${k.what}: ${k.left} != ${k.right} wei (difference ${k.left - k.right} wei)`,
+        );
+      }
+      if (mismatches.length === 0) console.log(`  OK: all ${checks.length} checks hold`);
       console.log(`\nDone in ${seconds.toFixed(1)} s`);
     }
     return {
       ok: mismatches.length === 0,
       mismatches,
+      checks,
       summary,
       gas,
       seconds,
@@ -556,6 +595,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       tamperedWeekCaught: watcher.caught,
     };
   } finally {
+    // A failed step must not leave a bar's timer running (the process would never exit).
+    for (const b of bars) b.stop();
+    if (!o.keepDir) fs.rmSync(dir, { recursive: true, force: true });
     if (savedDir === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
     else process.env[DEPLOYMENTS_DIR_ENV] = savedDir;
   }
@@ -567,6 +609,21 @@ if (require.main === module) {
   // `hardhat run scripts/demo.ts [--network localhost]` (options through env vars), or `npm run demo -- --vehicles
   // 2000 --weeks 12 --seed 7 [--network localhost]` (ts-node: hardhat run refuses unknown arguments).
   const argv = process.argv.slice(2);
+  const fail = (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    // Exit now: nothing left running (a timer, a socket) may keep a failed run alive.
+    process.exit(1);
+  };
+  try {
+    if (checkCliArgs(argv, DEMO_CLI) === "help") {
+      console.log(usage(DEMO_CLI));
+      process.exit(0);
+    }
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    console.error(`\n${usage(DEMO_CLI)}`);
+    process.exit(1);
+  }
   const n = argv.findIndex((a) => a === "--network" || a.startsWith("--network="));
   if (n >= 0) process.env.HARDHAT_NETWORK = argv[n].includes("=") ? argv[n].split("=")[1] : argv[n + 1];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -574,12 +631,6 @@ if (require.main === module) {
   // Run directly (npm run demo), nothing has compiled the contracts yet on a fresh clone.
   hre
     .run("compile", { quiet: true })
-    .then(() => runDemo(hre, demoOptions(argv, process.env)))
-    .then((r) => {
-      if (!r.ok) process.exitCode = 1;
-    })
-    .catch((e: unknown) => {
-      console.error(e instanceof Error ? e.message : e);
-      process.exitCode = 1;
-    });
+    .then(() => runDemo(hre, { ...demoOptions(argv, process.env), failAt: process.env[DEMO_FAIL_AT_ENV] }))
+    .then((r) => process.exit(r.ok ? 0 : 1), fail);
 }

@@ -11,6 +11,8 @@ import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { BaseContract, ContractTransactionResponse, Signer } from "ethers";
 import { InputError } from "../lib/errors";
+import { parseJsonFile } from "../lib/json-file";
+import { z } from "zod";
 import {
   type DeployConfig,
   genesisQuorumWei,
@@ -128,9 +130,17 @@ export function loadDeployConfig(root: string, network: string, configPath?: str
 }
 
 /** Reads the deployment record of a network, or undefined when there is none. */
+/** The record at `file`, undefined when there is none; a truncated or malformed one is an InputError naming it. */
 export function readDeploymentRecord(file: string): DeploymentRecord | undefined {
   if (!fs.existsSync(file)) return undefined;
-  return JSON.parse(fs.readFileSync(file, "utf8")) as DeploymentRecord;
+  return parseJsonFile(fs.readFileSync(file, "utf8"), file, z.custom<DeploymentRecord>(isRecordShaped, RECORD_SHAPE));
+}
+
+const RECORD_SHAPE = "expected a deployment record (chainId and contracts)";
+
+function isRecordShaped(v: unknown): boolean {
+  const r = v as Partial<DeploymentRecord> | null;
+  return typeof r === "object" && r !== null && typeof r.chainId === "number" && typeof r.contracts === "object";
 }
 
 export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOptions = {}): Promise<DeployResult> {

@@ -88,6 +88,21 @@ const DEFAULT_RECORD_MESSAGES: DeploymentRecordMessages = {
     `${r.recordFile}: no code at ${name} ${address} on ${r.network} (was the node restarted?): run \`${r.deployCmd} --reset\``,
 };
 
+/** Hardhat's in-process network: what a task runs on without `--network`. */
+export const HARDHAT_NETWORK = "hardhat";
+
+/** What a task on the in-process network (no `--network`) says: it needs a network that outlives the command. */
+export const NO_RUNNING_NETWORK =
+  "tasks need a running network: start one with `npx hardhat node --hostname 127.0.0.1` (another terminal), " +
+  "deploy with `npx hardhat deploy --network localhost`, then add `--network localhost` to every task";
+
+async function hasAnyCode(hre: HardhatRuntimeEnvironment, record: DeploymentRecord): Promise<boolean> {
+  for (const c of Object.values(record.contracts)) {
+    if ((await hre.ethers.provider.getCode(c.address)) !== "0x") return true;
+  }
+  return false;
+}
+
 /**
  * Reads the network's deployment record and checks it is usable: it exists, is for the connected chain,
  * and names each of `requiredContracts` with code at its address. Any problem is a DeploymentRecordError.
@@ -105,6 +120,10 @@ export async function loadDeploymentRecord(
   const deployCmd = `npx hardhat deploy --network ${network.name}`;
   const ref: DeploymentRecordRef = { file, recordFile, network: network.name, deployCmd };
   const record = readDeploymentRecord(file);
+  // Without --network a task runs on Hardhat's in-process network, born and gone with this one command:
+  // deploying there cannot help the next command, so say how to run against a network that stays up.
+  const inProcess = network.name === HARDHAT_NETWORK && (!record || !(await hasAnyCode(hre, record)));
+  if (inProcess) throw new DeploymentRecordError(NO_RUNNING_NETWORK);
   if (!record) throw new DeploymentRecordError(messages.missing(ref));
   const chainId = (await ethers.provider.getNetwork()).chainId;
   if (BigInt(record.chainId) !== chainId) {

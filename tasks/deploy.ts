@@ -37,6 +37,17 @@ task("deploy", "Deploys (or completes) the DIMO suite and writes deployments/<ne
         console.log("Nothing was sent. Re-run with --yes to deploy.");
         return;
       }
-      await deploySuite(hre, { configPath: args.deployConfig, reset: args.reset });
+      const { deploymentRecordPath, HARDHAT_NETWORK, NO_RUNNING_NETWORK } = await import("../scripts/registry-context");
+      // Where the tasks read it: deployments/<network>.json, or DIMO_DEPLOYMENTS_DIR when set.
+      await deploySuite(hre, {
+        configPath: args.deployConfig,
+        reset: args.reset,
+        recordPath: deploymentRecordPath(hre),
+      });
+      if (hre.network.name === HARDHAT_NETWORK) {
+        console.log(
+          `Note: this deployment lived on Hardhat's in-process network and ended with this command; ${NO_RUNNING_NETWORK}.`,
+        );
+      }
     }),
   );

@@ -3,7 +3,7 @@
  * DIMO Governor (OpenZeppelin Governor + TimelockController). Thin wrappers over lib/governance (arguments,
  * the slash proposal and its description, the "what must happen first" messages) and the deployment record.
  *
- *   gov:delegate   gov:propose-slash   gov:vote   gov:queue   gov:execute   gov:status
+ *   gov:delegate   gov:propose-slash   gov:propose-unfreeze   gov:vote   gov:queue   gov:execute   gov:status
  *
  * A step out of order (voting on a pending proposal, queueing an active or defeated one, executing before
  * the timelock delay…) stops before sending with what must happen first. gov:queue and gov:execute read the
@@ -43,6 +43,8 @@ import {
   StateError,
   stepBlocker,
   tallyText,
+  unfreezeProblem,
+  unfreezeProposal,
   voteSucceeded,
   votingOpensAt,
 } from "../lib/governance";
@@ -395,6 +397,76 @@ task("gov:propose-slash", "Proposes to the DAO to slash a data consumer (Consume
         txHash: receipt.hash,
         gasUsed: receipt.gasUsed,
       };
+    }),
+  );
+
+// ------------------------------------------------------------------------------------------------ propose-unfreeze
+
+interface ProposeUnfreezeArgs extends SendFlags {
+  consumer: string;
+  reason: string;
+  from?: string;
+}
+
+task(
+  "gov:propose-unfreeze",
+  "Proposes to the DAO to lift a consumer's freeze (ConsumerStaking.unfreeze via the Timelock)",
+)
+  .addParam("consumer", "The consumer: a local account index or an address")
+  .addParam("reason", "Why, in words (it is the proposal's description)")
+  .addOptionalParam("from", "The proposer: a local account index or address with enough votes (default 0)")
+  .addFlag("dryRun", "Validate and print the proposal, send nothing")
+  .addFlag("yes", "Required to send on a non-local network")
+  .setAction(
+    cli(PLUGIN, async (args: ProposeUnfreezeArgs, hre) => {
+      const T = "gov:propose-unfreeze";
+      const w = arg(T);
+      const reason = args.reason.trim();
+      if (reason === "" || reason.includes("\n")) throw new InputError(T, "--reason", "expected one line of text");
+      const ctx = await loadSuiteContext(hre);
+      const consumer = addressArg(ctx, args.consumer, w("consumer"));
+      const proposer = fromArg(ctx, args.from, w("from"));
+      const now = await chainNow(hre);
+      const position = await ctx.staking.position(consumer);
+      const problem = unfreezeProblem(position, now);
+      if (problem) throw new StateError(`${T}: ${describeAccount(ctx, consumer)} ${problem}`);
+      const [threshold, votes] = await Promise.all([
+        ctx.governor.proposalThreshold(),
+        ctx.token.getVotes(proposer.address),
+      ]);
+      if (votes < threshold) {
+        throw new InputError(
+          T,
+          "--from",
+          `delegate first: you have ${formatDimoGrouped(votes)} votes, need ${formatDimoGrouped(threshold)} (gov:delegate --from ${ctx.signers.indexOf(proposer)})`,
+        );
+      }
+      const p = unfreezeProposal(consumer, reason, await ctx.staking.getAddress());
+      const id = await ctx.governor.hashProposal(p.targets, p.values, p.calldatas, p.descriptionHash);
+      if ((await ctx.governor.proposalSnapshot(id)) !== 0n) {
+        throw new StateError(
+          `${T}: this exact proposal exists: proposal ${id} is ${stateName(await ctx.governor.state(id))} (gov:status --proposal ${id})`,
+        );
+      }
+      say(`Proposing from ${describeAccount(ctx, proposer.address)} (${formatDimoGrouped(votes)} votes):`);
+      say(`  | ${p.description}`);
+      table([
+        ["frozen until", position.frozenUntil > BigInt(now) ? isoOf(position.frozenUntil) : "no longer frozen"],
+        ["proposal id", String(id)],
+      ]);
+      if (!maySend(hre, args, `propose from ${describeAccount(ctx, proposer.address)}`)) {
+        return { dryRun: true as const, proposalId: id, description: p.description };
+      }
+      const receipt = await sent(
+        "propose",
+        ctx.governor.connect(proposer).propose(p.targets, p.values, p.calldatas, p.description),
+      );
+      const proposalId = eventOf(receipt, ctx.governor, "ProposalCreated").proposalId as bigint;
+      say(`Proposal ${proposalId}`);
+      say(
+        `  next: npx hardhat gov:vote --network ${ctx.network} --proposal ${proposalId} --support for --from <index>`,
+      );
+      return { dryRun: false as const, proposalId, description: p.description, txHash: receipt.hash };
     }),
   );
 

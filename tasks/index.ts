@@ -5,3 +5,5 @@ import "./rewards";
 import "./staking";
 import "./governance";
 import "./compensation";
+import "./chain";
+import "./token";

@@ -2,6 +2,7 @@
  * What every task file shares: the one-line error rule, the dry-run rule, printing sent transactions and
  * reading their events. Task files import these instead of keeping their own copies.
  */
+import { inspect } from "node:util";
 import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -23,8 +24,25 @@ export function table(rows: [string, string][]): void {
 type ErrorClass = abstract new (...args: never[]) => Error;
 
 /**
+ * A Hardhat plugin error that the CLI prints as its one message line. Hardhat prints the thrown error again
+ * (`console.error(error)`, stack and fields) whenever it believes it runs in CI, decided once when its CLI
+ * loads (`isRunningOnCiServer`: \`CI\`, GitHub Actions, or any Linux box without \`DISPLAY\`/\`WAYLAND_DISPLAY\`):
+ * that second print goes through `util.inspect`, so the error's own inspect hook prints nothing unless
+ * `--show-stack-traces` was asked for.
+ */
+export function oneLineError(plugin: string, message: string, parent?: Error): HardhatPluginError {
+  const err = new HardhatPluginError(plugin, message, parent);
+  Object.defineProperty(err, inspect.custom, {
+    enumerable: false,
+    value: () => (process.argv.includes("--show-stack-traces") ? String(err.stack) : ""),
+  });
+  return err;
+}
+
+/**
  * Turns input and chain-state problems (InputError, DeploymentRecordError, StateError and the task file's own
- * `expected` classes) into Hardhat plugin errors: the CLI prints the message alone and exits 1.
+ * `expected` classes) into one-line Hardhat plugin errors (`oneLineError`): the CLI prints the message alone
+ * and exits 1, on a desktop and on a headless box alike.
  */
 export function cli<A extends object, R>(
   plugin: string,
@@ -36,7 +54,7 @@ export function cli<A extends object, R>(
     try {
       return await fn(args, hre);
     } catch (e) {
-      if (known.some((k) => e instanceof k)) throw new HardhatPluginError(plugin, (e as Error).message, e as Error);
+      if (known.some((k) => e instanceof k)) throw oneLineError(plugin, (e as Error).message, e as Error);
       throw e;
     }
   };

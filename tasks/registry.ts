@@ -14,13 +14,13 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import { Presets, SingleBar } from "cli-progress";
 import { task } from "hardhat/config";
-import { HardhatPluginError } from "hardhat/plugins";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { type ContractTransactionReceipt, verifyTypedData, ZeroAddress } from "ethers";
 import { randomConsentNonce, signAccessConsent } from "../lib/access-consent";
 import { ACCESS_CONSENT_TYPES, DATA_ACCESS_DOMAIN_NAME, DOMAIN_VERSION } from "../lib/typed-data";
 import { InputError } from "../lib/errors";
+import { StateError } from "../lib/governance";
 import { hasValidCheckDigit, normalizeVin, vinCommitment } from "../lib/vin";
 import { dataTypeNames, dataTypesOfPermissions, parseDataTypeList } from "../lib/data-types";
 import {
@@ -28,8 +28,6 @@ import {
   DEVICE_TEXT_MAX_BYTES,
   isoOf,
   MAX_CONNECTIONS,
-  parseAccountIndex,
-  parseAddress,
   parseFutureTime,
   parseId,
   parseIntIn,
@@ -106,7 +104,7 @@ function ownerSignerOf(
   alternative = "",
 ): HardhatEthersSigner {
   if (account !== undefined) {
-    const signer = ctx.signers[parseAccountIndex(account, where, ctx.signers.length)];
+    const signer = localAccountArg(ctx, String(account), where, "it signs");
     if (signer.address !== owner) {
       throw new InputError(
         where.source,
@@ -146,7 +144,10 @@ task("vehicle:register", "Registers a vehicle; only its VIN commitment (computed
   .addParam("powertrain", POWERTRAINS.join(" | "))
   .addParam("vin", "17-character VIN; never sent, only its commitment")
   .addOptionalParam("owner", "Owner: a local account index or address (default 0); signs the mint")
-  .addOptionalParam("relayer", "Local account index that submits the owner's signed MintVehicle (gasless owner)")
+  .addOptionalParam(
+    "relayer",
+    "Local account (index or address) that submits the owner's signed MintVehicle (gasless owner)",
+  )
   .addFlag("dryRun", "Validate and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
@@ -160,9 +161,7 @@ task("vehicle:register", "Registers a vehicle; only its VIN commitment (computed
       const ctx = await loadRegistryContext(hre);
       const owner = localAccountArg(ctx, args.owner ?? "0", w("owner"), "the owner signs the mint");
       const relayer =
-        args.relayer === undefined
-          ? undefined
-          : ctx.signers[parseAccountIndex(args.relayer, w("relayer"), ctx.signers.length)];
+        args.relayer === undefined ? undefined : localAccountArg(ctx, String(args.relayer), w("relayer"), "it signs");
 
       const commitment = vinCommitment(vin, w("vin"));
       const existing = await ctx.vehicles.vehicleOfVin(commitment);
@@ -219,24 +218,29 @@ interface MintDeviceArgs extends SendFlags {
 }
 
 task("device:mint", "Mints a hardware-device NFT bound to the device's key (approved manufacturers only)")
-  .addParam("key", "Address of the key held by the device")
+  .addParam("key", "The key held by the device: a local account index or an address")
   .addParam("serial", `Serial number, 1-${DEVICE_TEXT_MAX_BYTES} printable ASCII characters`)
   .addParam("hwRevision", "Hardware revision label, same rules as --serial")
   .addOptionalParam("to", "Recipient: a local account index or an address (default the manufacturer)")
-  .addOptionalParam("manufacturer", `Local account index of the manufacturer (default ${DEFAULT_MANUFACTURER})`)
+  .addOptionalParam(
+    "manufacturer",
+    `The manufacturer: a local account index or address (default ${DEFAULT_MANUFACTURER})`,
+  )
   .addFlag("dryRun", "Validate and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
     cli(async (args: MintDeviceArgs, hre) => {
       const w = arg("device:mint");
-      const key = parseAddress(args.key, w("key"));
       const serial = parseLabel(args.serial, w("serial"), DEVICE_TEXT_MAX_BYTES);
       const hwRevision = parseLabel(args.hwRevision, w("hw-revision"), DEVICE_TEXT_MAX_BYTES);
       const ctx = await loadRegistryContext(hre);
-      const manufacturer =
-        ctx.signers[
-          parseAccountIndex(args.manufacturer ?? DEFAULT_MANUFACTURER, w("manufacturer"), ctx.signers.length)
-        ];
+      const key = addressArg(ctx, args.key, w("key"));
+      const manufacturer = localAccountArg(
+        ctx,
+        args.manufacturer ?? String(DEFAULT_MANUFACTURER),
+        w("manufacturer"),
+        "it signs",
+      );
       const to = args.to === undefined ? manufacturer.address : addressArg(ctx, args.to, w("to"));
 
       if (!(await ctx.devices.hasRole(await ctx.devices.MANUFACTURER_ROLE(), manufacturer.address))) {
@@ -311,9 +315,12 @@ task("device:pair", "Pairs a device with a vehicle: signatures of the vehicle ow
   .addOptionalParam("ownerSignature", "Owner's PairDevice signature made elsewhere (device:sign-pair)")
   .addOptionalParam("deviceSignature", "Device key's PairDevice signature made elsewhere (device:sign-pair)")
   .addOptionalParam("deadline", "Signature deadline (unix seconds, +1h, ISO date); required with a given signature")
-  .addOptionalParam("ownerAccount", "Local account index of the vehicle owner (default: found by address)")
-  .addOptionalParam("deviceAccount", "Local account index holding the device key (default: found by address)")
-  .addOptionalParam("relayer", "Local account index that submits (default the owner's account, else 0)")
+  .addOptionalParam("ownerAccount", "Local account (index or address) of the vehicle owner (default: found by address)")
+  .addOptionalParam(
+    "deviceAccount",
+    "Local account (index or address) holding the device key (default: found by address)",
+  )
+  .addOptionalParam("relayer", "Local account (index or address) that submits (default the owner's account, else 0)")
   .addFlag("dryRun", "Validate, sign and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
@@ -346,9 +353,7 @@ task("device:pair", "Pairs a device with a vehicle: signatures of the vehicle ow
       const deadline =
         args.deadline === undefined ? BigInt(now + SIGNATURE_TTL) : parseFutureTime(args.deadline, w("deadline"), now);
       const relayerArg =
-        args.relayer === undefined
-          ? undefined
-          : ctx.signers[parseAccountIndex(args.relayer, w("relayer"), ctx.signers.length)];
+        args.relayer === undefined ? undefined : localAccountArg(ctx, String(args.relayer), w("relayer"), "it signs");
       const p = await pairingOf(ctx, T, vehicleId, deviceId);
       const value = {
         vehicleId,
@@ -374,7 +379,7 @@ task("device:pair", "Pairs a device with a vehicle: signatures of the vehicle ow
       let deviceSigner: HardhatEthersSigner | undefined;
       if (given.device === undefined) {
         if (args.deviceAccount !== undefined) {
-          deviceSigner = ctx.signers[parseAccountIndex(args.deviceAccount, w("device-account"), ctx.signers.length)];
+          deviceSigner = localAccountArg(ctx, String(args.deviceAccount), w("device-account"), "it signs");
           if (deviceSigner.address !== p.deviceKey) {
             throw new InputError(
               T,
@@ -439,7 +444,7 @@ interface SignPairArgs {
 task("device:sign-pair", "Prints a PairDevice signature (vehicle owner's or device key's) for device:pair")
   .addParam("vehicle", "Vehicle id")
   .addParam("device", "Device id")
-  .addParam("signer", "Local account index: the vehicle owner or the device key")
+  .addParam("signer", "Local account (index or address): the vehicle owner or the device key")
   .addOptionalParam("deadline", "Deadline (unix seconds, +2h, ISO date); default +1d")
   .setAction(
     cli(async (args: SignPairArgs, hre) => {
@@ -448,7 +453,7 @@ task("device:sign-pair", "Prints a PairDevice signature (vehicle owner's or devi
       const vehicleId = parseId(args.vehicle, w("vehicle"));
       const deviceId = parseId(args.device, w("device"));
       const ctx = await loadRegistryContext(hre);
-      const signer = ctx.signers[parseAccountIndex(args.signer, w("signer"), ctx.signers.length)];
+      const signer = localAccountArg(ctx, String(args.signer), w("signer"), "it signs");
       const now = await chainNow(hre);
       const deadline =
         args.deadline === undefined ? BigInt(now + SIGN_PAIR_TTL) : parseFutureTime(args.deadline, w("deadline"), now);
@@ -493,7 +498,7 @@ interface AttestArgs extends SendFlags {
 task("connection:attest", "An approved integration attests a connection, with the owner's signed consent")
   .addParam("vehicle", "Vehicle id")
   .addOptionalParam("integration", `Local account index of the integration (default ${DEFAULT_INTEGRATION})`)
-  .addOptionalParam("ownerAccount", "Local account index of the vehicle owner (default: found by address)")
+  .addOptionalParam("ownerAccount", "Local account (index or address) of the vehicle owner (default: found by address)")
   .addFlag("dryRun", "Validate, sign and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
@@ -502,8 +507,12 @@ task("connection:attest", "An approved integration attests a connection, with th
       const w = arg(T);
       const vehicleId = parseId(args.vehicle, w("vehicle"));
       const ctx = await loadRegistryContext(hre);
-      const integration =
-        ctx.signers[parseAccountIndex(args.integration ?? DEFAULT_INTEGRATION, w("integration"), ctx.signers.length)];
+      const integration = localAccountArg(
+        ctx,
+        String(args.integration ?? DEFAULT_INTEGRATION),
+        w("integration"),
+        "it signs",
+      );
       const owner = await ownerOfVehicle(ctx, vehicleId, w("vehicle"));
       const ownerSigner = ownerSignerOf(ctx, vehicleId, owner, args.ownerAccount, w("owner-account"));
       const kindValue = Number(await ctx.vehicles.integrationKind(integration.address));
@@ -583,10 +592,10 @@ async function consentDomain(hre: HardhatRuntimeEnvironment, ctx: RegistryContex
 
 task("access:grant", "The vehicle owner grants a data consumer access to data types until a date")
   .addParam("vehicle", "Vehicle id")
-  .addParam("consumer", "Data consumer address")
+  .addParam("consumer", "The data consumer: a local account index or an address")
   .addParam("types", `Comma-separated data types: ${dataTypeNames().join(", ")}`)
   .addParam("expires", "Expiry: +30d / +12h, an ISO date (2027-01-31, 2027-01-31T12:00:00Z) or unix seconds")
-  .addOptionalParam("ownerAccount", "Local account index of the vehicle owner (default: found by address)")
+  .addOptionalParam("ownerAccount", "Local account (index or address) of the vehicle owner (default: found by address)")
   .addOptionalParam(
     "consumerSignature",
     "The consumer's signed offer (access:offer prints it); with --consent-nonce and --consent-deadline",
@@ -600,7 +609,6 @@ task("access:grant", "The vehicle owner grants a data consumer access to data ty
       const T = "access:grant";
       const w = arg(T);
       const vehicleId = parseId(args.vehicle, w("vehicle"));
-      const consumer = parseAddress(args.consumer, w("consumer"));
       const { names, permissions } = parseDataTypeList(args.types ?? "", w("types"));
       const offerParts = [args.consumerSignature, args.consentNonce, args.consentDeadline];
       const given = offerParts.filter((v) => v !== undefined).length;
@@ -615,14 +623,14 @@ task("access:grant", "The vehicle owner grants a data consumer access to data ty
         );
       }
       const ctx = await loadRegistryContext(hre);
+      const consumer = addressArg(ctx, args.consumer, w("consumer"));
       const now = await chainNow(hre);
       const expiresAt = parseFutureTime(args.expires, w("expires"), now);
       const owner = await ownerOfVehicle(ctx, vehicleId, w("vehicle"));
       const ownerSigner = ownerSignerOf(ctx, vehicleId, owner, args.ownerAccount, w("owner-account"));
       const capacity = await ctx.access.capacity();
       if (capacity === ZeroAddress) {
-        throw new HardhatPluginError(
-          PLUGIN,
+        throw new StateError(
           "access:grant: DataAccess has no capacity provider yet (the staking contract is not wired); nothing was sent",
         );
       }
@@ -759,47 +767,6 @@ task("access:offer", "The consumer signs an offer of access to one vehicle for i
     }),
   );
 
-interface PruneArgs extends SendFlags {
-  consumer: string;
-  account?: string;
-}
-
-task("access:prune", "Deletes a consumer's grant records that no longer count (expired, or stale after a sale)")
-  .addParam("consumer", "Data consumer (local account index or address)")
-  .addOptionalParam("account", "Local account that sends (default 0); anyone may prune")
-  .addFlag("dryRun", "Validate and print, send nothing")
-  .addFlag("yes", "Required to send on a non-local network")
-  .setAction(
-    cli(async (args: PruneArgs, hre) => {
-      const T = "access:prune";
-      const w = arg(T);
-      const ctx = await loadRegistryContext(hre);
-      const consumer = addressArg(ctx, args.consumer, w("consumer"));
-      const sender = localAccountArg(ctx, args.account ?? "0", w("account"), "it sends the transaction");
-      const granted = new Set<bigint>();
-      const events = await ctx.access.queryFilter(
-        ctx.access.filters.AccessGranted(undefined, consumer),
-        ctx.vehiclesDeployBlock,
-      );
-      for (const e of events) granted.add(e.args.vehicleId);
-      const now = BigInt(await chainNow(hre));
-      const prunable: bigint[] = [];
-      for (const vehicleId of [...granted].sort((a, b) => (a < b ? -1 : 1))) {
-        const g = await ctx.access.grantOf(vehicleId, consumer);
-        if (g.permissions === 0n) continue;
-        if (g.expiresAt <= now || g.epoch !== (await ctx.vehicles.ownershipEpoch(vehicleId))) prunable.push(vehicleId);
-      }
-      if (prunable.length === 0) {
-        say(`${consumer} holds no expired or stale grant record; nothing to prune`);
-        return { dryRun: false, pruned: 0 };
-      }
-      say(`Pruning ${prunable.length} record(s) of ${consumer}: vehicle(s) ${prunable.map((v) => `#${v}`).join(", ")}`);
-      if (!maySend(hre, args, `prune from ${describeAccount(ctx, sender.address)}`)) return { dryRun: true };
-      const receipt = await sent("pruneMany", ctx.access.connect(sender).pruneMany(consumer, prunable));
-      return { dryRun: false, pruned: prunable.length, txHash: receipt.hash, gasUsed: receipt.gasUsed };
-    }),
-  );
-
 interface RevokeArgs extends SendFlags {
   vehicle: string;
   consumer: string;
@@ -808,8 +775,11 @@ interface RevokeArgs extends SendFlags {
 
 task("access:revoke", "Deletes a consumer's grant on a vehicle (the owner or the consumer)")
   .addParam("vehicle", "Vehicle id")
-  .addParam("consumer", "Data consumer address")
-  .addOptionalParam("account", "Local account index that revokes (default: the owner's, else the consumer's)")
+  .addParam("consumer", "The data consumer: a local account index or an address")
+  .addOptionalParam(
+    "account",
+    "Local account (index or address) that revokes (default: the owner's, else the consumer's)",
+  )
   .addFlag("dryRun", "Validate and print, send nothing")
   .addFlag("yes", "Required to send on a non-local network")
   .setAction(
@@ -817,12 +787,12 @@ task("access:revoke", "Deletes a consumer's grant on a vehicle (the owner or the
       const T = "access:revoke";
       const w = arg(T);
       const vehicleId = parseId(args.vehicle, w("vehicle"));
-      const consumer = parseAddress(args.consumer, w("consumer"));
       const ctx = await loadRegistryContext(hre);
+      const consumer = addressArg(ctx, args.consumer, w("consumer"));
       const owner = await ownerOfVehicle(ctx, vehicleId, w("vehicle"));
       let signer: HardhatEthersSigner | undefined;
       if (args.account !== undefined) {
-        signer = ctx.signers[parseAccountIndex(args.account, w("account"), ctx.signers.length)];
+        signer = localAccountArg(ctx, String(args.account), w("account"), "it signs");
         if (signer.address !== owner && signer.address !== consumer) {
           throw new InputError(
             T,
@@ -856,6 +826,122 @@ interface SnapshotArgs {
   block?: string;
   pageSize?: string;
 }
+
+// ------------------------------------------------------------------------------------------------ prune
+
+interface PruneArgs extends SendFlags {
+  consumer: string;
+  vehicle?: string;
+  from?: string;
+  pageSize?: string;
+}
+
+task("access:prune", "Deletes a consumer's grants that no longer count (expired, or stale after a transfer); anyone")
+  .addParam("consumer", "The data consumer: a local account index or an address")
+  .addOptionalParam("vehicle", "Only this vehicle's grant (default: every grant the consumer was given)")
+  .addOptionalParam("from", "Local account (index or address) that sends (default 0)")
+  .addOptionalParam("pageSize", `Blocks per eth_getLogs window (default ${DEFAULT_PAGE_SIZE})`)
+  .addFlag("dryRun", "Validate and print, send nothing")
+  .addFlag("yes", "Required to send on a non-local network")
+  .setAction(
+    cli(async (args: PruneArgs, hre) => {
+      const T = "access:prune";
+      const w = arg(T);
+      const only = args.vehicle === undefined ? undefined : parseId(args.vehicle, w("vehicle"));
+      const pageSize = pageSizeArg(args.pageSize, T);
+      const ctx = await loadRegistryContext(hre);
+      const consumer = addressArg(ctx, args.consumer, w("consumer"));
+      const from = localAccountArg(ctx, args.from ?? "0", w("from"), "it signs");
+      let candidates: bigint[];
+      if (only !== undefined) {
+        await ownerOfVehicle(ctx, only, w("vehicle"));
+        candidates = [only];
+      } else {
+        // Every vehicle the consumer was ever granted, from AccessGranted (consumer is indexed).
+        const seen = new Set<bigint>();
+        const latest = await hre.ethers.provider.getBlockNumber();
+        const filter = ctx.access.filters.AccessGranted(undefined, consumer);
+        const start = ctx.record.contracts.DataAccess.blockNumber;
+        for (let b = start; b <= latest; b += pageSize) {
+          for (const log of await ctx.access.queryFilter(filter, b, Math.min(latest, b + pageSize - 1))) {
+            seen.add(log.args.vehicleId);
+          }
+        }
+        candidates = [...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      }
+      // What the contract itself would accept now: a grant record that exists and no longer counts.
+      const prunable: bigint[] = [];
+      for (const v of candidates) {
+        if ((await ctx.access.grantOf(v, consumer)).permissions === 0n) continue;
+        try {
+          await ctx.access.connect(from).prune.staticCall(v, consumer);
+          prunable.push(v);
+        } catch {
+          // still valid (AccessGrantStillValid): not prunable
+        }
+      }
+      if (only !== undefined && prunable.length === 0) {
+        const g = await ctx.access.grantOf(only, consumer);
+        throw new InputError(
+          T,
+          "--vehicle",
+          g.permissions === 0n
+            ? `${describeAccount(ctx, consumer)} has no grant record on vehicle #${only}`
+            : `the grant of ${describeAccount(ctx, consumer)} on vehicle #${only} still counts (expires ${isoOf(g.expiresAt)}, same owner): only the owner or the consumer can revoke it (access:revoke)`,
+        );
+      }
+      say(
+        prunable.length === 0
+          ? `Nothing to prune: ${describeAccount(ctx, consumer)} holds no expired or stale grant (${candidates.length} vehicle(s) checked)`
+          : `Pruning ${prunable.length} grant(s) of ${describeAccount(ctx, consumer)}: vehicle ${prunable.map((v) => `#${v}`).join(", ")}`,
+      );
+      if (prunable.length === 0) return { dryRun: false, pruned: [] as bigint[] };
+      if (!maySend(hre, args, `one pruneMany transaction from ${describeAccount(ctx, from.address)}`)) {
+        return { dryRun: true, pruned: [] as bigint[], prunable };
+      }
+      const receipt = await sent("pruneMany", ctx.access.connect(from).pruneMany(consumer, prunable));
+      return { dryRun: false, pruned: prunable, txHash: receipt.hash, gasUsed: receipt.gasUsed };
+    }),
+  );
+
+// ------------------------------------------------------------------------------------------------ transfer
+
+interface TransferVehicleArgs extends SendFlags {
+  vehicle: string;
+  to: string;
+  ownerAccount?: string;
+}
+
+task("vehicle:transfer", "Transfers a vehicle: unpairs its device, removes its connections, voids the old grants")
+  .addParam("vehicle", "Vehicle id")
+  .addParam("to", "The new owner: a local account index or an address")
+  .addOptionalParam("ownerAccount", "Local account (index or address) of the current owner (default: found by address)")
+  .addFlag("dryRun", "Validate and print, send nothing")
+  .addFlag("yes", "Required to send on a non-local network")
+  .setAction(
+    cli(async (args: TransferVehicleArgs, hre) => {
+      const T = "vehicle:transfer";
+      const w = arg(T);
+      const vehicleId = parseId(args.vehicle, w("vehicle"));
+      const ctx = await loadRegistryContext(hre);
+      const to = addressArg(ctx, args.to, w("to"));
+      if (to === ZeroAddress) throw new InputError(T, "--to", "the zero address cannot own a vehicle");
+      const owner = await ownerOfVehicle(ctx, vehicleId, w("vehicle"));
+      if (owner.toLowerCase() === to.toLowerCase()) {
+        throw new InputError(T, "--to", `${describeAccount(ctx, to)} already owns vehicle #${vehicleId}`);
+      }
+      const signer = ownerSignerOf(ctx, vehicleId, owner, args.ownerAccount, w("owner-account"));
+      say(
+        `Transferring vehicle #${vehicleId} from ${describeAccount(ctx, owner)} to ${describeAccount(ctx, to)}: its device is unpaired, its connections removed and every grant the previous owner gave is void`,
+      );
+      if (!maySend(hre, args, `transferFrom from ${describeAccount(ctx, signer.address)}`)) return { dryRun: true };
+      const receipt = await sent("transferFrom", ctx.vehicles.connect(signer).transferFrom(owner, to, vehicleId));
+      say(`Vehicle #${vehicleId} now belongs to ${describeAccount(ctx, to)} (it re-pairs and re-consents itself)`);
+      return { dryRun: false, txHash: receipt.hash, gasUsed: receipt.gasUsed };
+    }),
+  );
+
+// ------------------------------------------------------------------------------------------------ snapshot
 
 task("registry:snapshot", "Writes every vehicle at a block (owner, data, paired device, connections) to a CSV")
   .addParam("out", "Output CSV file (written atomically)")

@@ -2,7 +2,7 @@
  * Data-consumer staking tasks: thin wrappers over lib/governance (checks and messages) and the network's
  * deployment record.
  *
- *   staking:stake   staking:unstake   staking:withdraw   staking:status
+ *   staking:stake   staking:unstake   staking:withdraw   staking:freeze   staking:status
  *
  * Every task validates its arguments and checks the chain state it depends on before it sends anything; a
  * bad value stops it with `<task> --<argument>: <problem>`, a step that must wait with what must happen
@@ -20,6 +20,7 @@ import { isoOf, type Where } from "../lib/registry-args";
 import {
   dimoText,
   formatDuration,
+  freezeProblem,
   parsePositiveDimo,
   requiredStake,
   type StakeParameters,
@@ -280,6 +281,53 @@ task("staking:withdraw", "Withdraws the unbonding stake once its period has ende
       const amount = eventOf(receipt, ctx.staking, "Withdrawn").amount as bigint;
       say(`Withdrew ${dimoText(amount)}`);
       return { dryRun: false as const, amount, txHash: receipt.hash, gasUsed: receipt.gasUsed };
+    }),
+  );
+
+// ------------------------------------------------------------------------------------------------ freeze
+
+interface FreezeArgs extends SendFlags {
+  consumer: string;
+  from?: string;
+}
+
+task("staking:freeze", "The guardian freezes a consumer at once (no withdrawal, no new grant), once until the DAO acts")
+  .addParam("consumer", "The consumer: a local account index or an address")
+  .addOptionalParam("from", "The guardian: a local account index or address (default: the record's guardian)")
+  .addFlag("dryRun", "Validate and print, send nothing")
+  .addFlag("yes", "Required to send on a non-local network")
+  .setAction(
+    cli(PLUGIN, async (args: FreezeArgs, hre) => {
+      const T = "staking:freeze";
+      const w = arg(T);
+      const ctx = await loadSuiteContext(hre);
+      const consumer = addressArg(ctx, args.consumer, w("consumer"));
+      const from = localAccountArg(ctx, args.from ?? ctx.record.guardian, w("from"), "it signs the freeze");
+      const guardianRole = await ctx.staking.GUARDIAN_ROLE();
+      const isTimelock = from.address.toLowerCase() === String(ctx.timelock.target).toLowerCase();
+      if (!isTimelock && !(await ctx.staking.hasRole(guardianRole, from.address))) {
+        throw new InputError(
+          T,
+          "--from",
+          `${describeAccount(ctx, from.address)} is not the guardian (the record's guardian is ${ctx.record.guardian})`,
+        );
+      }
+      const p = await ctx.staking.position(consumer);
+      const problem = freezeProblem(p, await chainNow(hre));
+      if (problem) throw new StateError(`${T}: ${describeAccount(ctx, consumer)} ${problem}`);
+      const duration = await ctx.staking.effectiveFreezeDuration();
+      say(
+        `Freezing ${describeAccount(ctx, consumer)} for ${formatDuration(duration)} (staked ${dimoText(p.staked)}, unbonding ${dimoText(p.unbonding)}); only the DAO can unfreeze or slash`,
+      );
+      if (!maySend(hre, args, `freeze from ${describeAccount(ctx, from.address)}`)) {
+        return { dryRun: true as const, consumer };
+      }
+      const receipt = await sent("freeze", ctx.staking.connect(from).freeze(consumer));
+      const until = eventOf(receipt, ctx.staking, "Frozen").frozenUntil as bigint;
+      say(
+        `${consumer} frozen until ${isoOf(until)}; next: gov:propose-slash --consumer ${consumer} … or gov:propose-unfreeze --consumer ${consumer} --reason …`,
+      );
+      return { dryRun: false as const, consumer, frozenUntil: until, txHash: receipt.hash, gasUsed: receipt.gasUsed };
     }),
   );
 

@@ -11,7 +11,7 @@ import { BrowserProvider, getAddress, isAddress, ZeroAddress, type ContractTrans
 import { contractsOf, loadAccount, type AccountState, type Contracts } from "./chain";
 import { loadRecord, NETWORK, type DeploymentRecord } from "./data";
 import { explain } from "./errors";
-import { amountNodes, formatAmount, formatTime, shortAddress } from "./format";
+import { amountNodes, exactAmountText, formatAmount, formatTime, readableAmount, shortAddress } from "./format";
 import { installDevWallet } from "./dev-wallet";
 import { rememberedWallet, rememberWallet, watchWallets, type WalletChoice } from "./wallets";
 
@@ -35,6 +35,9 @@ const el = {
   balance: $("balance"),
   activeWeek: $("active-week"),
   checkedBy: $("checked-by"),
+  howChecked: $("how-checked-text"),
+  intro: $("intro"),
+  chart: $("earnings-chart"),
   claim: $<HTMLButtonElement>("claim"),
   claimToForm: $<HTMLFormElement>("claim-to-form"),
   recipient: $<HTMLInputElement>("recipient"),
@@ -85,9 +88,37 @@ function status(kind: StatusKind | undefined, text = "") {
   el.status.textContent = text;
 }
 
+/**
+ * Shows an amount readably (readableAmount); a hover shows the exact amount and wei (title), a tap, a click or
+ * Enter on the focused amount switches between the readable and the exact figure.
+ */
 function setWei(node: HTMLElement, wei: bigint) {
   node.dataset.wei = wei.toString();
-  node.replaceChildren(...amountNodes(wei));
+  node.title = exactAmountText(wei);
+  node.setAttribute("aria-label", `${readableAmount(wei)} DIMO, ${exactAmountText(wei)}`);
+  if (!node.dataset.toggle) {
+    node.dataset.toggle = "1";
+    node.tabIndex = 0;
+    node.classList.add("amount-toggle");
+    const flip = () => {
+      node.dataset.exact = node.dataset.exact === "1" ? "0" : "1";
+      drawWei(node);
+    };
+    node.addEventListener("click", flip);
+    node.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        flip();
+      }
+    });
+  }
+  drawWei(node);
+}
+
+function drawWei(node: HTMLElement) {
+  const wei = BigInt(node.dataset.wei ?? "0");
+  if (node.dataset.exact === "1") node.replaceChildren(...amountNodes(wei));
+  else node.textContent = readableAmount(wei);
 }
 
 function hideAccountSections() {
@@ -116,12 +147,15 @@ function render(s: AccountState) {
   el.activeWeek.textContent = s.active ? `week ${s.active.week}` : "none yet";
   const checkedBy = s.active?.file.checkedBy;
   el.checkedBy.dataset.by = checkedBy ?? "";
-  el.checkedBy.textContent =
+  el.checkedBy.textContent = checkedBy
+    ? "these amounts match what was published on the blockchain"
+    : "nothing to check yet";
+  el.howChecked.textContent =
     checkedBy === "content hash"
-      ? "the week file's SHA-256 and your Merkle proof"
+      ? "The week's file was read whole and its SHA-256 equals the content hash posted on chain with the week's root; your Merkle proof from that file reaches the root. The page shows no amount the chain does not commit to."
       : checkedBy === "proofs"
-        ? "your Merkle proof, week by week"
-        : "–";
+        ? "The week's file is large, so only your line and its proof were read (HTTP range requests); your Merkle proof reaches the root published on chain, week by week. The page shows no amount the chain does not commit to."
+        : "Once a week is active, its amounts are checked against the root published on chain before they are shown.";
   if (!s.active) el.claimNote.textContent = "No week has been activated yet: nothing can be claimed so far.";
   else if (s.claimable === 0n)
     el.claimNote.textContent = s.active.entry
@@ -138,7 +172,7 @@ function render(s: AccountState) {
     const ready = s.chainTime >= p.activatesAt;
     const what =
       earned > 0n
-        ? `Week ${p.week} adds ${formatAmount(earned)} DIMO for you.`
+        ? `Week ${p.week} adds ${readableAmount(earned)} DIMO for you (${exactAmountText(earned)}).`
         : `Week ${p.week} adds nothing for you.`;
     el.pendingText.textContent = ready
       ? `${what} Its challenge window ended ${formatTime(p.activatesAt)}: anyone can activate it now.`
@@ -165,7 +199,8 @@ function render(s: AccountState) {
         td.dataset.label = name;
         if (typeof value === "bigint") {
           td.dataset.wei = value.toString();
-          td.replaceChildren(...amountNodes(value));
+          td.textContent = readableAmount(value);
+          td.title = exactAmountText(value);
         } else td.textContent = value;
         tr.append(td);
       }
@@ -173,6 +208,7 @@ function render(s: AccountState) {
       return tr;
     }),
   );
+  renderChart(s.history);
   show(el.historySection, s.history.length > 0 || s.olderWeeks > 0);
   show(el.moreWeeks, s.olderWeeks > 0);
   el.moreWeeks.textContent = `Show earlier weeks (${s.olderWeeks} more)`;
@@ -186,8 +222,16 @@ function render(s: AccountState) {
       name.textContent = `#${v.id} · ${v.label}`;
       const earned = document.createElement("span");
       earned.className = "muted";
-      earned.textContent = s.active ? `week ${s.active.week}: ${formatAmount(v.lastWeekWei)} DIMO` : "";
+      earned.textContent = s.active ? `week ${s.active.week}: ${readableAmount(v.lastWeekWei)} DIMO` : "";
+      earned.title = exactAmountText(v.lastWeekWei);
       li.append(name, earned);
+      if (s.active && v.lastWeekWei === 0n) {
+        const why = document.createElement("p");
+        why.className = "why-zero muted";
+        why.textContent =
+          "Earned nothing that week: a vehicle earns when it has a paired DIMO device or a connected car app and is driven during the week. Pair or connect it, and next week counts.";
+        li.append(why);
+      }
       return li;
     }),
   );
@@ -199,6 +243,50 @@ function render(s: AccountState) {
   }
   show(el.vehiclesSection, true);
   renderButtons();
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** A bar per week shown (oldest on the left), its height the week's earnings; each bar's title is exact. */
+function renderChart(history: { week: number; earnedWei: bigint }[]) {
+  const weeks = [...history].sort((x, y) => x.week - y.week);
+  const max = weeks.reduce((m, h) => (h.earnedWei > m ? h.earnedWei : m), 0n);
+  const W = 320;
+  const H = 80;
+  const gap = 4;
+  const bw = weeks.length === 0 ? 0 : Math.max(4, (W - gap * (weeks.length + 1)) / weeks.length);
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H + 18}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute(
+    "aria-label",
+    `Weekly earnings: ${weeks.map((h) => `week ${h.week} ${readableAmount(h.earnedWei)} DIMO`).join(", ")}`,
+  );
+  weeks.forEach((h, i) => {
+    // Scaled in bigint first (amounts exceed 2^53 wei), then to pixels.
+    const height =
+      max === 0n ? 0 : Math.max(h.earnedWei > 0n ? 2 : 0, Number((h.earnedWei * 1000n) / max) * (H / 1000));
+    const x = gap + i * (bw + gap);
+    const bar = document.createElementNS(SVG_NS, "rect");
+    bar.setAttribute("x", String(x));
+    bar.setAttribute("y", String(H - height));
+    bar.setAttribute("width", String(bw));
+    bar.setAttribute("height", String(height));
+    bar.setAttribute("class", "chart-bar");
+    bar.dataset.week = String(h.week);
+    const title = document.createElementNS(SVG_NS, "title");
+    title.textContent = `Week ${h.week}: ${readableAmount(h.earnedWei)} DIMO (${exactAmountText(h.earnedWei)})`;
+    bar.append(title);
+    const label = document.createElementNS(SVG_NS, "text");
+    label.setAttribute("x", String(x + bw / 2));
+    label.setAttribute("y", String(H + 14));
+    label.setAttribute("text-anchor", "middle");
+    label.setAttribute("class", "chart-label");
+    label.textContent = String(h.week);
+    svg.append(bar, label);
+  });
+  el.chart.replaceChildren(svg);
+  show(el.chart, weeks.length > 0);
 }
 
 function freshProvider(): BrowserProvider {
@@ -301,6 +389,7 @@ function renderWallets() {
         return b;
       });
   el.wallets.replaceChildren(...buttons);
+  show(el.intro, !account);
 }
 
 const listening = new Set<WalletChoice>();

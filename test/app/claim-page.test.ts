@@ -22,6 +22,7 @@ import { buildApp, freePort, previewApp, type Served } from "../../scripts/app-s
 import { accountIndex, proofFor, readDistribution, type Distribution } from "../../lib/rewards/distribution";
 import { formatDimo } from "../../lib/units";
 import { TestWallet } from "./wallet";
+import { exactAmountText, readableAmount } from "../../app/src/format";
 
 const CONNECT = '[data-wallet="injected"]';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -53,6 +54,7 @@ describe("claim page (app/) in headless Chromium", function () {
   let work: string;
   let record: { contracts: Record<string, { address: string; blockNumber: number }> };
   let distributionsDir: string;
+  let demoDir: string | undefined;
 
   const distributor = () => ethers.getContractAt("RewardDistributor", record.contracts.RewardDistributor.address);
   const token = () => ethers.getContractAt("DimoToken", record.contracts.DimoToken.address);
@@ -67,7 +69,11 @@ describe("claim page (app/) in headless Chromium", function () {
           "or set CHROMIUM_PATH. Playwright never downloads a browser here.",
       );
     snapshotId = await ethers.provider.send("evm_snapshot", []);
-    const demo = await runDemo(hre, { vehicles: 40, owners: 12, weeks: 3, seed: 5, verbose: false, pendingWeek: true });
+    const demo = await runDemo(hre, {
+      ...{ vehicles: 40, owners: 12, weeks: 3, seed: 5, verbose: false, pendingWeek: true },
+      keepDir: true,
+    });
+    demoDir = demo.dir;
     expect(demo.ok, demo.mismatches.join("\n")).to.equal(true);
     distributionsDir = demo.distributionsDir;
     record = JSON.parse(fs.readFileSync(path.join(demo.dir, `${hre.network.name}.json`), "utf8"));
@@ -95,6 +101,7 @@ describe("claim page (app/) in headless Chromium", function () {
     await served?.stop();
     await servedWhole?.stop();
     if (work) fs.rmSync(work, { recursive: true, force: true });
+    if (demoDir) fs.rmSync(demoDir, { recursive: true, force: true });
     if (snapshotId) await ethers.provider.send("evm_revert", [snapshotId]);
   });
 
@@ -183,6 +190,52 @@ describe("claim page (app/) in headless Chromium", function () {
     expect(await page.isHidden("#claim-section")).to.equal(true);
   });
 
+  it("not connected: says what DIMO rewards are and what to do; a favicon", async function () {
+    const wallet = new TestWallet(hre.network.provider, (await localAccounts())[0]);
+    const page = await open(wallet);
+    expect(await page.isVisible("#intro")).to.equal(true);
+    expect(await textOf(page, "#intro")).to.match(/vehicles that share their data through DIMO .* earn\s+DIMO tokens/);
+    expect(await textOf(page, "#intro")).to.match(/nothing is sent until you press Claim/);
+    expect(await page.getAttribute('link[rel="icon"]', "href")).to.match(/^data:image\/svg\+xml,/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "not-connected.png"), fullPage: true });
+    const phone = await open(wallet, { width: 390, height: 844 });
+    expect(await phone.isVisible("#intro")).to.equal(true);
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).to.be.at.most(0);
+    await phone.screenshot({ path: path.join(ARTIFACTS, "not-connected-phone-390x844.png"), fullPage: true });
+  });
+
+  it("connected: readable amounts with the exact one a key press away, a weekly chart, plain words, zoned times", async function () {
+    const [driver] = await drivers();
+    const d = await distributor();
+    const wallet = new TestWallet(hre.network.provider, driver);
+    wallet.connected = true;
+    const page = await open(wallet);
+    await page.waitForSelector("#claim-section", { state: "visible" });
+    expect(await page.isHidden("#intro")).to.equal(true);
+    const active = weekFile(Number((await d.activeRoot()).week));
+    const due = active.accounts[accountIndex(active, driver)].cumulativeWei - (await d.claimed(driver));
+    expect(await textOf(page, "#claimable")).to.equal(readableAmount(due));
+    expect(readableAmount(due)).to.match(/^[\d,]+\.\d{2,4}$|^< 0\.0001$/);
+    await tabTo(page, "#claimable");
+    await page.keyboard.press("Enter");
+    expect(await textOf(page, "#claimable")).to.equal(shown(due));
+    await page.keyboard.press("Enter");
+    expect(await textOf(page, "#claimable")).to.equal(readableAmount(due));
+    expect(await textOf(page, "#claim")).to.equal(`Claim ${shown(due)} DIMO`);
+    // One bar per week listed, each titled with its exact amount.
+    const rows = await page.$$eval("#history tr", (trs) => trs.map((tr) => tr.dataset.week));
+    const bars = await page.$$eval("#earnings-chart rect", (rs) => rs.map((r) => (r as SVGElement).dataset.week));
+    expect([...bars].sort()).to.deep.equal([...rows].sort());
+    // Plain words; the technical check behind a disclosure.
+    expect(await textOf(page, "#checked-by")).to.equal("these amounts match what was published on the blockchain");
+    expect(await page.isVisible("#how-checked-text")).to.equal(false);
+    await press(page, "#how-checked summary");
+    expect(await textOf(page, "#how-checked-text")).to.match(/Merkle proof reaches the root/);
+    // Times carry their zone (the browser's, here UTC).
+    expect(await textOf(page, "#pending-text")).to.match(/\d{1,2}:\d{2}\s?(AM|PM)? (UTC|GMT[+-]?\d*)/);
+    await page.screenshot({ path: path.join(ARTIFACTS, "desktop-readable.png"), fullPage: true });
+  });
+
   it("with a wallet that does not answer, says so", async function () {
     const wallet = new TestWallet(hre.network.provider, (await localAccounts())[0]);
     wallet.broken = true;
@@ -234,10 +287,12 @@ describe("claim page (app/) in headless Chromium", function () {
     const claimed = await d.claimed(driver);
     const balance = await (await token()).balanceOf(driver);
     expect(await weiOf(page, "claimable")).to.equal(entry.cumulativeWei - claimed);
-    expect(await textOf(page, "#claimable")).to.equal(shown(entry.cumulativeWei - claimed));
+    // Readable (2-4 decimals, rounded down), the exact amount and wei on hover; the claim button stays exact.
+    expect(await textOf(page, "#claimable")).to.equal(readableAmount(entry.cumulativeWei - claimed));
+    expect(await page.getAttribute("#claimable", "title")).to.equal(exactAmountText(entry.cumulativeWei - claimed));
     expect(await weiOf(page, "claimed")).to.equal(claimed);
     expect(await weiOf(page, "balance")).to.equal(balance);
-    expect(await textOf(page, "#balance")).to.equal(shown(balance));
+    expect(await textOf(page, "#balance")).to.equal(readableAmount(balance));
     expect(await textOf(page, "#claim")).to.equal(`Claim ${shown(entry.cumulativeWei - claimed)} DIMO`);
     expect(await textOf(page, "#account")).to.contain(driver.slice(0, 6));
 
@@ -255,7 +310,7 @@ describe("claim page (app/) in headless Chromium", function () {
     const pending = weekFile(Number(pendingRoot.week));
     const expected: { week: string; earned: string; status: string }[] = [];
     const p = pending.accounts[accountIndex(pending, driver)];
-    expected.push({ week: String(pending.week), earned: shown(p.weekWei), status: "In challenge window" });
+    expected.push({ week: String(pending.week), earned: readableAmount(p.weekWei), status: "In challenge window" });
     for (let w = activeWeek; w >= 0; w--) {
       const f = weekFile(w);
       const i = accountIndex(f, driver);
@@ -263,7 +318,7 @@ describe("claim page (app/) in headless Chromium", function () {
       const a = f.accounts[i];
       expected.push({
         week: String(w),
-        earned: shown(a.weekWei),
+        earned: readableAmount(a.weekWei),
         status: a.cumulativeWei <= claimed ? "Claimed" : "Claimable",
       });
     }
@@ -280,6 +335,11 @@ describe("claim page (app/) in headless Chromium", function () {
       }),
     );
     expect(rows).to.deep.equal(expected);
+    // Each readable cell carries the exact amount and wei on hover.
+    const titles = await page.$$eval("#history td[data-wei]", (tds) =>
+      tds.map((td) => [td.getAttribute("data-wei")!, td.getAttribute("title") ?? ""]),
+    );
+    for (const [wei, title] of titles) expect(title).to.equal(exactAmountText(BigInt(wei)));
 
     // The pending week: its amount and the end of its challenge window.
     expect(await page.getAttribute("#pending-section", "data-week")).to.equal(pendingRoot.week.toString());

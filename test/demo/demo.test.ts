@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import fs from "node:fs";
 import hre, { ethers } from "hardhat";
 import { runDemo } from "../../scripts/demo";
 import { activityCsv, demoOptions, makeFleet } from "../../lib/demo/fleet";
@@ -45,5 +46,13 @@ describe("demo (npm run demo), smoke run", function () {
     expect(r.gas["claimToWithSig (relayer)"]?.count).to.equal(1);
     expect(r.tamperedWeekCaught).to.equal(true); // week 1's tampered root revoked by the watcher, then corrected
     expect(r.seconds).to.be.below(60);
+    // Nine named checks, every one held; the claimed sub-lines add up to the claimed total.
+    expect(r.checks.map((k) => k.what)).to.have.length(9);
+    expect(r.checks.filter((k) => k.left !== k.right)).to.deep.equal([]);
+    expect(r.checks.map((k) => k.what)).to.include("claimed = weekly + once at the end + relayed + batched");
+    const line = (k: string) => r.summary.find(([key]) => key === k)?.[1];
+    expect(line("  relayed (claimToWithSig)")).to.match(/^[\d,.]+ DIMO$/);
+    expect(line("  batched (claimMany)")).to.match(/^[\d,.]+ DIMO$/);
+    expect(fs.existsSync(r.dir), "the work folder was left behind").to.equal(false);
   });
 });

@@ -104,17 +104,29 @@ export function useTaskDeployment(prefix: string): TaskDeployment {
 }
 
 /**
- * Runs `hardhat <args>` in a child process with the deployments in `deploymentsDir`, colours off. Its stdout and
+ * Runs `hardhat <args>` in a child process with the deployments in `deploymentsDir`, colours off, the environment
+ * changed by `envChanges` (an undefined value removes the variable). Its stdout and
  * stderr come back without colour codes: Hardhat colours errors when it believes it runs in CI.
  */
 export function runHardhatCli(
   args: string[],
   deploymentsDir: string,
+  envChanges: Record<string, string | undefined> = {},
 ): { status: number | null; stdout: string; stderr: string } {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    [DEPLOYMENTS_DIR_ENV]: deploymentsDir,
+    FORCE_COLOR: "0",
+    NO_COLOR: "1",
+  };
+  for (const [k, v] of Object.entries(envChanges)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
   const cli = spawnSync(process.execPath, [require.resolve("hardhat/internal/cli/cli"), ...args], {
     cwd: hre.config.paths.root,
     encoding: "utf8",
-    env: { ...process.env, [DEPLOYMENTS_DIR_ENV]: deploymentsDir, FORCE_COLOR: "0", NO_COLOR: "1" },
+    env,
   });
   // eslint-disable-next-line no-control-regex
   const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "");

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ethers } from "hardhat";
+import hre, { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { DEPLOYMENTS_DIR_ENV } from "../../scripts/registry-context";
@@ -136,16 +136,25 @@ describe("staking tasks", function () {
       expect(cli.stderr).to.contain("Error in plugin dimo-staking: staking:stake --amount: must be more than 0");
     });
 
-    it("names the missing deployment record and the deploy command", async function () {
+    it("names the missing deployment record and the deploy command; without --network, says a node is needed", async function () {
       const empty = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-no-record-"));
       process.env[DEPLOYMENTS_DIR_ENV] = empty;
+      const saved = hre.network.name;
       try {
         await fails(
           "staking:stake",
           { amount: "1", from: "8" },
-          /^no .*hardhat\.json: run `npx hardhat deploy --network hardhat` first$/,
+          /^tasks need a running network: start one with `npx hardhat node --hostname 127\.0\.0\.1`/,
+        );
+        // A network that outlives the command (its name is all the record lookup uses).
+        Object.defineProperty(hre.network, "name", { value: "localhost", configurable: true });
+        await fails(
+          "staking:stake",
+          { amount: "1", from: "8" },
+          /^no .*localhost\.json: run `npx hardhat deploy --network localhost` first$/,
         );
       } finally {
+        Object.defineProperty(hre.network, "name", { value: saved, configurable: true });
         process.env[DEPLOYMENTS_DIR_ENV] = deployment.dir;
         fs.rmSync(empty, { recursive: true, force: true });
       }
