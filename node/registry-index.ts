@@ -35,6 +35,8 @@ export interface IndexOptions {
   logPageBlocks: number;
   /** Longest time since the last successful poll before the index counts as stale, ms. */
   maxPollAgeMs: number;
+  /** The DeviceRegistry address; read from the VehicleRegistry when absent. */
+  deviceRegistry?: string;
 }
 
 export type PairingCheck =
@@ -87,6 +89,7 @@ export class RegistryIndex {
 
   private async _pollOnce(): Promise<void> {
     const head = await this._provider.getBlockNumber();
+    this._deviceRegistry ??= this._opts.deviceRegistry;
     this._deviceRegistry ??= String(
       await new Contract(this._vehicleRegistry, VEHICLE_EVENTS, this._provider).getFunction("deviceRegistry")(),
     );
