@@ -13,7 +13,15 @@
  *
  * Pure: no Hardhat, no I/O.
  */
-import { Signature, TypedDataEncoder, ZeroAddress, getAddress, recoverAddress, type TypedDataDomain } from "ethers";
+import {
+  Signature,
+  TypedDataEncoder,
+  ZeroAddress,
+  getAddress,
+  isAddress,
+  recoverAddress,
+  type TypedDataDomain,
+} from "ethers";
 import { z } from "zod";
 import {
   MAX_BATCH_SPAN_SECONDS,
@@ -57,6 +65,11 @@ const idString = z
   .string()
   .regex(ID_RE, "expected a decimal integer without leading zeros")
   .refine((s) => BigInt(s) <= UINT256_MAX, "exceeds uint256");
+/** A 0x address: all lowercase, all uppercase, or a valid EIP-55 checksum. */
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "expected a 0x address")
+  .refine((a) => isAddress(a), "bad EIP-55 checksum");
 const seconds = z.number().int().min(0).max(MAX_SEQUENCE);
 
 const signalSchema = z
@@ -72,7 +85,7 @@ export const batchSchema = z
   .object({
     vehicleId: idString.refine((s) => s !== "0", "vehicle id 0 does not exist"),
     deviceId: idString,
-    integration: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "expected a 0x address"),
+    integration: address,
     sequence: z.number().int().min(0).max(MAX_SEQUENCE),
     startTime: seconds,
     endTime: seconds,
@@ -136,7 +149,7 @@ export type TelemetrySignal = TelemetryBatch["signals"][number];
 export const signedBatchSchema = z
   .object({
     chainId: z.number().int().positive(),
-    registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "expected a 0x address"),
+    registry: address,
     batch: batchSchema,
     signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "expected a 65-byte 0x signature"),
   })

@@ -92,101 +92,104 @@ const exited = (child: ChildProcess) =>
       : child.once("exit", (code, signal) => r({ code, signal })),
   );
 
-for (const target of STORE_TARGETS) {
-  describe(`network node process, killed mid-write (${target.kind} store)`, function () {
-    this.timeout(90_000);
-    let reg: TelemetryRegistry;
-    let bridge: Awaited<ReturnType<typeof rpcBridge>>;
-    before(async function () {
-      reg = await loadFixture(telemetryRegistryFixture);
-      bridge = await rpcBridge();
-    });
-    after(async function () {
-      await bridge.close();
-    });
+describe("network node process, killed mid-write", function () {
+  this.timeout(90_000);
+  let reg: TelemetryRegistry;
+  let bridge: Awaited<ReturnType<typeof rpcBridge>>;
+  before(async function () {
+    reg = await loadFixture(telemetryRegistryFixture);
+    bridge = await rpcBridge();
+  });
+  after(async function () {
+    await bridge.close();
+  });
 
-    it("leaves every batch whole or absent, keeps every acknowledged batch, and resumes after a restart", async function () {
-      const { store: probe, location } = await target.open();
-      await probe.close();
-      const port = await freePort();
-      const t0 = (await time.latest()) - 3000;
-      const N = 40;
-      const bodies = await Promise.all(
-        Array.from({ length: N }, (_, i) =>
-          signed(
-            reg.k1,
-            reg,
-            drivingBatch({ vehicleId: reg.v1, deviceId: reg.d1, sequence: i + 1, start: t0 + i * 61, span: 60 }),
-          ),
+  // The two stores run side by side (each its own node process): half the wall time of running them in turn.
+  it(`leaves every batch whole or absent, keeps every acknowledged batch, and resumes after a restart (${STORE_TARGETS.map((t) => t.kind).join(" and ")}, side by side)`, async function () {
+    await Promise.all(STORE_TARGETS.map((target) => scenario(target)));
+  });
+
+  async function scenario(target: (typeof STORE_TARGETS)[number]): Promise<void> {
+    const { store: probe, location } = await target.open();
+    await probe.close();
+    const port = await freePort();
+    const t0 = (await time.latest()) - 3000;
+    const N = 40;
+    const bodies = await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        signed(
+          reg.k1,
+          reg,
+          drivingBatch({ vehicleId: reg.v1, deviceId: reg.d1, sequence: i + 1, start: t0 + i * 61, span: 60 }),
         ),
-      );
-      // Many signals per batch, so a transaction takes several statements' time.
-      for (const b of bodies)
-        for (const s of b.batch.signals.slice()) if (b.batch.signals.length < 400) b.batch.signals.push({ ...s });
-      const resigned = await Promise.all(bodies.map((b) => signed(reg.k1, reg, b.batch)));
+      ),
+    );
+    // Many signals per batch, so a transaction takes several statements' time.
+    for (const b of bodies)
+      for (const s of b.batch.signals.slice()) if (b.batch.signals.length < 400) b.batch.signals.push({ ...s });
+    const resigned = await Promise.all(bodies.map((b) => signed(reg.k1, reg, b.batch)));
 
-      let child = startNode(bridge.url, reg.registry, port, location);
-      await waitHealthy(port, child);
-      const acknowledged: number[] = [];
-      const inFlight = resigned.map((b, i) =>
-        fetch(`http://127.0.0.1:${port}/v1/batches`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(b),
+    let child = startNode(bridge.url, reg.registry, port, location);
+    await waitHealthy(port, child);
+    const acknowledged: number[] = [];
+    const inFlight = resigned.map((b, i) =>
+      fetch(`http://127.0.0.1:${port}/v1/batches`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(b),
+      })
+        .then((r) => {
+          if (r.status === 201) {
+            acknowledged.push(i + 1);
+            if (acknowledged.length === 3) child.kill("SIGKILL");
+          }
         })
-          .then((r) => {
-            if (r.status === 201) {
-              acknowledged.push(i + 1);
-              if (acknowledged.length === 3) child.kill("SIGKILL");
-            }
-          })
-          .catch(() => {}),
-      );
-      await Promise.all(inFlight);
-      expect((await exited(child)).signal).to.equal("SIGKILL");
+        .catch(() => {}),
+    );
+    await Promise.all(inFlight);
+    expect((await exited(child)).signal).to.equal("SIGKILL");
 
-      const { store } = await target.open(location);
-      const stored = await store.countBatches();
-      expect(await store.inconsistentBatches()).to.deep.equal([]);
-      expect(stored).to.be.at.least(acknowledged.length);
-      expect(stored, "the kill should land before every batch was written").to.be.below(N);
-      await store.close();
+    const { store } = await target.open(location);
+    const stored = await store.countBatches();
+    expect(await store.inconsistentBatches()).to.deep.equal([]);
+    expect(stored).to.be.at.least(acknowledged.length);
+    expect(stored, "the kill should land before every batch was written").to.be.below(N);
+    await store.close();
 
-      child = startNode(bridge.url, reg.registry, port, location);
-      await waitHealthy(port, child);
-      const codes: Record<string, number> = {};
-      for (const b of resigned) {
-        const r = await fetch(`http://127.0.0.1:${port}/v1/batches`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(b),
-        });
-        const code = r.status === 201 ? "stored" : ((await r.json()) as { code: string }).code;
-        codes[code] = (codes[code] ?? 0) + 1;
-      }
-      expect(codes.duplicate_batch).to.equal(stored); // every stored batch is recognised after the restart
-      expect(
-        Object.keys(codes).every((c) => ["stored", "duplicate_batch", "sequence_replayed"].includes(c)),
-        JSON.stringify(codes),
-      ).to.equal(true);
-      const next = await signed(
-        reg.k1,
-        reg,
-        drivingBatch({ vehicleId: reg.v1, deviceId: reg.d1, sequence: N + 1, start: t0 + N * 61, span: 60 }),
-      );
+    child = startNode(bridge.url, reg.registry, port, location);
+    await waitHealthy(port, child);
+    const codes: Record<string, number> = {};
+    for (const b of resigned) {
       const r = await fetch(`http://127.0.0.1:${port}/v1/batches`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(next),
+        body: JSON.stringify(b),
       });
-      expect(r.status).to.equal(201);
-
-      child.kill("SIGTERM");
-      expect(await exited(child)).to.deep.equal({ code: 0, signal: null });
-      const { store: after } = await target.open(location);
-      expect(await after.inconsistentBatches()).to.deep.equal([]);
-      expect(await after.countBatches()).to.equal(stored + (codes.stored ?? 0) + 1);
-      await after.close();
+      const code = r.status === 201 ? "stored" : ((await r.json()) as { code: string }).code;
+      codes[code] = (codes[code] ?? 0) + 1;
+    }
+    expect(codes.duplicate_batch).to.equal(stored); // every stored batch is recognised after the restart
+    expect(
+      Object.keys(codes).every((c) => ["stored", "duplicate_batch", "sequence_replayed"].includes(c)),
+      JSON.stringify(codes),
+    ).to.equal(true);
+    const next = await signed(
+      reg.k1,
+      reg,
+      drivingBatch({ vehicleId: reg.v1, deviceId: reg.d1, sequence: N + 1, start: t0 + N * 61, span: 60 }),
+    );
+    const r = await fetch(`http://127.0.0.1:${port}/v1/batches`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(next),
     });
-  });
-}
+    expect(r.status).to.equal(201);
+
+    child.kill("SIGTERM");
+    expect(await exited(child)).to.deep.equal({ code: 0, signal: null });
+    const { store: after } = await target.open(location);
+    expect(await after.inconsistentBatches()).to.deep.equal([]);
+    expect(await after.countBatches()).to.equal(stored + (codes.stored ?? 0) + 1);
+    await after.close();
+  }
+});

@@ -130,6 +130,12 @@ describe("lib/telemetry/format", function () {
       ["a vehicle id with a leading zero", (b) => (b.vehicleId = "042"), "malformed_batch", "batch.vehicleId"],
       ["a fractional value", (b) => (b.signals[2].values[0] = 1.5), "malformed_batch", "batch.signals.2.values.0"],
       ["no signals", (b) => (b.signals = []), "malformed_batch", "batch.signals"],
+      [
+        "an integration address with a bad checksum",
+        (b) => ((b.deviceId = "0"), (b.integration = "0x5FbDB2315678afecb367f032d93F642f64180aA3")),
+        "malformed_batch",
+        "batch.integration",
+      ],
     ];
     for (const [what, patch, code, field] of cases)
       it(`refuses ${what} (${code} at ${field})`, function () {
