@@ -7,7 +7,13 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { ACTIVITY_HEADER } from "../lib/rewards/activity";
-import { WeekActivityBuilder, batchLeaf, keccak, merkleRootOfLeaves, metersToKm } from "../lib/telemetry/activity";
+import {
+  WeekActivityBuilder,
+  batchLeafHex,
+  keccak,
+  merkleRootOfHexLeaves,
+  metersToKm,
+} from "../lib/telemetry/activity";
 import type { TelemetryStore } from "./store";
 
 export interface WeekActivityOptions {
@@ -36,25 +42,8 @@ export interface WeekActivitySummary {
 export async function writeWeekActivity(o: WeekActivityOptions): Promise<WeekActivitySummary> {
   const builder = new WeekActivityBuilder(o.weekStart, o.weekEnd);
   const h = await keccak();
-  const leaves: { leaf: Buffer; id: number }[] = [];
+  const leaves: string[] = [];
   const leftOut = new Set<string>();
-  for await (const page of o.store.batchesStartingIn(o.weekStart, o.weekEnd)) {
-    for (const row of page) {
-      if (o.snapshotVehicleIds && !o.snapshotVehicleIds.has(row.summary.vehicleId)) {
-        leftOut.add(row.summary.vehicleId);
-        continue;
-      }
-      builder.add(row.summary);
-      leaves.push({ leaf: batchLeaf(h, row.digest, row.signature), id: row.id });
-    }
-  }
-  leaves.sort((a, b) => Buffer.compare(a.leaf, b.leaf));
-  const root = merkleRootOfLeaves(
-    h,
-    leaves.map((l) => l.leaf),
-  );
-  const activity = builder.result();
-
   fs.mkdirSync(o.outDir, { recursive: true });
   const files = {
     activity: path.join(o.outDir, `activity-week-${o.week}.csv`),
@@ -63,6 +52,34 @@ export async function writeWeekActivity(o: WeekActivityOptions): Promise<WeekAct
   };
   // Written to temporary names and renamed at the end: a failed run leaves no partial file.
   const tmp = (f: string) => `${f}.partial`;
+
+  // One pass over the week's batches in (start time, id) order: summaries, leaves, and the published lines.
+  const batchHash = createHash("sha256");
+  const fd = fs.openSync(tmp(files.batches), "w");
+  try {
+    for await (const page of o.store.batchesStartingIn(o.weekStart, o.weekEnd, { withJson: true })) {
+      const lines: string[] = [];
+      for (const row of page) {
+        if (o.snapshotVehicleIds && !o.snapshotVehicleIds.has(row.summary.vehicleId)) {
+          leftOut.add(row.summary.vehicleId);
+          continue;
+        }
+        builder.add(row.summary);
+        leaves.push(batchLeafHex(h, row.digest, row.signature));
+        lines.push(row.signedJson!);
+      }
+      if (lines.length) {
+        const text = lines.join("\n") + "\n";
+        batchHash.update(text);
+        fs.writeSync(fd, text);
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  const batchCount = leaves.length;
+  const root = merkleRootOfHexLeaves(h, leaves);
+  const activity = builder.result();
 
   const byId = new Map(activity.map((a) => [a.vehicleId, a]));
   const ids = o.snapshotVehicleIds
@@ -75,19 +92,6 @@ export async function writeWeekActivity(o: WeekActivityOptions): Promise<WeekAct
   }
   fs.writeFileSync(tmp(files.activity), csv.join("\n") + "\n");
 
-  const batchHash = createHash("sha256");
-  const fd = fs.openSync(tmp(files.batches), "w");
-  try {
-    for (let i = 0; i < leaves.length; i += 5000) {
-      const chunk = leaves.slice(i, i + 5000);
-      const json = await o.store.signedBatches(chunk.map((l) => l.id));
-      const text = chunk.map((l) => json.get(l.id)!).join("\n") + "\n";
-      batchHash.update(text);
-      fs.writeSync(fd, text);
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
   const activityHash = createHash("sha256")
     .update(fs.readFileSync(tmp(files.activity)))
     .digest("hex");
@@ -95,7 +99,7 @@ export async function writeWeekActivity(o: WeekActivityOptions): Promise<WeekAct
     week: o.week,
     weekStart: o.weekStart,
     weekEnd: o.weekEnd,
-    batches: leaves.length,
+    batches: batchCount,
     commitmentRoot: root,
     rules: "docs/telemetry.md#activity-derivation",
     files: {
@@ -116,7 +120,7 @@ export async function writeWeekActivity(o: WeekActivityOptions): Promise<WeekAct
     week: o.week,
     weekStart: o.weekStart,
     weekEnd: o.weekEnd,
-    batches: leaves.length,
+    batches: batchCount,
     vehicles: ids.length,
     activeVehicles: activity.filter((a) => a.active).length,
     notInSnapshot: leftOut.size,

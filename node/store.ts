@@ -98,6 +98,8 @@ export interface StoredBatchRow {
   digest: string;
   signature: string;
   summary: BatchSummary;
+  /** The signed batch JSON, when asked for. */
+  signedJson?: string;
 }
 
 /** The narrow interface the node, the tasks and the benchmarks use. */
@@ -105,8 +107,12 @@ export interface TelemetryStore {
   readonly kind: StoreKind;
   /** Stores a batch whole (batch, signals, stream head) or nothing. */
   insertBatch(record: BatchRecord): Promise<InsertResult>;
-  /** Stored batches whose start time lies in [from, to), by id, `pageSize` at a time. */
-  batchesStartingIn(from: number, to: number, pageSize?: number): AsyncGenerator<StoredBatchRow[]>;
+  /** Stored batches whose start time lies in [from, to), by (start time, id), `pageSize` at a time. */
+  batchesStartingIn(
+    from: number,
+    to: number,
+    opts?: { pageSize?: number; withJson?: boolean },
+  ): AsyncGenerator<StoredBatchRow[]>;
   /** The signed JSON of stored batches by id. */
   signedBatches(ids: number[]): Promise<Map<number, string>>;
   countBatches(): Promise<number>;
@@ -340,8 +346,14 @@ class KyselyStore implements TelemetryStore {
     }
   }
 
-  async *batchesStartingIn(from: number, to: number, pageSize = 10_000): AsyncGenerator<StoredBatchRow[]> {
-    let after = 0;
+  async *batchesStartingIn(
+    from: number,
+    to: number,
+    opts: { pageSize?: number; withJson?: boolean } = {},
+  ): AsyncGenerator<StoredBatchRow[]> {
+    const pageSize = opts.pageSize ?? 10_000;
+    // Keyset pages on the (start_time, id) index: each page is one index range scan, no sort.
+    let after: [number, number] = [from, 0];
     for (;;) {
       const rows = await this._db
         .selectFrom("batches")
@@ -360,18 +372,21 @@ class KyselyStore implements TelemetryStore {
           "odo_last_m",
           "inner_meters",
         ])
-        .where("start_time", ">=", from)
+        .$if(opts.withJson === true, (q) => q.select("signed_json"))
+        .where((eb) => eb(eb.refTuple("start_time", "id"), ">", eb.tuple(after[0], after[1])))
         .where("start_time", "<", to)
-        .where("id", ">", after)
+        .orderBy("start_time")
         .orderBy("id")
         .limit(pageSize)
         .execute();
       if (rows.length === 0) return;
-      after = Number(rows[rows.length - 1].id);
+      const last = rows[rows.length - 1];
+      after = [Number(last.start_time), Number(last.id)];
       yield rows.map((x) => ({
         id: Number(x.id),
         digest: x.digest,
         signature: x.signature,
+        signedJson: (x as { signed_json?: string }).signed_json,
         summary: {
           vehicleId: x.vehicle_id,
           signer: x.signer,

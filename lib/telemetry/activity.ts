@@ -153,37 +153,44 @@ function vehicleActivity(vehicleId: string, list: BatchSummary[]): VehicleActivi
  */
 export async function batchCommitmentRoot(items: Iterable<{ digest: string; signature: string }>): Promise<string> {
   const h = await keccak();
-  const leaves: Buffer[] = [];
-  for (const it of items) leaves.push(batchLeaf(h, it.digest, it.signature));
-  return merkleRootOfLeaves(h, leaves);
+  const leaves: string[] = [];
+  for (const it of items) leaves.push(batchLeafHex(h, it.digest, it.signature));
+  return merkleRootOfHexLeaves(h, leaves);
 }
 
-/** keccak256(digest ‖ signature) as bytes. */
-export function batchLeaf(h: IHasher, digest: string, signature: string): Buffer {
+/** keccak256(digest ‖ signature), lowercase hex without 0x (so plain string order is byte order). */
+export function batchLeafHex(h: IHasher, digest: string, signature: string): string {
   h.init();
   h.update(Buffer.from(digest.slice(2) + signature.slice(2), "hex"));
-  return Buffer.from(h.digest("binary"));
+  return h.digest("hex");
 }
 
-/** The root over leaves (sorted here). */
-export function merkleRootOfLeaves(h: IHasher, leaves: Buffer[]): string {
+/** The root over hex leaves (sorted here, in place), on one flat buffer per layer. */
+export function merkleRootOfHexLeaves(h: IHasher, leaves: string[]): string {
   if (leaves.length === 0) return "0x" + "00".repeat(32);
-  let layer = leaves.slice().sort(Buffer.compare);
+  leaves.sort();
+  let n = leaves.length;
+  let layer = Buffer.alloc(n * 32);
+  for (let i = 0; i < n; i++) layer.write(leaves[i], i * 32, "hex");
   const pair = Buffer.alloc(64);
-  while (layer.length > 1) {
-    const next: Buffer[] = [];
-    for (let i = 0; i + 1 < layer.length; i += 2) {
-      const [a, b] = Buffer.compare(layer[i], layer[i + 1]) <= 0 ? [layer[i], layer[i + 1]] : [layer[i + 1], layer[i]];
-      a.copy(pair, 0);
-      b.copy(pair, 32);
+  while (n > 1) {
+    const m = (n + 1) >> 1;
+    const next = Buffer.alloc(m * 32);
+    for (let i = 0; i + 1 < n; i += 2) {
+      const a = layer.subarray(i * 32, i * 32 + 32);
+      const b = layer.subarray(i * 32 + 32, i * 32 + 64);
+      const [lo, hi] = Buffer.compare(a, b) <= 0 ? [a, b] : [b, a];
+      lo.copy(pair, 0);
+      hi.copy(pair, 32);
       h.init();
       h.update(pair);
-      next.push(Buffer.from(h.digest("binary")));
+      next.set(h.digest("binary"), (i >> 1) * 32);
     }
-    if (layer.length % 2 === 1) next.push(layer[layer.length - 1]);
+    if (n % 2 === 1) layer.copy(next, (m - 1) * 32, (n - 1) * 32, n * 32);
     layer = next;
+    n = m;
   }
-  return "0x" + layer[0].toString("hex");
+  return "0x" + layer.subarray(0, 32).toString("hex");
 }
 
 let hasher: Promise<IHasher> | undefined;
