@@ -55,15 +55,13 @@ async function main(): Promise<void> {
   for (let i = 0; i < vehiclesN; i++) {
     const electric = i % 5 === 0;
     const vin = ethers.keccak256(ethers.toUtf8Bytes(`simulate:${seed}:vin:${i}`));
-    await vehicles
-      .connect(owner)
-      .mintVehicle({
-        make: electric ? "Tesla" : "Toyota",
-        model: electric ? "3" : "Corolla",
-        year: 2021,
-        powertrain: electric ? 3 : 0,
-        vinCommitment: vin,
-      });
+    await vehicles.connect(owner).mintVehicle({
+      make: electric ? "Tesla" : "Toyota",
+      model: electric ? "3" : "Corolla",
+      year: 2021,
+      powertrain: electric ? 3 : 0,
+      vinCommitment: vin,
+    });
     const vehicleId = (await vehicles.totalVehicles()).toString();
     const base = {
       vehicleId,
