@@ -7,3 +7,4 @@ import "./governance";
 import "./compensation";
 import "./chain";
 import "./token";
+import "./telemetry";

@@ -1,0 +1,102 @@
+/**
+ * `npm run node:data` — the network node. Settings (flags or environment):
+ *   --rpc <url>            RPC_URL, default http://127.0.0.1:8545
+ *   --network <name>       the deployment record deployments/<name>.json (default localhost) gives the registry
+ *   --registry <address>   instead of the record
+ *   --port <n>             PORT, default 8645 (always 127.0.0.1)
+ *   --db <file>            the SQLite file, default data/node/<network>.sqlite
+ *   DATABASE_URL           postgres://… selects PostgreSQL instead
+ *   LOG_LEVEL              pino level, default info
+ * SIGTERM / SIGINT: stops taking requests, finishes the in-flight ones, stops the poller, closes the store.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { JsonRpcProvider, isAddress } from "ethers";
+import { pino } from "pino";
+import { NODE_DEFAULTS } from "../lib/telemetry/settings";
+import { RegistryIndex } from "./registry-index";
+import { buildNode } from "./server";
+import { openStore } from "./store";
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i === -1) return undefined;
+  const v = process.argv[i + 1];
+  if (v === undefined || v.startsWith("--")) fail(`--${name}: missing value`);
+  return v;
+}
+function fail(message: string): never {
+  process.stderr.write(`node:data: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const rpc = arg("rpc") ?? process.env.RPC_URL ?? "http://127.0.0.1:8545";
+  const network = arg("network") ?? "localhost";
+  const portText = arg("port") ?? process.env.PORT ?? String(NODE_DEFAULTS.port);
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)
+    fail(`--port: expected a port number, got "${portText}"`);
+  let registry = arg("registry");
+  if (registry !== undefined) {
+    if (!isAddress(registry)) fail(`--registry: expected a 0x address, got "${registry}"`);
+  } else {
+    const file = path.join("deployments", `${network}.json`);
+    if (!fs.existsSync(file)) fail(`${file}: no deployment record (deploy first, or pass --registry)`);
+    const record = JSON.parse(fs.readFileSync(file, "utf8")) as { contracts?: Record<string, { address?: string }> };
+    registry = record.contracts?.VehicleRegistry?.address;
+    if (!registry || !isAddress(registry)) fail(`${file} contracts.VehicleRegistry.address: missing or not an address`);
+  }
+  const provider = new JsonRpcProvider(rpc, undefined, { staticNetwork: true });
+  let chainId: number;
+  try {
+    chainId = Number((await provider.getNetwork()).chainId);
+  } catch (e) {
+    fail(`--rpc ${rpc}: cannot read the chain id (${(e as Error).message})`);
+  }
+  const store = await openStore({
+    databaseUrl: process.env.DATABASE_URL,
+    sqliteFile: arg("db") ?? path.join("data", "node", `${network}.sqlite`),
+  });
+  const log = pino({ level: process.env.LOG_LEVEL ?? "info" });
+  const index = new RegistryIndex(
+    provider,
+    registry,
+    store,
+    {
+      confirmations: NODE_DEFAULTS.confirmations,
+      maxStaleBlocks: NODE_DEFAULTS.maxStaleBlocks,
+      logPageBlocks: NODE_DEFAULTS.logPageBlocks,
+      maxPollAgeMs: NODE_DEFAULTS.pollIntervalMs * 10,
+    },
+    log,
+  );
+  const app = buildNode({ store, index, chainId, registry, logger: log });
+  await index.load();
+  app.log.info({ cursor: index.cursor, store: store.kind }, "registry index loaded; catching up");
+  await index.poll();
+  index.start(NODE_DEFAULTS.pollIntervalMs);
+  await app.listen({ host: "127.0.0.1", port: Number(portText) });
+  app.log.info({ chainId, registry, cursor: index.cursor }, "node:data ready");
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, "shutting down");
+    const timer = setTimeout(() => {
+      app.log.error("shutdown grace period exceeded");
+      process.exit(1);
+    }, NODE_DEFAULTS.shutdownGraceMs);
+    timer.unref();
+    void (async () => {
+      await app.close(); // stops accepting, waits for in-flight requests
+      await index.stop();
+      await store.close();
+      process.exit(0);
+    })();
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+void main().catch((e: Error) => fail(e.message));

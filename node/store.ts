@@ -1,0 +1,511 @@
+/**
+ * The node's storage behind one narrow interface (`TelemetryStore`), on Kysely: better-sqlite3 (embedded,
+ * the default, no setup) or PostgreSQL (`DATABASE_URL=postgres://…`). Same migrations, same queries, same
+ * tests. A batch, its signals and its stream head are written in one transaction: a killed process leaves
+ * the whole batch or nothing. The registry index (events and cursor) lives in the same database so a
+ * restarted node resumes from where it stopped.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Generated, type Migration } from "kysely";
+import type { BatchSummary } from "../lib/telemetry/activity";
+import type { SignedBatch } from "../lib/telemetry/format";
+
+export type StoreKind = "sqlite" | "postgres";
+
+interface BatchesTable {
+  id: Generated<number>;
+  digest: string;
+  vehicle_id: string;
+  device_id: string;
+  signer: string;
+  sequence: number;
+  start_time: number;
+  end_time: number;
+  received_at: number;
+  signature: string;
+  /** The signed batch exactly as accepted (`SignedBatch` JSON). */
+  signed_json: string;
+  types_mask: number;
+  odo_first_t: number | null;
+  odo_first_m: number | null;
+  odo_last_t: number | null;
+  odo_last_m: number | null;
+  inner_meters: number;
+}
+interface SignalsTable {
+  batch_id: number;
+  vehicle_id: string;
+  name: string;
+  ts: number;
+  values_json: string;
+}
+interface StreamsTable {
+  vehicle_id: string;
+  signer: string;
+  sequence: number;
+  end_time: number;
+}
+interface RegistryEventsTable {
+  block_number: number;
+  log_index: number;
+  block_time: number;
+  kind: string;
+  vehicle_id: string;
+  device_id: string;
+  address: string;
+}
+interface IndexCursorTable {
+  id: number;
+  block_number: number;
+}
+interface Database {
+  batches: BatchesTable;
+  signals: SignalsTable;
+  streams: StreamsTable;
+  registry_events: RegistryEventsTable;
+  index_cursor: IndexCursorTable;
+}
+
+/** One registry event as the index keeps it. */
+export interface RegistryEvent {
+  blockNumber: number;
+  logIndex: number;
+  blockTime: number;
+  kind: "DeviceMinted" | "DevicePaired" | "DeviceUnpaired" | "ConnectionAttested" | "ConnectionRemoved";
+  vehicleId: string;
+  deviceId: string;
+  /** Device key (DeviceMinted) or integration (connections), lowercase; "" otherwise. */
+  address: string;
+}
+
+/** A batch to store: the signed batch, its digest and signer, and its activity summary. */
+export interface BatchRecord {
+  signed: SignedBatch;
+  digest: string;
+  signer: string;
+  receivedAt: number;
+  summary: BatchSummary;
+}
+
+export type InsertResult =
+  | { ok: true; id: number }
+  | { ok: false; code: "duplicate_batch" | "sequence_replayed" | "time_range_overlaps"; message: string };
+
+/** A stored batch as the activity task reads it. */
+export interface StoredBatchRow {
+  id: number;
+  digest: string;
+  signature: string;
+  summary: BatchSummary;
+  /** The signed batch JSON, when asked for. */
+  signedJson?: string;
+}
+
+/** The narrow interface the node, the tasks and the benchmarks use. */
+export interface TelemetryStore {
+  readonly kind: StoreKind;
+  /** Stores a batch whole (batch, signals, stream head) or nothing. */
+  insertBatch(record: BatchRecord): Promise<InsertResult>;
+  /** Stored batches whose start time lies in [from, to), by (start time, id), `pageSize` at a time. */
+  batchesStartingIn(
+    from: number,
+    to: number,
+    opts?: { pageSize?: number; withJson?: boolean },
+  ): AsyncGenerator<StoredBatchRow[]>;
+  /** The signed JSON of stored batches by id. */
+  signedBatches(ids: number[]): Promise<Map<number, string>>;
+  countBatches(): Promise<number>;
+  countSignals(): Promise<number>;
+  /** Every batch's signal count against its JSON (for integrity checks): ids whose counts differ. */
+  inconsistentBatches(): Promise<number[]>;
+  /** Registry index: the cursor (last indexed block, -1 before any) and every stored event in order. */
+  loadIndex(): Promise<{ block: number; events: RegistryEvent[] }>;
+  /** Registry index: appends events and moves the cursor, atomically. */
+  saveIndex(events: RegistryEvent[], block: number): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens the store `DATABASE_URL` names (postgres://…), else the SQLite file (created with its folder). */
+export async function openStore(opts: { databaseUrl?: string; sqliteFile?: string }): Promise<TelemetryStore> {
+  const url = opts.databaseUrl;
+  let db: Kysely<Database>;
+  let kind: StoreKind;
+  if (url && /^postgres(ql)?:\/\//.test(url)) {
+    const pg = await import("pg");
+    // int8 columns hold unix seconds, metres and sequences: all below 2^53, read them as numbers.
+    pg.default.types.setTypeParser(20, (v: string) => Number(v));
+    db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.default.Pool({ connectionString: url, max: 8 }) }),
+    });
+    kind = "postgres";
+  } else {
+    if (url) throw new Error(`DATABASE_URL must be a postgres:// URL, got "${url.replace(/\/\/[^@]*@/, "//…@")}"`);
+    const file = opts.sqliteFile ?? ":memory:";
+    if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const { default: SQLite } = await import("better-sqlite3");
+    const database = new SQLite(file);
+    database.pragma("journal_mode = WAL"); // a killed process rolls back the open transaction on reopen
+    database.pragma("synchronous = NORMAL"); // durable against process crashes; see docs/telemetry.md
+    database.pragma("busy_timeout = 5000");
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    kind = "sqlite";
+  }
+  await migrate(db, kind);
+  return new KyselyStore(db, kind);
+}
+
+function migrations(kind: StoreKind): Record<string, Migration> {
+  const idType = kind === "postgres" ? "bigserial" : "integer";
+  const int = "bigint";
+  return {
+    "001_telemetry": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("batches")
+          .addColumn("id", idType, (c) => (kind === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn("digest", "text", (c) => c.notNull().unique())
+          .addColumn("vehicle_id", "text", (c) => c.notNull())
+          .addColumn("device_id", "text", (c) => c.notNull())
+          .addColumn("signer", "text", (c) => c.notNull())
+          .addColumn("sequence", int, (c) => c.notNull())
+          .addColumn("start_time", int, (c) => c.notNull())
+          .addColumn("end_time", int, (c) => c.notNull())
+          .addColumn("received_at", int, (c) => c.notNull())
+          .addColumn("signature", "text", (c) => c.notNull())
+          .addColumn("signed_json", "text", (c) => c.notNull())
+          .addColumn("types_mask", "integer", (c) => c.notNull())
+          .addColumn("odo_first_t", int)
+          .addColumn("odo_first_m", int)
+          .addColumn("odo_last_t", int)
+          .addColumn("odo_last_m", int)
+          .addColumn("inner_meters", int, (c) => c.notNull())
+          .addUniqueConstraint("batches_stream_sequence", ["vehicle_id", "signer", "sequence"])
+          .execute();
+        await db.schema.createIndex("batches_start_time").on("batches").columns(["start_time", "id"]).execute();
+        await db.schema
+          .createTable("signals")
+          .addColumn("batch_id", int, (c) => c.notNull().references("batches.id"))
+          .addColumn("vehicle_id", "text", (c) => c.notNull())
+          .addColumn("name", "text", (c) => c.notNull())
+          .addColumn("ts", int, (c) => c.notNull())
+          .addColumn("values_json", "text", (c) => c.notNull())
+          .execute();
+        // The read API (issue 14) reads a vehicle's signals by name and time.
+        await db.schema
+          .createIndex("signals_vehicle_name_ts")
+          .on("signals")
+          .columns(["vehicle_id", "name", "ts"])
+          .execute();
+        await db.schema.createIndex("signals_batch").on("signals").column("batch_id").execute();
+        await db.schema
+          .createTable("streams")
+          .addColumn("vehicle_id", "text", (c) => c.notNull())
+          .addColumn("signer", "text", (c) => c.notNull())
+          .addColumn("sequence", int, (c) => c.notNull())
+          .addColumn("end_time", int, (c) => c.notNull())
+          .addPrimaryKeyConstraint("streams_pk", ["vehicle_id", "signer"])
+          .execute();
+        await db.schema
+          .createTable("registry_events")
+          .addColumn("block_number", int, (c) => c.notNull())
+          .addColumn("log_index", "integer", (c) => c.notNull())
+          .addColumn("block_time", int, (c) => c.notNull())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("vehicle_id", "text", (c) => c.notNull())
+          .addColumn("device_id", "text", (c) => c.notNull())
+          .addColumn("address", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("registry_events_pk", ["block_number", "log_index"])
+          .execute();
+        await db.schema
+          .createTable("index_cursor")
+          .addColumn("id", "integer", (c) => c.primaryKey())
+          .addColumn("block_number", int, (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+async function migrate(db: Kysely<Database>, kind: StoreKind): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(kind) },
+    migrationTableName: "telemetry_migrations",
+    migrationLockTableName: "telemetry_migrations_lock",
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName;
+    throw new Error(`telemetry store: migration ${failed ?? "?"} failed: ${(error as Error).message ?? error}`);
+  }
+}
+
+/** Thrown inside a transaction to roll it back with a refusal. */
+class Refused extends Error {
+  constructor(readonly result: Extract<InsertResult, { ok: false }>) {
+    super(result.message);
+  }
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string };
+  return err.code === "23505" || err.code === "SQLITE_CONSTRAINT_UNIQUE" || err.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+class KyselyStore implements TelemetryStore {
+  constructor(
+    private readonly _db: Kysely<Database>,
+    readonly kind: StoreKind,
+  ) {}
+
+  async insertBatch(r: BatchRecord): Promise<InsertResult> {
+    const b = r.signed.batch;
+    const s = r.summary;
+    try {
+      return await this._db.transaction().execute(async (trx) => {
+        const dup = await trx.selectFrom("batches").select("id").where("digest", "=", r.digest).executeTakeFirst();
+        if (dup)
+          throw new Refused({ ok: false, code: "duplicate_batch", message: `batch ${r.digest} is already stored` });
+        // The stream head moves only forward, and only past the previous batch's end (one statement, so two
+        // concurrent requests of one stream cannot both pass).
+        const head = await trx
+          .insertInto("streams")
+          .values({ vehicle_id: b.vehicleId, signer: r.signer, sequence: b.sequence, end_time: b.endTime })
+          .onConflict((oc) =>
+            oc
+              .columns(["vehicle_id", "signer"])
+              .doUpdateSet({ sequence: b.sequence, end_time: b.endTime })
+              .where("streams.sequence", "<", b.sequence)
+              .where("streams.end_time", "<=", b.startTime),
+          )
+          .returning("sequence")
+          .executeTakeFirst();
+        if (!head) {
+          const cur = await trx
+            .selectFrom("streams")
+            .select(["sequence", "end_time"])
+            .where("vehicle_id", "=", b.vehicleId)
+            .where("signer", "=", r.signer)
+            .executeTakeFirstOrThrow();
+          if (b.sequence <= cur.sequence)
+            throw new Refused({
+              ok: false,
+              code: "sequence_replayed",
+              message: `sequence ${b.sequence} is not above the stream's last accepted sequence ${cur.sequence}`,
+            });
+          throw new Refused({
+            ok: false,
+            code: "time_range_overlaps",
+            message: `the batch starts at ${b.startTime}, before the stream's previous batch ended (${cur.end_time})`,
+          });
+        }
+        const row = await trx
+          .insertInto("batches")
+          .values({
+            digest: r.digest,
+            vehicle_id: b.vehicleId,
+            device_id: b.deviceId,
+            signer: r.signer,
+            sequence: b.sequence,
+            start_time: b.startTime,
+            end_time: b.endTime,
+            received_at: r.receivedAt,
+            signature: r.signed.signature.toLowerCase(),
+            signed_json: JSON.stringify(r.signed),
+            types_mask: s.typesMask,
+            odo_first_t: s.odoFirst?.t ?? null,
+            odo_first_m: s.odoFirst?.m ?? null,
+            odo_last_t: s.odoLast?.t ?? null,
+            odo_last_m: s.odoLast?.m ?? null,
+            inner_meters: s.innerMeters,
+          })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        const id = Number(row.id);
+        await trx
+          .insertInto("signals")
+          .values(
+            b.signals.map((sig) => ({
+              batch_id: id,
+              vehicle_id: b.vehicleId,
+              name: sig.name,
+              ts: sig.timestamp,
+              values_json: JSON.stringify(sig.values),
+            })),
+          )
+          .execute();
+        return { ok: true as const, id };
+      });
+    } catch (e) {
+      if (e instanceof Refused) return e.result;
+      if (isUniqueViolation(e))
+        return { ok: false, code: "duplicate_batch", message: `batch ${r.digest} (or its sequence) is already stored` };
+      throw e;
+    }
+  }
+
+  async *batchesStartingIn(
+    from: number,
+    to: number,
+    opts: { pageSize?: number; withJson?: boolean } = {},
+  ): AsyncGenerator<StoredBatchRow[]> {
+    const pageSize = opts.pageSize ?? 10_000;
+    // Keyset pages on the (start_time, id) index: each page is one index range scan, no sort.
+    let after: [number, number] = [from, 0];
+    for (;;) {
+      const rows = await this._db
+        .selectFrom("batches")
+        .select([
+          "id",
+          "digest",
+          "signature",
+          "vehicle_id",
+          "signer",
+          "start_time",
+          "end_time",
+          "types_mask",
+          "odo_first_t",
+          "odo_first_m",
+          "odo_last_t",
+          "odo_last_m",
+          "inner_meters",
+        ])
+        .$if(opts.withJson === true, (q) => q.select("signed_json"))
+        .where((eb) => eb(eb.refTuple("start_time", "id"), ">", eb.tuple(after[0], after[1])))
+        .where("start_time", "<", to)
+        .orderBy("start_time")
+        .orderBy("id")
+        .limit(pageSize)
+        .execute();
+      if (rows.length === 0) return;
+      const last = rows[rows.length - 1];
+      after = [Number(last.start_time), Number(last.id)];
+      yield rows.map((x) => ({
+        id: Number(x.id),
+        digest: x.digest,
+        signature: x.signature,
+        signedJson: (x as { signed_json?: string }).signed_json,
+        summary: {
+          vehicleId: x.vehicle_id,
+          signer: x.signer,
+          startTime: Number(x.start_time),
+          endTime: Number(x.end_time),
+          typesMask: Number(x.types_mask),
+          odoFirst: x.odo_first_t === null ? null : { t: Number(x.odo_first_t), m: Number(x.odo_first_m) },
+          odoLast: x.odo_last_t === null ? null : { t: Number(x.odo_last_t), m: Number(x.odo_last_m) },
+          innerMeters: Number(x.inner_meters),
+        },
+      }));
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  async signedBatches(ids: number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (let i = 0; i < ids.length; i += 5000) {
+      const rows = await this._db
+        .selectFrom("batches")
+        .select(["id", "signed_json"])
+        .where("id", "in", ids.slice(i, i + 5000))
+        .execute();
+      for (const r of rows) out.set(Number(r.id), r.signed_json);
+    }
+    return out;
+  }
+
+  async countBatches(): Promise<number> {
+    const r = await this._db
+      .selectFrom("batches")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async countSignals(): Promise<number> {
+    const r = await this._db
+      .selectFrom("signals")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async inconsistentBatches(): Promise<number[]> {
+    const counts = await this._db
+      .selectFrom("signals")
+      .select(["batch_id", (eb) => eb.fn.countAll().as("n")])
+      .groupBy("batch_id")
+      .execute();
+    const byBatch = new Map(counts.map((c) => [Number(c.batch_id), Number(c.n)]));
+    const rows = await this._db.selectFrom("batches").select(["id", "signed_json"]).execute();
+    const bad: number[] = [];
+    for (const r of rows) {
+      const expected = (JSON.parse(r.signed_json) as SignedBatch).batch.signals.length;
+      if (byBatch.get(Number(r.id)) !== expected) bad.push(Number(r.id));
+      byBatch.delete(Number(r.id));
+    }
+    return [...bad, ...byBatch.keys()]; // signals without a batch count too
+  }
+
+  async loadIndex(): Promise<{ block: number; events: RegistryEvent[] }> {
+    const cursor = await this._db
+      .selectFrom("index_cursor")
+      .select("block_number")
+      .where("id", "=", 1)
+      .executeTakeFirst();
+    const rows = await this._db
+      .selectFrom("registry_events")
+      .selectAll()
+      .orderBy("block_number")
+      .orderBy("log_index")
+      .execute();
+    return {
+      block: cursor ? Number(cursor.block_number) : -1,
+      events: rows.map((e) => ({
+        blockNumber: Number(e.block_number),
+        logIndex: Number(e.log_index),
+        blockTime: Number(e.block_time),
+        kind: e.kind as RegistryEvent["kind"],
+        vehicleId: e.vehicle_id,
+        deviceId: e.device_id,
+        address: e.address,
+      })),
+    };
+  }
+
+  async saveIndex(events: RegistryEvent[], block: number): Promise<void> {
+    await this._db.transaction().execute(async (trx) => {
+      for (let i = 0; i < events.length; i += 500) {
+        await trx
+          .insertInto("registry_events")
+          .values(
+            events.slice(i, i + 500).map((e) => ({
+              block_number: e.blockNumber,
+              log_index: e.logIndex,
+              block_time: e.blockTime,
+              kind: e.kind,
+              vehicle_id: e.vehicleId,
+              device_id: e.deviceId,
+              address: e.address,
+            })),
+          )
+          .onConflict((oc) => oc.columns(["block_number", "log_index"]).doNothing())
+          .execute();
+      }
+      await trx
+        .insertInto("index_cursor")
+        .values({ id: 1, block_number: block })
+        .onConflict((oc) => oc.column("id").doUpdateSet({ block_number: block }))
+        .execute();
+    });
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this._db);
+  }
+
+  async close(): Promise<void> {
+    await this._db.destroy();
+  }
+}
