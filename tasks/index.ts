@@ -5,3 +5,4 @@ import "./rewards";
 import "./staking";
 import "./governance";
 import "./compensation";
+import "./consent";
