@@ -23,6 +23,7 @@ export const SIWE_CODES = [
 export const TOKEN_CODES = ["TOKEN_MISSING", "TOKEN_EXPIRED", "TOKEN_INVALID"] as const;
 /** Per-read permission refusals (and bad read requests). */
 export const PERMISSION_CODES = [
+  "INVALID_PARAMETER",
   "UNKNOWN_SIGNAL",
   "INVALID_RANGE",
   "NO_GRANT",
@@ -60,6 +61,7 @@ export const CONSENT_ERROR_STATUS: Readonly<Record<ConsentCode, number>> = {
   TOKEN_MISSING: 401,
   TOKEN_EXPIRED: 401,
   TOKEN_INVALID: 401,
+  INVALID_PARAMETER: 400,
   UNKNOWN_SIGNAL: 400,
   INVALID_RANGE: 400,
   NO_GRANT: 403,
@@ -95,8 +97,8 @@ export class ConsentError<C extends ConsentCode = ConsentCode> extends Error {
     return CONSENT_ERROR_STATUS[this.code];
   }
 
-  /** The body the node answers with (`{code, message, field}`). */
-  toJSON(): { code: C; message: string; field?: string } {
-    return { code: this.code, message: this.message, ...(this.field === undefined ? {} : { field: this.field }) };
+  /** The body the node answers with (`{code, message, field}`, `field` null when no single field is at fault). */
+  toJSON(): { code: C; message: string; field: string | null } {
+    return { code: this.code, message: this.message, field: this.field ?? null };
   }
 }
