@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { Contract, type Interface } from "ethers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { CONSENT_INDEX_DEFAULTS, ConsentIndex, type ConsentIndexOptions } from "../../lib/consent/chain-index";
 import { ConsentError, type ConsentCode } from "../../lib/consent/errors";
@@ -29,6 +31,29 @@ function expectRefusal(fn: () => unknown, code: ConsentCode): ConsentError {
 async function blockTime(tx: { wait(): Promise<{ blockNumber: number } | null> }): Promise<number> {
   const receipt = await tx.wait();
   return (await ethers.provider.getBlock(receipt!.blockNumber))!.timestamp;
+}
+
+/**
+ * `owner` grants `consumer` directly (`grant`). Where DataAccess asks for the consumer's acceptance
+ * (`setOwnerAcceptance`, the access engineer's change), the consumer first accepts that owner.
+ */
+async function ownerGrants(
+  f: Awaited<ReturnType<typeof stakingFixture>>,
+  owner: HardhatEthersSigner,
+  vehicleId: bigint,
+  consumer: HardhatEthersSigner,
+  permissions: bigint,
+  expiresAt: number,
+) {
+  if ((f.access.interface as Interface).getFunction("setOwnerAcceptance") !== null) {
+    const accepting = new Contract(
+      await f.access.getAddress(),
+      ["function setOwnerAcceptance(address,bool)"],
+      consumer,
+    );
+    await (await accepting.setOwnerAcceptance(owner.address, true)).wait();
+  }
+  return f.access.connect(owner).grant(vehicleId, consumer.address, permissions, expiresAt);
 }
 
 /**
@@ -131,7 +156,7 @@ describe("lib/consent/chain-index (in-process network)", function () {
   it("GRANT_EXPIRED from the expiry second on, with no event needed", async function () {
     const f = await loadFixture(indexedFixture);
     const expiresAt = (await time.latest()) + DAY;
-    await f.access.connect(f.vehicleOwners[0]).grant(f.vehicleIds[0], f.consumerA.address, 1n, expiresAt);
+    await ownerGrants(f, f.vehicleOwners[0], f.vehicleIds[0], f.consumerA, 1n, expiresAt);
     const index = await indexOf(f);
     expect(index.check({ ...q0(f), names: ["location"], now: expiresAt - 1 }).signals[0].window?.to).to.equal(
       expiresAt - 1,
@@ -187,7 +212,7 @@ describe("lib/consent/chain-index (in-process network)", function () {
     });
     await time.increase(600);
     const regrantedAt = await blockTime(
-      await f.access.connect(buyer).grant(f.vehicleIds[0], f.consumerA.address, 1n, soldAt + 365 * DAY),
+      await ownerGrants(f, buyer, f.vehicleIds[0], f.consumerA, 1n, soldAt + 365 * DAY),
     );
     await index.poll();
     const now = await time.latest();
