@@ -28,6 +28,12 @@ function expectRefusal(fn: () => unknown, code: ConsentCode): ConsentError {
   expect.fail(`expected ${code}, nothing was thrown`);
 }
 
+/** Where DataAccess records `grantedAt` (the access engineer's change), the index computes the same time. */
+function expectSameGrantedAt(record: object, grantedAt: number): void {
+  const onChain = (record as { grantedAt?: bigint }).grantedAt;
+  if (onChain !== undefined) expect(Number(onChain)).to.equal(grantedAt);
+}
+
 async function blockTime(tx: { wait(): Promise<{ blockNumber: number } | null> }): Promise<number> {
   const receipt = await tx.wait();
   return (await ethers.provider.getBlock(receipt!.blockNumber))!.timestamp;
@@ -124,6 +130,7 @@ describe("lib/consent/chain-index (in-process network)", function () {
         { name: "fuel_level", dataType: "fuel_level", bit: 2, window: { from: f.grantedAt, to: now } },
       ],
     });
+    expectSameGrantedAt(record, permit.grant.grantedAt);
   });
 
   it("mirrors the chain: records, stake and coverage equal ConsumerStaking's, canRead agrees", async function () {
@@ -220,6 +227,7 @@ describe("lib/consent/chain-index (in-process network)", function () {
     expect(permit.grant.owner).to.equal(buyer.address);
     expect(permit.grant.epoch).to.equal(1);
     expect(permit.signals[0].window).to.deep.equal({ from: regrantedAt, to: now });
+    expectSameGrantedAt(await f.access.grantOf(f.vehicleIds[0], f.consumerA.address), regrantedAt);
     expect(regrantedAt).to.be.greaterThan(soldAt);
   });
 
