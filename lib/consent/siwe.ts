@@ -11,7 +11,7 @@
  * Parsing and signature checks are the `siwe` package's; tokens are `jose`'s.
  */
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { generateNonce, SiweMessage } from "siwe";
+import { checkContractWalletSignature, generateNonce, SiweMessage } from "siwe";
 import { getAddress, hexlify, isHexString, randomBytes, type Provider } from "ethers";
 import { InputError } from "../errors";
 import { ConsentError } from "./errors";
@@ -48,6 +48,9 @@ export const SIWE_DEFAULTS = {
   tokenIssuer: "dimo-node",
   tokenAudience: "dimo-data-api",
 } as const satisfies Partial<SiweSettings>;
+
+/** Longest signature accepted, bytes (an ECDSA signature is 65; ERC-1271 wallets may send more, e.g. a Safe's). */
+export const MAX_SIGNATURE_BYTES = 2_048;
 
 /** Shortest HS256 key accepted, bytes (RFC 7518 §3.2: at least the hash size). */
 export const MIN_TOKEN_KEY_BYTES = 32;
@@ -223,15 +226,31 @@ export async function verifySignIn(
     );
   }
   nonceRefusal(msg.nonce, await nonces.peek(msg.nonce, now));
+  if (!isHexString(signature) || signature.length < 4 || (signature.length - 2) / 2 > MAX_SIGNATURE_BYTES) {
+    throw new ConsentError(
+      "SIWE_MALFORMED",
+      `the signature is not 0x-prefixed hex of 1 to ${MAX_SIGNATURE_BYTES} bytes`,
+      {},
+      "signature",
+    );
+  }
 
-  const verified = await msg
-    .verify(
-      { signature, domain: settings.domain, nonce: msg.nonce, time: new Date(now * 1000).toISOString() },
-      // siwe's types name ethers v5's provider; at run time it calls `new Contract(address, abi, provider)` (v6).
-      { provider: opts.provider as never, suppressExceptions: true },
-    )
-    .catch((e: unknown) => ({ success: false, error: e }));
-  if (!verified.success) {
+  // A 65-byte signature is checked by siwe (ECDSA, then ERC-1271 through the provider); any other length can only
+  // be a contract wallet's, asked directly (siwe's ECDSA attempt would log a stack trace for it).
+  const verified =
+    (signature.length - 2) / 2 === 65
+      ? (
+          await msg
+            .verify(
+              { signature, domain: settings.domain, nonce: msg.nonce, time: new Date(now * 1000).toISOString() },
+              // siwe's types name ethers v5's provider; at run time it calls `new Contract(address, abi, provider)` (v6).
+              { provider: opts.provider as never, suppressExceptions: true },
+            )
+            .catch(() => ({ success: false }))
+        ).success
+      : opts.provider !== undefined &&
+        (await checkContractWalletSignature(msg, signature, opts.provider as never).catch(() => false));
+  if (!verified) {
     throw new ConsentError(
       "SIWE_BAD_SIGNATURE",
       `the signature is not ${msg.address}'s (neither its ECDSA signature nor an ERC-1271 signature of a contract wallet)`,

@@ -6,6 +6,7 @@ import {
   buildSignInMessage,
   issueNonce,
   issueToken,
+  MAX_SIGNATURE_BYTES,
   MemoryNonceStore,
   parseTokenKey,
   SIWE_DEFAULTS,
@@ -172,6 +173,20 @@ describe("lib/consent/siwe", function () {
       await rejectsWith(verify({ message: "hello", signature: "0x" }), "SIWE_MALFORMED");
     });
 
+    it("refuses a signature that is not hex, empty or longer than the maximum, leaving the nonce usable", async function () {
+      const m = await signed();
+      for (const signature of ["0x", "hello", `0x${"ab".repeat(MAX_SIGNATURE_BYTES + 1)}`]) {
+        const e = await rejectsWith(verify({ message: m.message, signature }), "SIWE_MALFORMED");
+        expect(e.field).to.equal("signature");
+      }
+      // Exactly the maximum is accepted as a format (and then refused as not the consumer's signature).
+      await rejectsWith(
+        verify({ message: m.message, signature: `0x${"ab".repeat(MAX_SIGNATURE_BYTES)}` }),
+        "SIWE_BAD_SIGNATURE",
+      );
+      expect((await verify(m)).address).to.equal(consumer.address);
+    });
+
     it("refuses to issue beyond the outstanding-nonce bound, and issues again once old ones expired", async function () {
       for (let i = 0; i < 4; i++) await issueNonce(nonces, SETTINGS, NOW);
       await rejectsWith(issueNonce(nonces, SETTINGS, NOW + SETTINGS.nonceTtlSeconds - 1), "SIWE_TOO_MANY_NONCES");
@@ -216,7 +231,7 @@ describe("lib/consent/siwe", function () {
         expect(signIn.address).to.equal(walletAddress);
       });
 
-      it("refuses a contract wallet's sign-in signed by a key that is not its owner", async function () {
+      it("refuses a contract wallet's sign-in signed by a key that is not its owner, or in a form it does not accept", async function () {
         const [owner, other] = await ethers.getSigners();
         const wallet = await (await ethers.getContractFactory("ERC1271WalletDouble")).deploy(owner.address);
         const { nonce } = await issueNonce(nonces, SETTINGS, NOW);
@@ -236,6 +251,12 @@ describe("lib/consent/siwe", function () {
             now: NOW + 1,
             provider: ethers.provider,
           }),
+          "SIWE_BAD_SIGNATURE",
+        );
+        // A signature of another length goes to the wallet alone (not ECDSA); this wallet accepts 65 bytes only.
+        const longer = `${await owner.signMessage(message)}00`;
+        await rejectsWith(
+          verifySignIn(message, longer, { settings: SETTINGS, nonces, now: NOW + 1, provider: ethers.provider }),
           "SIWE_BAD_SIGNATURE",
         );
       });
