@@ -8,3 +8,4 @@ import "./compensation";
 import "./chain";
 import "./token";
 import "./telemetry";
+import "./consent";
