@@ -34,9 +34,27 @@ const PROVIDERS = [
     present: () => isExecutable(CHROMIUM),
     describe: () => run(CHROMIUM, ["--version"]).stdout.trim() || CHROMIUM,
   },
-  // { name: "postgresql", debPackages: ["postgresql"], present: ..., describe: ..., prepare: ... }
-  // — the telemetry engineer's throwaway cluster on a free port slots in here.
+  {
+    name: "postgresql",
+    // The telemetry store's tests run against PostgreSQL too: test/helpers/telemetry-db.ts starts a throwaway
+    // cluster on a free 127.0.0.1 port through scripts/pg-test-server.sh (unless TEST_DATABASE_URL is set) and
+    // stops it when the run ends; here only the server binaries must be present.
+    debPackages: ["postgresql"],
+    present: () => process.env.TEST_DATABASE_URL !== undefined || postgresBin() !== undefined,
+    describe: () => (process.env.TEST_DATABASE_URL ? "TEST_DATABASE_URL" : `${postgresBin()}/postgres`),
+  },
 ];
+
+/** The newest installed PostgreSQL server's bin directory (Debian layout), or undefined. */
+function postgresBin() {
+  const root = "/usr/lib/postgresql";
+  if (!fs.existsSync(root)) return undefined;
+  const versions = fs
+    .readdirSync(root)
+    .filter((v) => isExecutable(`${root}/${v}/bin/pg_ctl`))
+    .sort((a, b) => Number(a) - Number(b));
+  return versions.length === 0 ? undefined : `${root}/${versions[versions.length - 1]}/bin`;
+}
 
 function isExecutable(file) {
   try {
