@@ -4,6 +4,7 @@
  */
 import { inspect } from "node:util";
 import { HardhatPluginError } from "hardhat/plugins";
+import { HardhatError } from "hardhat/internal/core/errors";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { BaseContract, ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
@@ -34,10 +35,24 @@ export function oneLineError(plugin: string, message: string, parent?: Error): H
   const err = new HardhatPluginError(plugin, message, parent);
   Object.defineProperty(err, inspect.custom, {
     enumerable: false,
-    value: () => (process.argv.includes("--show-stack-traces") ? String(err.stack) : ""),
+    value: () => stackOnlyWhenAsked.call(err),
   });
   return err;
 }
+
+/** What Hardhat's CI-mode second print of an error shows: nothing, unless `--show-stack-traces` was given. */
+function stackOnlyWhenAsked(this: Error): string {
+  return process.argv.includes("--show-stack-traces") ? String(this.stack) : "";
+}
+
+// Hardhat's own errors (HH3xx: a missing, unknown or malformed argument, an unknown task) are printed as one
+// line first too; on a headless box the CLI then prints the error object again, stack and all. The same rule
+// as oneLineError applies to them: the stack only on request.
+Object.defineProperty(HardhatError.prototype, inspect.custom, {
+  enumerable: false,
+  configurable: true,
+  value: stackOnlyWhenAsked,
+});
 
 /**
  * Turns input and chain-state problems (InputError, DeploymentRecordError, StateError and the task file's own

@@ -32,6 +32,20 @@ describe("task errors are one line on a headless machine", function () {
     expect(cli.stderr).not.to.match(/^\s+at /m);
   });
 
+  it("Hardhat's own argument errors (a missing parameter, an unknown option): one line, exit 1", function () {
+    const missing = runHardhatCli(["rewards:verify"], dir, HEADLESS);
+    expect(missing.status).to.equal(1);
+    expect(lines(missing.stderr)).to.deep.equal([
+      "Error HH306: The '--file' parameter of task 'rewards:verify' expects a value, but none was passed.",
+    ]);
+    const unknown = runHardhatCli(["staking:status", "--no-such-option", "1"], dir, HEADLESS);
+    expect(unknown.status).to.equal(1);
+    const got = lines(unknown.stderr);
+    expect(got).to.have.length(1);
+    expect(got[0]).to.match(/^Error HH\d+: .*no-such-option/);
+    expect(unknown.stderr + missing.stderr).not.to.match(/^\s+at /m);
+  });
+
   it("--show-stack-traces still prints the stack", function () {
     const cli = runHardhatCli(["staking:stake", "--amount", "0", "--show-stack-traces"], dir, HEADLESS);
     expect(cli.status).to.equal(1);
