@@ -2,8 +2,8 @@
  * rewards:watch on the in-process Hardhat network: an honest root is left alone; a rogue root (an oracle moving one
  * driver's DIMO to another account, with a self-consistent file and tree) is revoked by the guardian key inside its
  * window and never becomes claimable; without a key the watcher alerts and exits non-zero; a restart never acts
- * twice. The dispute path (DIMO_DISPUTER_KEY → disputePendingRoot) needs the dist branch's distributor: not tested
- * here.
+ * twice. Without a guardian key but with a disputer's (DIMO_DISPUTER_KEY), it disputes the rogue root with the
+ * bond, which holds its activation until the guardian or the DAO decides.
  */
 import { expect } from "chai";
 import fs from "node:fs";
@@ -16,7 +16,7 @@ import { deploySuite } from "../../scripts/deploy-suite";
 import { DEPLOYMENTS_DIR_ENV } from "../../scripts/registry-context";
 import { readDistribution, withTree, writeDistribution } from "../../lib/rewards/distribution";
 import { buildTree } from "../../lib/rewards/merkle";
-import { GUARDIAN_KEY_ENV } from "../../tasks/rewards";
+import { DISPUTER_KEY_ENV, GUARDIAN_KEY_ENV } from "../../tasks/rewards";
 import type { RewardDistributor, VehicleRegistry } from "../../typechain-types";
 import { rejects } from "../helpers/rejects";
 
@@ -79,6 +79,7 @@ describe("rewards:watch", function () {
     if (saved === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
     else process.env[DEPLOYMENTS_DIR_ENV] = saved;
     delete process.env[GUARDIAN_KEY_ENV];
+    delete process.env[DISPUTER_KEY_ENV];
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -191,5 +192,38 @@ describe("rewards:watch", function () {
     const empty = fs.mkdtempSync(path.join(dir, "empty-"));
     expect(await run("rewards:watch", { files: empty, once: true, state })).to.deep.equal(["revoked"]);
     expect((await distributor.pendingRoot()).root).to.equal(ethers.ZeroHash);
+  });
+
+  it("with only a disputer's key, disputes a rogue root with the bond: activation is held until the guardian upholds it", async function () {
+    delete process.env[GUARDIAN_KEY_ENV];
+    const accounts = hre.network.config.accounts as HardhatNetworkHDAccountsConfig;
+    const member = ethers.HDNodeWallet.fromPhrase(accounts.mnemonic, undefined, `${accounts.path}/2`); // holds DIMO
+    process.env[DISPUTER_KEY_ENV] = member.privateKey;
+    const token = await ethers.getContractAt("DimoToken", await distributor.token());
+    const bond = await distributor.disputeBond();
+    // Week 3 was revoked above; the oracle now publishes a forgery of it.
+    const forged = await forge(path.join(honest, "week-3.json"), 10n ** 18n);
+    serve(forged);
+    await run("rewards:publish", { week: "3", file: forged, yes: true });
+    const rogue = await distributor.pendingRoot();
+    const before = await token.balanceOf(member.address);
+    const state = path.join(dir, "state-dispute.json");
+    expect(await run("rewards:watch", { files: published, once: true, state })).to.deep.equal(["disputed"]);
+    const dispute = await distributor.pendingDispute();
+    expect(dispute.disputer).to.equal(member.address);
+    expect(dispute.bond).to.equal(bond);
+    expect(before - (await token.balanceOf(member.address))).to.equal(bond);
+    // Restarted, it does not dispute twice; past the challenge window the root is still held.
+    expect(await run("rewards:watch", { files: published, once: true, state })).to.deep.equal([]);
+    await time.increaseTo(rogue.activatesAt);
+    await expect(distributor.activateRoot()).to.be.revertedWithCustomError(distributor, "RewardsRootDisputed");
+    // The guardian upholds the dispute: the root is revoked, the bond returned; it never became claimable.
+    const guardian = new ethers.Wallet(guardianKey, ethers.provider);
+    await expect(distributor.connect(guardian).resolveDispute(true))
+      .to.emit(distributor, "DisputeResolved")
+      .withArgs(3, rogue.root, true, guardian.address);
+    expect(await token.balanceOf(member.address)).to.equal(before);
+    expect((await distributor.pendingRoot()).root).to.equal(ethers.ZeroHash);
+    expect((await distributor.activeRoot()).root).not.to.equal(rogue.root);
   });
 });
