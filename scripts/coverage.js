@@ -19,6 +19,15 @@ const EXCLUDED = {
   // Drives the claim page in Chromium: its contract calls (claim, claimTo, activateRoot) are the distributor
   // tests' own, and instrumented contracts make each browser step slower.
   "test/app/claim-page.test.ts": "browser test over distributor calls covered by test/rewards/",
+  // These spawn commands that compile (`npm run demo`/`npm run app`, `hardhat deploy`) in child processes.
+  // solidity-coverage keeps its instrumented artifacts in Hardhat's default artifacts/ and cache/ folders, so
+  // such a child recompiles the plain contracts over them, and every test after it runs uninstrumented code
+  // (measured: contract line coverage fell to 71%). Their contract paths are the deploy and demo tests' own.
+  "test/demo/demo-cli.test.ts": "spawns npm run demo/app, whose compile would replace the instrumented artifacts",
+  "test/deploy/deploy.test.ts": "spawns hardhat deploy, whose compile would replace the instrumented artifacts",
+  // Kills and restarts real node processes against the in-process chain; instrumented contracts slow its
+  // fixture past the test's time bound, and its contract calls (mint, pair) are the registry tests' own.
+  "test/node/kill-restart.test.ts": "process kill/restart test of the node; no contract path of its own",
   // fast-check sequences over the Hardhat network (about 5,000 steps): the contract paths they take are the
   // unit tests'; the same invariants are fuzzed a million calls deep by `npm run fuzz` (test/forge/).
   "test/invariants/access.invariant.test.ts": "random sequences; invariants fuzzed by npm run fuzz",
