@@ -14,8 +14,8 @@ import {HandlerBase} from "./HandlerBase.sol";
 /// (at most `MAX_VEHICLES`) and transfer them, grant consumers access for a bounded time, revoke (as owner
 /// or consumer) and prune stale or expired grants; consumers stake and unstake so that their capacity
 /// moves; time passes so that grants expire. Device pairing is not driven yet (it needs signing actors).
-/// @dev Every call into a contract is in the "calls" section below. The data-access interface is being
-/// changed (consumer acceptance of grants): `_grant` is where the acceptance step goes.
+/// @dev Every call into a contract is in the "calls" section below. A grant needs the consumer's acceptance
+/// of the owner: `_grant` has the consumer accept the owner on chain (`setOwnerAcceptance`) first.
 contract AccessHandler is HandlerBase {
     uint256 public constant MAX_VEHICLES = 5;
     uint256 public constant MAX_GRANT_DURATION = 30 days; // seconds
@@ -131,6 +131,10 @@ contract AccessHandler is HandlerBase {
         uint256 permissions,
         uint64 expiresAt
     ) private returns (bool ok) {
+        vm.prank(consumer);
+        try access.setOwnerAcceptance(owner, true) {} catch {
+            return false;
+        }
         vm.prank(owner);
         try access.grant(id, consumer, permissions, expiresAt) {
             ok = true;
