@@ -76,6 +76,7 @@ abstract contract DistributorSetup is SuiteInvariants {
             "bonds paid in == held + returned + forfeited"
         );
         assertTrue(!handler.ghostBondMisrouted(), "a bond goes to its disputer (upheld, lapsed) or the treasury");
+        assertTrue(!handler.ghostReleasedEarly(), "an open dispute holds the root until it lapses");
         assertTrue(!handler.ghostHeldTooLong(), "a root activates once its window + DISPUTE_PERIOD passed");
         IRewardDistributor.RootInfo memory p = distributor.pendingRoot();
         assertEq(p.activatesAt, handler.ghostHasPending() ? handler.ghostPendingActivatesAt() : 0, "pending == ghost");
