@@ -12,10 +12,10 @@ import {HandlerBase} from "./HandlerBase.sol";
 /// @title AccessHandler
 /// @notice Random bounded actions on the vehicle registry and data-access grants: owners mint vehicles
 /// (at most `MAX_VEHICLES`) and transfer them, grant consumers access for a bounded time, revoke (as owner
-/// or consumer) and prune stale or expired grants; consumers stake and unstake so that their capacity
+/// or consumer) and prune stale or expired grants one by one or in a batch (`pruneMany`); consumers stake and unstake so that their capacity
 /// moves; time passes so that grants expire. Device pairing is not driven yet (it needs signing actors).
-/// @dev Every call into a contract is in the "calls" section below. The data-access interface is being
-/// changed (consumer acceptance of grants): `_grant` is where the acceptance step goes.
+/// @dev Every call into a contract is in the "calls" section below. A grant needs the consumer's acceptance
+/// of the owner: `_grant` has the consumer accept the owner on chain (`setOwnerAcceptance`) first.
 contract AccessHandler is HandlerBase {
     uint256 public constant MAX_VEHICLES = 5;
     uint256 public constant MAX_GRANT_DURATION = 30 days; // seconds
@@ -29,6 +29,9 @@ contract AccessHandler is HandlerBase {
     mapping(address consumer => uint256 count) public ghostRecords;
     /// @notice Who granted the record (the owner at the time).
     mapping(uint256 vehicleId => mapping(address consumer => address owner)) public ghostGrantedBy;
+    /// @notice When the record started to count without a break: set by a grant over a record that did not
+    /// count (none, stale or expired), kept by one over a counting record.
+    mapping(uint256 vehicleId => mapping(address consumer => uint256 at)) public ghostGrantedAt;
 
     constructor(Suite suite_) HandlerBase(suite_) {
         vehicles = suite_.vehicles();
@@ -55,13 +58,17 @@ contract AccessHandler is HandlerBase {
         uint256 id = ghostVehicles[vehicleSeed % ghostVehicles.length];
         address consumer = _actor(consumerSeed);
         address owner = vehicles.ownerOf(id);
-        bool hadRecord = access.grantOf(id, consumer).permissions != 0;
+        IDataAccess.Grant memory previous = access.grantOf(id, consumer);
+        bool hadRecord = previous.permissions != 0;
+        bool counted =
+            hadRecord && previous.epoch == vehicles.ownershipEpoch(id) && previous.expiresAt > block.timestamp;
         uint256 permissions = bound(permissionsSeed, 1, 255);
         uint64 expiresAt = uint64(block.timestamp + bound(durationSeed, 1, MAX_GRANT_DURATION));
         bool ok = _grant(owner, id, consumer, permissions, expiresAt);
         if (ok) {
             if (!hadRecord) ghostRecords[consumer]++;
             ghostGrantedBy[id][consumer] = owner;
+            if (!counted) ghostGrantedAt[id][consumer] = block.timestamp;
         }
         _count("grant", ok);
     }
@@ -82,6 +89,19 @@ contract AccessHandler is HandlerBase {
         bool ok = _prune(_actor(bySeed), id, consumer);
         if (ok) ghostRecords[consumer]--;
         _count("prune", ok);
+    }
+
+    /// @notice Anyone prunes a batch of the consumer's records: every vehicle, from a seeded start, with one
+    /// vehicle listed twice (a record pruned once is skipped the second time).
+    function pruneMany(uint256 consumerSeed, uint256 startSeed, uint256 bySeed) external {
+        uint256 count = ghostVehicles.length;
+        if (count == 0) return;
+        address consumer = _actor(consumerSeed);
+        uint256[] memory ids = new uint256[](count + 1);
+        for (uint256 k = 0; k <= count; ++k) ids[k] = ghostVehicles[((startSeed % count) + k) % count];
+        (bool ok, uint256 pruned) = _pruneMany(_actor(bySeed), consumer, ids);
+        if (ok) ghostRecords[consumer] -= pruned;
+        _count("pruneMany", ok);
     }
 
     /// @notice A consumer stakes enough for a few vehicles (base + up to 4 vehicles' worth).
@@ -131,6 +151,10 @@ contract AccessHandler is HandlerBase {
         uint256 permissions,
         uint64 expiresAt
     ) private returns (bool ok) {
+        vm.prank(consumer);
+        try access.setOwnerAcceptance(owner, true) {} catch {
+            return false;
+        }
         vm.prank(owner);
         try access.grant(id, consumer, permissions, expiresAt) {
             ok = true;
@@ -148,6 +172,13 @@ contract AccessHandler is HandlerBase {
         vm.prank(by);
         try access.prune(id, consumer) {
             ok = true;
+        } catch {}
+    }
+
+    function _pruneMany(address by, address consumer, uint256[] memory ids) private returns (bool ok, uint256 pruned) {
+        vm.prank(by);
+        try access.pruneMany(consumer, ids) returns (uint256 out) {
+            (ok, pruned) = (true, out);
         } catch {}
     }
 

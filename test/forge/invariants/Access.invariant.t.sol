@@ -51,6 +51,7 @@ abstract contract AccessSetup is SuiteInvariants {
                 assertEq(g.epoch, vehicles.ownershipEpoch(id), "a readable grant is of the current ownership epoch");
                 assertTrue(handler.ghostGrantedBy(id, consumer) == vehicles.ownerOf(id), "granted by the owner");
                 assertGe(g.expiresAt, block.timestamp + 1, "a readable grant has not expired");
+                assertEq(g.grantedAt, handler.ghostGrantedAt(id, consumer), "grantedAt == start of the unbroken grant");
             }
             assertLe(readable, held, "readable vehicles <= records held");
             if (readable > 0) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IRewardDistributor} from "../../../contracts/interfaces/IRewardDistributor.sol";
 import {SuiteInvariants} from "./SuiteInvariants.sol";
 import {DistributorHandler} from "../handlers/DistributorHandler.sol";
 import {TokenVaultHandler} from "../handlers/TokenVaultHandler.sol";
@@ -37,14 +38,58 @@ abstract contract DistributorSetup is SuiteInvariants {
         }
         assertEq(claimedTotal, handler.ghostPaid(), "sum claimed == sum paid");
         assertLe(claimedTotal, funded, "total claimed <= total funded");
-        assertEq(token.balanceOf(address(distributor)), funded - claimedTotal, "distributor holds funded - claimed");
+        uint256 held = handler.ghostBondsHeld();
+        assertEq(
+            token.balanceOf(address(distributor)),
+            funded - claimedTotal + held,
+            "distributor holds funded - claimed + the open dispute's bond"
+        );
         assertTrue(distributor.activeRoot().root == handler.ghostActiveRoot(), "active root == ghost");
         assertTrue(!handler.ghostPaidTwice(), "claiming twice or with a stale proof pays nothing");
+        assertTrue(!handler.ghostPublishedEarly(), "a week is published only after it ended");
+        for (uint256 i = 0; i < actors.length; ++i) {
+            assertEq(
+                distributor.nonces(actors[i]),
+                handler.ghostNoncesUsed(actors[i]),
+                "nonces == cancelled + claimTo"
+            );
+        }
+        _checkRevocations();
+        _checkDisputes(held);
+    }
+
+    /// @notice The guardian never revokes more than `MAX_GUARDIAN_REVOCATIONS` (3) roots in a row.
+    function _checkRevocations() internal view {
+        uint256 max = distributor.MAX_GUARDIAN_REVOCATIONS();
+        assertLe(handler.ghostMaxGuardianStreak(), max, "guardian revocations in a row <= 3");
+        assertEq(distributor.guardianRevocations(), handler.ghostGuardianStreak(), "guardian revocations == ghost");
+    }
+
+    /// @notice Bonds held == the open dispute's bond; every bond paid in is held, returned or forfeited; no
+    /// root is held past its window + `DISPUTE_PERIOD`.
+    function _checkDisputes(uint256 held) internal view {
+        IRewardDistributor.DisputeInfo memory d = distributor.pendingDispute();
+        assertEq(d.bond, held, "bond held == the open dispute's bond");
+        assertEq(
+            handler.ghostBondsPaidIn(),
+            held + handler.ghostBondsReturned() + handler.ghostBondsForfeited(),
+            "bonds paid in == held + returned + forfeited"
+        );
+        assertTrue(!handler.ghostBondMisrouted(), "a bond goes to its disputer (upheld, lapsed) or the treasury");
+        assertTrue(!handler.ghostReleasedEarly(), "an open dispute holds the root until it lapses");
+        assertTrue(!handler.ghostHeldTooLong(), "a root activates once its window + DISPUTE_PERIOD passed");
+        IRewardDistributor.RootInfo memory p = distributor.pendingRoot();
+        assertEq(p.activatesAt, handler.ghostHasPending() ? handler.ghostPendingActivatesAt() : 0, "pending == ghost");
+        if (d.resolvesBy != 0) {
+            assertEq(d.resolvesBy, handler.ghostDisputeResolvesBy(), "dispute end == ghost");
+            assertLe(d.resolvesBy, p.activatesAt + distributor.DISPUTE_PERIOD(), "held <= window + DISPUTE_PERIOD");
+        }
     }
 }
 
 /// @title DistributorInvariants
-/// @notice The reward distributor under funding, issuance, publishing, revocation, activation and claims.
+/// @notice The reward distributor under funding, issuance, publishing, revocation, disputes, activation and
+/// claims.
 contract DistributorInvariants is DistributorSetup {
     function invariant_distributor() public view {
         _checkDistributor();

@@ -29,6 +29,10 @@ contract Suite {
     uint256 public constant ACTOR_COUNT = 4;
     uint256 public constant CHALLENGE_WINDOW = 1 days; // seconds
     uint256 public constant GENESIS = 1_800_000_000; // unix seconds (2027-01-15)
+    uint256 public constant DISPUTE_BOND = 10_000e18; // wei (lib/deploy-config.ts DEFAULT_DISPUTE_BOND)
+    uint256 public constant MIN_GRANT_AGE = 7 days; // seconds (config/deploy/default.json minGrantAgeSeconds)
+    /// @notice Stand-in for the rewards policy's hash (deploy-suite.ts hashes config/rewards-policy.json).
+    bytes32 public constant POLICY_HASH = keccak256("fuzz rewards policy");
 
     DimoToken public immutable token;
     IssuanceVault public immutable vault;
@@ -69,7 +73,16 @@ contract Suite {
             decayBps: 1500
         });
         vault = new IssuanceVault(token, GENESIS, params, address(this));
-        distributor = new RewardDistributor(token, vault, address(timelock), publisher, guardian, CHALLENGE_WINDOW);
+        distributor = new RewardDistributor(
+            token,
+            vault,
+            address(timelock),
+            publisher,
+            guardian,
+            CHALLENGE_WINDOW,
+            POLICY_HASH,
+            DISPUTE_BOND
+        );
         vault.grantRole(vault.DISTRIBUTOR_ROLE(), address(distributor));
         vault.grantRole(vault.DEFAULT_ADMIN_ROLE(), address(timelock));
         vault.renounceRole(vault.DEFAULT_ADMIN_ROLE(), address(this));
@@ -84,7 +97,8 @@ contract Suite {
                 baseStake: 10_000e18,
                 perVehicleStake: 10e18,
                 unbondingPeriod: 14 days,
-                freezeDuration: 21 days
+                freezeDuration: 21 days,
+                minGrantAge: MIN_GRANT_AGE
             }),
             address(timelock)
         );
@@ -92,8 +106,10 @@ contract Suite {
         devices = new DeviceRegistry(address(timelock));
         vehicles = new VehicleRegistry(IDeviceRegistry(address(devices)), address(timelock));
         access = new DataAccess(IVehicleRegistry(address(vehicles)), IAccessCapacity(address(0)), address(timelock));
-        // The Timelock wires staking and data access both ways, as the deployment's governance step does.
+        // The Timelock wires staking and data access both ways, and the device registry to the vehicle
+        // registry (a device transfer unpairs), as the deployment's governance step does.
         Vm(VM_ADDRESS).startPrank(address(timelock));
+        devices.setVehicleRegistry(address(vehicles));
         staking.setAccessRegistry(address(access));
         access.setCapacity(IAccessCapacity(address(staking)));
         Vm(VM_ADDRESS).stopPrank();
