@@ -70,6 +70,37 @@ export async function candidateVehicles(
   return { block, timestamp, minGrantAge, candidates };
 }
 
+/**
+ * The credits slash `slashId` pays, rebuilt from the chain alone (its `Slashed` event, then the grants, pairings and
+ * connections at its as-of block, under the rule of lib/rewards/compensation.ts); undefined when there is no such
+ * slash. The same computation as `staking:compensation`, so `rewards:verify` can check published credits with it.
+ */
+export async function slashCredits(
+  hre: HardhatRuntimeEnvironment,
+  slashId: bigint,
+): Promise<
+  | {
+      credits: ReturnType<typeof compensationCredits>;
+      vehicles: ReturnType<typeof affectedVehicles>["affected"];
+      excluded: ReturnType<typeof affectedVehicles>["excluded"];
+      block: number;
+      consumer: string;
+      compensation: bigint;
+      minGrantAge: bigint;
+    }
+  | undefined
+> {
+  const ctx = await loadSuiteContext(hre);
+  const stakingDeploy = ctx.record.contracts.ConsumerStaking.blockNumber;
+  const events = await ctx.staking.queryFilter(ctx.staking.filters.Slashed(undefined, slashId), stakingDeploy);
+  if (events.length === 0) return undefined;
+  const { consumer, compensation, affectedAsOf } = events[0].args;
+  const { block, minGrantAge, candidates } = await candidateVehicles(hre, consumer, affectedAsOf, stakingDeploy);
+  const { affected: vehicles, excluded } = affectedVehicles(candidates, { consumer, affectedAsOf, minGrantAge });
+  const credits = compensationCredits({ slashId, compensationWei: compensation }, vehicles);
+  return { credits, vehicles, excluded, block, consumer, compensation, minGrantAge };
+}
+
 task("staking:compensation", "Writes the credits paying a slash's compensation to the affected drivers")
   .addParam("slash", "Slash id (from the Slashed event)")
   .addParam("out", "Credits CSV to write (the --credits input of rewards:compute)")
@@ -81,17 +112,13 @@ task("staking:compensation", "Writes the credits paying a slash's compensation t
       if (path.extname(args.out) !== ".csv") {
         throw new InputError("staking:compensation", "--out", `must be a .csv file, got "${args.out}"`);
       }
-      const ctx = await loadSuiteContext(hre);
       const slashId = BigInt(args.slash);
-      const stakingDeploy = ctx.record.contracts.ConsumerStaking.blockNumber;
-      const events = await ctx.staking.queryFilter(ctx.staking.filters.Slashed(undefined, slashId), stakingDeploy);
-      if (events.length === 0) {
+      const rebuilt = await slashCredits(hre, slashId);
+      if (rebuilt === undefined) {
+        const ctx = await loadSuiteContext(hre);
         throw new InputError("staking:compensation", "--slash", `no slash ${slashId} on ${ctx.network}`);
       }
-      const { consumer, compensation, affectedAsOf } = events[0].args;
-      const { block, minGrantAge, candidates } = await candidateVehicles(hre, consumer, affectedAsOf, stakingDeploy);
-      const { affected: vehicles, excluded } = affectedVehicles(candidates, { consumer, affectedAsOf, minGrantAge });
-      const credits = compensationCredits({ slashId, compensationWei: compensation }, vehicles);
+      const { credits, vehicles, excluded, block, consumer, compensation, minGrantAge } = rebuilt;
       const tmp = `${args.out}.tmp-${process.pid}`;
       fs.writeFileSync(tmp, creditsCsv(credits));
       fs.renameSync(tmp, args.out);

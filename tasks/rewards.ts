@@ -342,6 +342,58 @@ export const REFERRAL_FUNDING_REASON = "referrals";
  * reason keccak256("referrals")); the policy hash must be the distributor's governed `policyHash()` once the
  * distributor has one (called by ABI: older distributors have none, and then only the file's own hash is checked).
  */
+/**
+ * Every credit of the week must come from the chain: a `slash:<id>` credit is rebuilt from that slash's `Slashed`
+ * event and the grants, pairings and connections at its as-of block (the rule of `staking:compensation`), and must
+ * match account by account; a credit reason with no on-chain source is a difference. So an oracle that invents
+ * both a credits file and the week computed from it is caught, not only one that changes one of the two.
+ */
+async function checkCreditsAgainstChain(
+  hre: HardhatRuntimeEnvironment,
+  d: { accounts: readonly { account: string; credits?: readonly { amountWei: bigint; reason: string }[] }[] },
+): Promise<Difference[]> {
+  type Amounts = Map<string, { account: string; wei: bigint }>; // by lowercase account
+  const add = (m: Amounts, account: string, wei: bigint) => {
+    const key = account.toLowerCase();
+    m.set(key, { account: m.get(key)?.account ?? account, wei: (m.get(key)?.wei ?? 0n) + wei });
+  };
+  const found = new Map<string, Amounts>(); // by credit reason
+  for (const a of d.accounts) {
+    for (const c of a.credits ?? []) {
+      if (!found.has(c.reason)) found.set(c.reason, new Map());
+      add(found.get(c.reason)!, a.account, c.amountWei);
+    }
+  }
+  if (found.size === 0) return [];
+  const { slashCredits } = await import("./compensation");
+  const out: Difference[] = [];
+  for (const [reason, byAccount] of [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const slash = /^slash:([1-9]\d*)$/.exec(reason);
+    const rebuilt = slash ? await slashCredits(hre, BigInt(slash[1])) : undefined;
+    const expected: Amounts = new Map();
+    for (const c of rebuilt?.credits ?? []) add(expected, c.account, c.amountWei);
+    const hint =
+      rebuilt !== undefined
+        ? `not what slash ${slash![1]} pays on chain (as of block ${rebuilt.block}: the vehicles its consumer could read)`
+        : slash
+          ? `no slash ${slash[1]} on chain: the credit has no on-chain source`
+          : "a credit reason with no on-chain source (credits are slashing compensation, slash:<id>)";
+    for (const key of [...new Set([...expected.keys(), ...byAccount.keys()])].sort()) {
+      const e = expected.get(key);
+      const f = byAccount.get(key);
+      if (e?.wei === f?.wei) continue;
+      out.push({
+        where: (f ?? e)!.account,
+        field: `credits[${reason}]`,
+        expected: e === undefined ? "(absent)" : e.wei.toString(),
+        found: f === undefined ? "(absent)" : f.wei.toString(),
+        hint,
+      });
+    }
+  }
+  return out;
+}
+
 async function checkAgainstChainPolicyAndBudget(
   hre: HardhatRuntimeEnvironment,
   ctx: RewardsContext,
@@ -455,6 +507,7 @@ export async function verifyTask(args: VerifyArgs, hre: HardhatRuntimeEnvironmen
   }
   differences.push(...(await checkSnapshotAtWeekEnd(hre, ctx, published.week, args.snapshot)));
   differences.push(...(await checkAgainstChainPolicyAndBudget(hre, ctx, published)));
+  differences.push(...(await checkCreditsAgainstChain(hre, published)));
   if (differences.length === 0) {
     // Field by field equal: the bytes must be equal too (layout, order, escaping).
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-verify-"));
