@@ -5,6 +5,10 @@
  *   --registry <address>   instead of the record
  *   --port <n>             PORT, default 8645 (always 127.0.0.1)
  *   --db <file>            the SQLite file, default data/node/<network>.sqlite
+ *   --clock wall|chain     what "now" is for the clock-skew checks (NODE_CLOCK; default wall): `chain` follows the
+ *                          latest block's timestamp, for a local chain whose time was moved (chain:advance, tests)
+ *   --from-block <n>       first block the registry index reads (default: the registries' deploy block from the
+ *                          deployment record, else 0)
  *   DATABASE_URL           postgres://… selects PostgreSQL instead
  *   LOG_LEVEL              pino level, default info
  * SIGTERM / SIGINT: stops taking requests, finishes the in-flight ones, stops the poller, closes the store.
@@ -37,15 +41,25 @@ async function main(): Promise<void> {
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535)
     fail(`--port: expected a port number, got "${portText}"`);
   let registry = arg("registry");
+  let recordFromBlock = 0;
   if (registry !== undefined) {
     if (!isAddress(registry)) fail(`--registry: expected a 0x address, got "${registry}"`);
   } else {
     const file = path.join("deployments", `${network}.json`);
     if (!fs.existsSync(file)) fail(`${file}: no deployment record (deploy first, or pass --registry)`);
-    const record = JSON.parse(fs.readFileSync(file, "utf8")) as { contracts?: Record<string, { address?: string }> };
+    const record = JSON.parse(fs.readFileSync(file, "utf8")) as {
+      contracts?: Record<string, { address?: string; blockNumber?: number }>;
+    };
     registry = record.contracts?.VehicleRegistry?.address;
     if (!registry || !isAddress(registry)) fail(`${file} contracts.VehicleRegistry.address: missing or not an address`);
+    const blocks = ["VehicleRegistry", "DeviceRegistry"].map((n) => record.contracts?.[n]?.blockNumber);
+    if (blocks.every((b) => Number.isInteger(b))) recordFromBlock = Math.min(...(blocks as number[]));
   }
+  const fromBlockText = arg("from-block");
+  if (fromBlockText !== undefined && !/^\d+$/.test(fromBlockText)) {
+    fail(`--from-block: expected a block number, got "${fromBlockText}"`);
+  }
+  const fromBlock = fromBlockText !== undefined ? Number(fromBlockText) : recordFromBlock;
   const provider = new JsonRpcProvider(rpc, undefined, { staticNetwork: true });
   let chainId: number;
   try {
@@ -67,10 +81,25 @@ async function main(): Promise<void> {
       maxStaleBlocks: NODE_DEFAULTS.maxStaleBlocks,
       logPageBlocks: NODE_DEFAULTS.logPageBlocks,
       maxPollAgeMs: NODE_DEFAULTS.pollIntervalMs * 10,
+      fromBlock,
     },
     log,
   );
-  const app = buildNode({ store, index, chainId, registry, logger: log });
+  const clock = arg("clock") ?? process.env.NODE_CLOCK ?? "wall";
+  if (clock !== "wall" && clock !== "chain") fail(`--clock: expected wall or chain, got "${clock}"`);
+  let now: (() => number) | undefined;
+  if (clock === "chain") {
+    // The latest block's timestamp, advanced by the wall time since it was read; refreshed with each poll.
+    let seen = { ts: 0, at: 0 };
+    const refresh = async () => {
+      const b = await provider.getBlock("latest");
+      if (b) seen = { ts: b.timestamp, at: Date.now() };
+    };
+    await refresh();
+    setInterval(() => void refresh().catch(() => undefined), NODE_DEFAULTS.pollIntervalMs).unref();
+    now = () => seen.ts + Math.floor((Date.now() - seen.at) / 1000);
+  }
+  const app = buildNode({ store, index, chainId, registry, logger: log, now });
   await index.load();
   app.log.info({ cursor: index.cursor, store: store.kind }, "registry index loaded; catching up");
   await index.poll();

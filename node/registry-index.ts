@@ -37,6 +37,11 @@ export interface IndexOptions {
   maxPollAgeMs: number;
   /** The DeviceRegistry address; read from the VehicleRegistry when absent. */
   deviceRegistry?: string;
+  /**
+   * First block to read (the registries' deploy block): a new index starts there instead of at block 0, which on
+   * a long chain would cost one `eth_getLogs` page per `logPageBlocks` blocks before the node can serve.
+   */
+  fromBlock?: number;
 }
 
 export type PairingCheck =
@@ -70,7 +75,7 @@ export class RegistryIndex {
   async load(): Promise<void> {
     const { block, events } = await this._store.loadIndex();
     for (const e of events) this._apply(e);
-    this._cursor = block;
+    this._cursor = Math.max(block, (this._opts.fromBlock ?? 0) - 1);
   }
 
   get cursor(): number {

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { network } from "hardhat";
+import { ethers, network } from "hardhat";
 import { STORE_TARGETS, type StoreLocation } from "../helpers/telemetry-db";
 import { drivingBatch, signed, telemetryRegistryFixture, type TelemetryRegistry } from "./telemetry-fixture";
 
@@ -56,11 +56,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function startNode(rpc: string, registry: string, port: number, loc: StoreLocation): ChildProcess {
+/** The block that deployed `address` (the first block where it has code). */
+async function deployBlockOf(address: string): Promise<number> {
+  let [lo, hi] = [0, await ethers.provider.getBlockNumber()];
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if ((await ethers.provider.getCode(address, mid)) === "0x") lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function startNode(rpc: string, registry: string, port: number, loc: StoreLocation, fromBlock: number): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
   delete env.DATABASE_URL;
   if (loc.databaseUrl) env.DATABASE_URL = loc.databaseUrl;
   const args = ["--transpile-only", "node/main.ts", "--rpc", rpc, "--registry", registry, "--port", String(port)];
+  // The batches are stamped by the chain's clock, which earlier test files moved weeks ahead of the wall clock.
+  args.push("--from-block", String(fromBlock), "--clock", "chain");
   if (loc.sqliteFile) args.push("--db", loc.sqliteFile);
   return spawn(path.join(ROOT, "node_modules", ".bin", "ts-node"), args, {
     cwd: ROOT,
@@ -96,8 +109,10 @@ describe("network node process, killed mid-write", function () {
   this.timeout(90_000);
   let reg: TelemetryRegistry;
   let bridge: Awaited<ReturnType<typeof rpcBridge>>;
+  let fromBlock: number;
   before(async function () {
     reg = await loadFixture(telemetryRegistryFixture);
+    fromBlock = await deployBlockOf(reg.registry);
     bridge = await rpcBridge();
   });
   after(async function () {
@@ -129,7 +144,7 @@ describe("network node process, killed mid-write", function () {
       for (const s of b.batch.signals.slice()) if (b.batch.signals.length < 400) b.batch.signals.push({ ...s });
     const resigned = await Promise.all(bodies.map((b) => signed(reg.k1, reg, b.batch)));
 
-    let child = startNode(bridge.url, reg.registry, port, location);
+    let child = startNode(bridge.url, reg.registry, port, location, fromBlock);
     await waitHealthy(port, child);
     const acknowledged: number[] = [];
     const inFlight = resigned.map((b, i) =>
@@ -156,7 +171,7 @@ describe("network node process, killed mid-write", function () {
     expect(stored, "the kill should land before every batch was written").to.be.below(N);
     await store.close();
 
-    child = startNode(bridge.url, reg.registry, port, location);
+    child = startNode(bridge.url, reg.registry, port, location, fromBlock);
     await waitHealthy(port, child);
     const codes: Record<string, number> = {};
     for (const b of resigned) {
