@@ -22,6 +22,11 @@ export async function runTask(name: string, args: Record<string, unknown>): Prom
   }
 }
 
+/** Runs a task in process with what it prints discarded; returns its result. */
+export async function runQuietly<T = unknown>(name: string, args: Record<string, unknown>): Promise<T> {
+  return (await runTask(name, args)).result as T;
+}
+
 /** What `expectTaskFails` checks besides the message matching and no block being mined. */
 export interface TaskFailureChecks {
   /** The error is a HardhatPluginError with a one-line message (false: any Error, any number of lines). */

@@ -10,21 +10,12 @@ import { readDistribution, type WeekAmounts, withTree, writeDistribution } from 
 import { buildTree } from "../../lib/rewards/merkle";
 import type { DimoToken, IssuanceVault, RewardDistributor, VehicleRegistry } from "../../typechain-types";
 import { rejects } from "../helpers/rejects";
+import { runQuietly as run } from "../helpers/tasks";
 
 const WEEK = 604_800;
 const DAY = 86_400;
 
 /** Runs a task in process with its printing silenced. */
-async function run(name: string, args: Record<string, unknown>): Promise<unknown> {
-  const log = console.log;
-  console.log = () => undefined;
-  try {
-    return await hre.run(name, args);
-  } finally {
-    console.log = log;
-  }
-}
-
 describe("weekly rewards end to end (three weeks)", function () {
   this.timeout(300_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-rewards-e2e-"));

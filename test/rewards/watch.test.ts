@@ -19,19 +19,10 @@ import { buildTree } from "../../lib/rewards/merkle";
 import { DISPUTER_KEY_ENV, GUARDIAN_KEY_ENV } from "../../tasks/rewards";
 import type { RewardDistributor, VehicleRegistry } from "../../typechain-types";
 import { rejects } from "../helpers/rejects";
+import { runQuietly as run } from "../helpers/tasks";
 
 const WEEK = 604_800;
 const DAY = 86_400;
-
-async function run(name: string, args: Record<string, unknown>): Promise<unknown> {
-  const log = console.log;
-  console.log = () => undefined;
-  try {
-    return await hre.run(name, args);
-  } finally {
-    console.log = log;
-  }
-}
 
 describe("rewards:watch", function () {
   this.timeout(300_000);

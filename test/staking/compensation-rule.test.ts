@@ -8,19 +8,10 @@ import { deploySuite } from "../../scripts/deploy-suite";
 import { DEPLOYMENTS_DIR_ENV } from "../../scripts/registry-context";
 import { connect } from "../registry/fixtures";
 import { asTimelock } from "../rewards/fixtures";
+import { runQuietly as run } from "../helpers/tasks";
 
 const DAY = 86_400;
 const MIN_GRANT_AGE = 7 * DAY;
-
-async function run<T = unknown>(name: string, args: Record<string, unknown>): Promise<T> {
-  const log = console.log;
-  console.log = () => undefined;
-  try {
-    return (await hre.run(name, args)) as T;
-  } finally {
-    console.log = log;
-  }
-}
 
 /**
  * staking:compensation applies lib/rewards/compensation.ts to the chain as of the freeze: the integration's role and

@@ -7,19 +7,10 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { deploySuite } from "../../scripts/deploy-suite";
 import { DEPLOYMENTS_DIR_ENV } from "../../scripts/registry-context";
 import { readDistribution } from "../../lib/rewards/distribution";
+import { runQuietly as run } from "../helpers/tasks";
 
 const DAY = 86_400;
 const WEEK = 7 * DAY;
-
-async function run<T = unknown>(name: string, args: Record<string, unknown>): Promise<T> {
-  const log = console.log;
-  console.log = () => undefined;
-  try {
-    return (await hre.run(name, args)) as T;
-  } finally {
-    console.log = log;
-  }
-}
 
 /**
  * The whole story through the project's own tasks: stake → grants → guardian freeze → slash proposal → vote →
