@@ -563,6 +563,14 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       ["distributor balance", dimo(balance)],
       ["accounts in the last root", String(lastD.totals.accounts)],
       ["earning vehicles in the last week", String(lastD.totals.earningVehicles)],
+      [
+        "watcher (rewards:watch --once)",
+        TAMPERED_WEEK < 0
+          ? "every root verified (no tampered week in a run this short)"
+          : watcher.caught
+            ? `week ${TAMPERED_WEEK}'s tampered root revoked in its window; the honest root published instead`
+            : `week ${TAMPERED_WEEK}'s tampered root was NOT caught`,
+      ],
     ];
     const seconds = (Date.now() - t0) / 1000;
     if (verbose) {
