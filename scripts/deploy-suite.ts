@@ -26,6 +26,7 @@ import { parsePolicy, policyHash } from "../lib/rewards/policy";
 import { formatDimoRounded } from "../lib/units";
 import type {
   ConsumerStaking,
+  DataCredits,
   DataAccess,
   DeviceRegistry,
   DimoGovernor,
@@ -142,6 +143,17 @@ function isRecordShaped(v: unknown): boolean {
   const r = v as Partial<DeploymentRecord> | null;
   return typeof r === "object" && r !== null && typeof r.chainId === "number" && typeof r.contracts === "object";
 }
+
+/**
+ * DataCredits' initial parameters (the Timelock changes them): 0.001 DIMO per signal value read, a 7-day
+ * withdrawal notice, 75% burned, 5% to the treasury, 20% (and every rounding remainder) to the drivers.
+ */
+export const DATA_CREDITS_DEFAULTS = {
+  pricePerCredit: 10n ** 15n, // wei per credit
+  noticePeriodSeconds: 7 * 86_400,
+  burnBps: 7_500,
+  treasuryBps: 500,
+} as const;
 
 export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOptions = {}): Promise<DeployResult> {
   const { ethers, network } = hre;
@@ -339,6 +351,24 @@ export async function deploySuite(hre: HardhatRuntimeEnvironment, opts: DeployOp
     deployer.address,
   ]);
   const stakingAddress = await staking.getAddress();
+
+  // Data credits (issue 15): consumers' pre-funded balances and receipts. The Timelock is the admin from the
+  // constructor (price, notice and split are its parameters) and the treasury; the drivers' share funds the
+  // distributor. Defaults: DATA_CREDITS_DEFAULTS.
+  const dc = DATA_CREDITS_DEFAULTS;
+  await deploy<DataCredits>("DataCredits", [
+    {
+      token: tokenAddress,
+      vault: await vault.getAddress(),
+      distributor: distributorAddress,
+      treasury: timelockAddress,
+      pricePerCredit: dc.pricePerCredit,
+      noticePeriod: dc.noticePeriodSeconds,
+      burnBps: dc.burnBps,
+      treasuryBps: dc.treasuryBps,
+    },
+    timelockAddress,
+  ]);
   const accessAddress = await access.getAddress();
 
   // Wiring. Later issues add their contracts' steps before the final renounces.
