@@ -9,3 +9,4 @@ import "./chain";
 import "./token";
 import "./telemetry";
 import "./consent";
+import "./credits";

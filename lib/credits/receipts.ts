@@ -95,3 +95,26 @@ export function canServe(args: {
   const owed = (args.signedCredits - args.redeemedCredits + args.credits) * args.pricePerCredit;
   return owed <= args.available;
 }
+
+/** A consumer's credits as `data:credits` prints them (all amounts in wei). */
+export interface CreditsStatus {
+  balance: bigint;
+  deposited: bigint;
+  redeemed: bigint;
+  withdrawn: bigint;
+  pendingWithdrawal: bigint;
+  releaseAt: bigint;
+  available: bigint;
+  pricePerCredit: bigint;
+}
+
+/** The lines `data:credits` prints; `format` turns wei into DIMO text. */
+export function creditsLines(consumer: string, s: CreditsStatus, format: (wei: bigint) => string): string[] {
+  return [
+    `consumer ${consumer}`,
+    `  balance            ${format(s.balance)} DIMO (deposited ${format(s.deposited)}, redeemed ${format(s.redeemed)}, withdrawn ${format(s.withdrawn)})`,
+    `  pending withdrawal ${format(s.pendingWithdrawal)} DIMO` +
+      (s.releaseAt === 0n ? "" : ` (from ${new Date(Number(s.releaseAt) * 1000).toISOString()})`),
+    `  remaining          ${format(s.available)} DIMO = ${s.available / s.pricePerCredit} credits at ${format(s.pricePerCredit)} DIMO each`,
+  ];
+}

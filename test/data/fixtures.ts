@@ -32,6 +32,7 @@ export async function creditsFixture() {
   const domain = creditsDomain(chainId, creditsAddress);
   return {
     record,
+    recordPath,
     consumerA,
     consumerB,
     consumerC,
