@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import hre, { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
+import { creditsDomain, signReceipt } from "../lib/credits/receipts";
 import { deploySuite } from "./deploy-suite";
 import { signAccessConsent } from "../lib/access-consent";
 import {
@@ -211,7 +212,73 @@ async function measure(): Promise<Record<string, number>> {
   await ethers.provider.send("hardhat_stopImpersonatingAccount", [timelockAddress]);
 
   Object.assign(gas, await measureRewards(record, genesis));
+  Object.assign(gas, await measureCredits(record));
   return Object.fromEntries(Object.entries(gas).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * DataCredits: a deposit (approved, and with a permit), a single redeem on a fresh channel, a batch of 10 fresh
+ * channels (10 consumers, per receipt), and the settlement of that week (burn, treasury, distributor fund).
+ */
+async function measureCredits(
+  record: Awaited<ReturnType<typeof deploySuite>>["record"],
+): Promise<Record<string, number>> {
+  const gas: Record<string, number> = {};
+  const signers = await ethers.getSigners();
+  const memberB = signers[3];
+  const node = signers[19];
+  const consumers = signers.slice(4, 16);
+  const token = await ethers.getContractAt("DimoToken", record.contracts.DimoToken.address);
+  const credits = await ethers.getContractAt("DataCredits", record.contracts.DataCredits.address);
+  const vault = await ethers.getContractAt("IssuanceVault", record.contracts.IssuanceVault.address);
+  const creditsAddress = await credits.getAddress();
+  const { chainId } = await ethers.provider.getNetwork();
+  const domain = creditsDomain(chainId, creditsAddress);
+  const price = await credits.pricePerCredit();
+  for (const c of consumers) await token.connect(memberB).transfer(c.address, ethers.parseEther("100"));
+  const [first, ...rest] = consumers;
+  await token.connect(first).approve(creditsAddress, ethers.parseEther("10"));
+  gas["credits.deposit"] = await gasOf(credits.connect(first).deposit(first.address, ethers.parseEther("10")));
+  const deadline = 2n ** 255n;
+  const permit = ethers.Signature.from(
+    await rest[0].signTypedData(
+      { name: TOKEN_DOMAIN_NAME, version: DOMAIN_VERSION, chainId, verifyingContract: await token.getAddress() },
+      PERMIT_TYPES,
+      {
+        owner: rest[0].address,
+        spender: creditsAddress,
+        value: ethers.parseEther("10"),
+        nonce: await token.nonces(rest[0].address),
+        deadline,
+      },
+    ),
+  );
+  gas["credits.depositWithPermit"] = await gasOf(
+    credits.connect(rest[0]).depositWithPermit(ethers.parseEther("10"), deadline, permit.v, permit.r, permit.s),
+  );
+  for (const c of rest.slice(1)) {
+    await token.connect(c).approve(creditsAddress, ethers.parseEther("10"));
+    await credits.connect(c).deposit(c.address, ethers.parseEther("10"));
+  }
+  const r0 = { consumer: first.address, node: node.address, cumulativeCredits: 1000n, sequence: 1n, maxPricePerCredit: price };
+  gas["credits.redeem"] = await gasOf(credits.connect(node).redeem(r0, await signReceipt(first, domain, r0)));
+  const batch = rest.slice(1, 11).map((c) => ({
+    consumer: c.address,
+    node: node.address,
+    cumulativeCredits: 1000n,
+    sequence: 1n,
+    maxPricePerCredit: price,
+  }));
+  const sigs = await Promise.all(batch.map((r, i) => signReceipt(rest[1 + i], domain, r)));
+  gas["credits.redeemBatch.perReceipt"] = Math.round(
+    (await gasOf(credits.connect(node).redeemBatch(batch, sigs))) / batch.length,
+  );
+  const week = await credits.currentWeek();
+  const endsAt = Number(await vault.weekStart(week + 1n));
+  const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+  if (endsAt > now) await ethers.provider.send("evm_increaseTime", [endsAt - now]);
+  gas["credits.settle"] = await gasOf(credits.settle(week));
+  return gas;
 }
 
 const coder = ethers.AbiCoder.defaultAbiCoder();
