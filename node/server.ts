@@ -14,6 +14,8 @@ import { getAddress } from "ethers";
 import { summarizeBatch } from "../lib/telemetry/activity";
 import { batchDigest, integrationOf, parseSignedBatch, recoverSigner, type SignedBatch } from "../lib/telemetry/format";
 import { MAX_BODY_BYTES, NODE_DEFAULTS } from "../lib/telemetry/settings";
+import { ConsentError } from "../lib/consent/errors";
+import { registerDataApi, type DataApiDeps } from "./data-api";
 import type { RegistryIndex } from "./registry-index";
 import type { TelemetryStore } from "./store";
 
@@ -68,6 +70,8 @@ export interface NodeDeps {
   now?: () => number;
   /** A pino logger (request ids are added per request); none when absent. */
   logger?: FastifyBaseLogger;
+  /** The read side (docs/data-api.md): sign-in, reads, the access log. Absent: ingest only. */
+  dataApi?: DataApiDeps;
 }
 
 /** Counts of accepted and refused batches by code since start (for /health and the simulator summary). */
@@ -105,6 +109,11 @@ export function buildNode(deps: NodeDeps): FastifyInstance & { counters: IngestC
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (err instanceof ConsentError) {
+      // The read API's refusals (docs/data-api.md): UPPER_SNAKE codes, unlike ingest's lower_snake ones.
+      req.log.info({ code: err.code, field: err.field ?? null }, "request refused");
+      return reply.status(err.status).send(err.toJSON());
+    }
     let refusal: Refusal;
     if (err instanceof Refusal) refusal = err;
     else if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE")
@@ -151,6 +160,8 @@ export function buildNode(deps: NodeDeps): FastifyInstance & { counters: IngestC
       ingest: counters,
     });
   });
+
+  if (deps.dataApi) registerDataApi(app, { ...deps.dataApi, store: deps.store, now });
 
   app.post("/v1/batches", { schema: { body: {} } }, async (req, reply) => {
     const signed = req.body as SignedBatch;

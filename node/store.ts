@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Generated, type Migration } from "kysely";
+import { appendEntry, EMPTY_HEAD, type AccessLogEntry, type AccessRead, type LogHead } from "../lib/consent/access-log";
 import type { BatchSummary } from "../lib/telemetry/activity";
 import type { SignedBatch } from "../lib/telemetry/format";
 
@@ -59,7 +60,19 @@ interface IndexCursorTable {
   id: number;
   block_number: number;
 }
+interface AccessLogTable {
+  seq: number;
+  at: number;
+  consumer: string;
+  vehicle_id: string;
+  /** The ownership epoch of the grant relied on: an owner sees the reads of its own epoch only. */
+  epoch: number;
+  /** The whole entry (lib/consent/access-log.ts `AccessLogEntry`) as JSON; its hash chain is verifiable. */
+  entry_json: string;
+  hash: string;
+}
 interface Database {
+  access_log: AccessLogTable;
   batches: BatchesTable;
   signals: SignalsTable;
   streams: StreamsTable;
@@ -123,6 +136,22 @@ export interface TelemetryStore {
   loadIndex(): Promise<{ block: number; events: RegistryEvent[] }>;
   /** Registry index: appends events and moves the cursor, atomically. */
   saveIndex(events: RegistryEvent[], block: number): Promise<void>;
+  /**
+   * Access log (issue 14): appends the entry that follows the stored head for this read, in one transaction
+   * (a crash leaves the entry whole or absent; `seq` is the primary key, so two writers cannot both append
+   * the same number). Appends from one process are serialised.
+   */
+  appendAccess(read: AccessRead): Promise<AccessLogEntry>;
+  /** Access log entries in order, optionally of one vehicle (and ownership epoch) and/or consumer, from `afterSeq` (exclusive), `limit` at most. */
+  accessLog(filter?: {
+    vehicleId?: string;
+    epoch?: number;
+    consumer?: string;
+    afterSeq?: number;
+    limit?: number;
+  }): Promise<AccessLogEntry[]>;
+  /** The head of the stored access log (count and hash of the last entry). */
+  accessLogHead(): Promise<LogHead>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -225,6 +254,26 @@ function migrations(kind: StoreKind): Record<string, Migration> {
           .execute();
       },
     },
+    "002_access_log": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("access_log")
+          .addColumn("seq", int, (c) => c.primaryKey())
+          .addColumn("at", int, (c) => c.notNull())
+          .addColumn("consumer", "text", (c) => c.notNull())
+          .addColumn("vehicle_id", "text", (c) => c.notNull())
+          .addColumn("epoch", int, (c) => c.notNull())
+          .addColumn("entry_json", "text", (c) => c.notNull())
+          .addColumn("hash", "text", (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex("access_log_vehicle")
+          .on("access_log")
+          .columns(["vehicle_id", "epoch", "seq"])
+          .execute();
+        await db.schema.createIndex("access_log_consumer").on("access_log").columns(["consumer", "seq"]).execute();
+      },
+    },
   };
 }
 
@@ -255,10 +304,65 @@ function isUniqueViolation(e: unknown): boolean {
 }
 
 class KyselyStore implements TelemetryStore {
+  private _appending: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly _db: Kysely<Database>,
     readonly kind: StoreKind,
   ) {}
+
+  appendAccess(read: AccessRead): Promise<AccessLogEntry> {
+    const run = this._appending.then(() =>
+      this._db.transaction().execute(async (trx) => {
+        const last = await trx
+          .selectFrom("access_log")
+          .select(["seq", "hash"])
+          .orderBy("seq", "desc")
+          .limit(1)
+          .executeTakeFirst();
+        const head: LogHead = last ? { count: Number(last.seq) + 1, hash: last.hash } : EMPTY_HEAD;
+        const entry = appendEntry(head, read);
+        await trx
+          .insertInto("access_log")
+          .values({
+            seq: entry.seq,
+            at: entry.at,
+            consumer: entry.consumer,
+            vehicle_id: entry.vehicleId,
+            epoch: entry.grant.epoch,
+            entry_json: JSON.stringify(entry),
+            hash: entry.hash,
+          })
+          .execute();
+        return entry;
+      }),
+    );
+    this._appending = run.catch(() => undefined);
+    return run;
+  }
+
+  async accessLog(
+    filter: { vehicleId?: string; epoch?: number; consumer?: string; afterSeq?: number; limit?: number } = {},
+  ): Promise<AccessLogEntry[]> {
+    let q = this._db.selectFrom("access_log").select(["entry_json"]).orderBy("seq", "asc");
+    if (filter.vehicleId !== undefined) q = q.where("vehicle_id", "=", filter.vehicleId);
+    if (filter.epoch !== undefined) q = q.where("epoch", "=", filter.epoch);
+    if (filter.consumer !== undefined) q = q.where("consumer", "=", filter.consumer);
+    if (filter.afterSeq !== undefined) q = q.where("seq", ">", filter.afterSeq);
+    if (filter.limit !== undefined) q = q.limit(filter.limit);
+    const rows = await q.execute();
+    return rows.map((r) => JSON.parse(r.entry_json) as AccessLogEntry);
+  }
+
+  async accessLogHead(): Promise<LogHead> {
+    const last = await this._db
+      .selectFrom("access_log")
+      .select(["seq", "hash"])
+      .orderBy("seq", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return last ? { count: Number(last.seq) + 1, hash: last.hash } : EMPTY_HEAD;
+  }
 
   async insertBatch(r: BatchRecord): Promise<InsertResult> {
     const b = r.signed.batch;

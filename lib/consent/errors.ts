@@ -34,6 +34,7 @@ export const PERMISSION_CODES = [
   "STAKE_NOT_COVERED",
   "CONSUMER_FROZEN",
   "INDEX_STALE",
+  "NOT_VEHICLE_OWNER",
 ] as const;
 /** Access-log verification failures. */
 export const LOG_CODES = ["LOG_MALFORMED", "LOG_TAMPERED", "LOG_TRUNCATED"] as const;
@@ -72,6 +73,7 @@ export const CONSENT_ERROR_STATUS: Readonly<Record<ConsentCode, number>> = {
   STAKE_NOT_COVERED: 403,
   CONSUMER_FROZEN: 403,
   INDEX_STALE: 503,
+  NOT_VEHICLE_OWNER: 403,
   LOG_MALFORMED: 422,
   LOG_TAMPERED: 422,
   LOG_TRUNCATED: 422,
