@@ -67,6 +67,15 @@ async function deployBlockOf(address: string): Promise<number> {
   return lo;
 }
 
+/** Every node process this file started, so `afterEach` (and, as a last resort, this process's exit) kills the
+ *  ones still running by PID when a test fails or times out. */
+const children = new Set<ChildProcess>();
+const running = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+function killLeftovers(): void {
+  for (const c of children) if (running(c) && c.pid !== undefined) process.kill(c.pid, "SIGKILL");
+}
+process.once("exit", killLeftovers);
+
 function startNode(rpc: string, registry: string, port: number, loc: StoreLocation, fromBlock: number): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
   delete env.DATABASE_URL;
@@ -75,11 +84,14 @@ function startNode(rpc: string, registry: string, port: number, loc: StoreLocati
   // The batches are stamped by the chain's clock, which earlier test files moved weeks ahead of the wall clock.
   args.push("--from-block", String(fromBlock), "--clock", "chain");
   if (loc.sqliteFile) args.push("--db", loc.sqliteFile);
-  return spawn(path.join(ROOT, "node_modules", ".bin", "ts-node"), args, {
+  const child = spawn(path.join(ROOT, "node_modules", ".bin", "ts-node"), args, {
     cwd: ROOT,
     env,
     stdio: ["ignore", "ignore", "pipe"],
   });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
 }
 
 async function waitHealthy(port: number, child: ChildProcess): Promise<void> {
@@ -115,8 +127,16 @@ describe("network node process, killed mid-write", function () {
     fromBlock = await deployBlockOf(reg.registry);
     bridge = await rpcBridge();
   });
+  afterEach(async function () {
+    const left = [...children].filter(running);
+    killLeftovers();
+    await Promise.all(left.map((c) => exited(c)));
+    // A passing test stops its own nodes; one that failed or timed out had its leftovers killed above.
+    if (this.currentTest?.state === "passed")
+      expect(left.map((c) => c.pid), "node processes outlived a passing test").to.deep.equal([]);
+  });
   after(async function () {
-    await bridge.close();
+    await bridge?.close();
   });
 
   // The two stores run side by side (each its own node process): half the wall time of running them in turn.
