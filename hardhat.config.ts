@@ -44,7 +44,10 @@ const config: HardhatUserConfig = {
   networks,
   gasReporter: { enabled: process.env.REPORT_GAS === "1", offline: true },
   // TEST_TIMINGS=<file>: per-file wall times (scripts/test-timings.js), to see where the suite spends its time.
-  mocha: { timeout: 120_000, ...(process.env.TEST_TIMINGS ? { reporter: require.resolve("./scripts/test-timings.js") } : {}) },
+  mocha: {
+    timeout: 120_000,
+    ...(process.env.TEST_TIMINGS ? { reporter: require.resolve("./scripts/test-timings.js") } : {}),
+  },
 };
 
 export default config;

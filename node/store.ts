@@ -9,6 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Generated, type Migration } from "kysely";
 import { appendEntry, EMPTY_HEAD, type AccessLogEntry, type AccessRead, type LogHead } from "../lib/consent/access-log";
+import type { Database as SqliteDatabase } from "better-sqlite3";
 import type { BatchSummary } from "../lib/telemetry/activity";
 import type { SignedBatch } from "../lib/telemetry/format";
 
@@ -625,7 +626,7 @@ class KyselyStore implements TelemetryStore {
 class SqliteStore extends KyselyStore {
   private readonly _insert: (r: BatchRecord) => InsertResult;
 
-  constructor(db: Kysely<Database>, database: import("better-sqlite3").Database) {
+  constructor(db: Kysely<Database>, database: SqliteDatabase) {
     super(db, "sqlite");
     const dup = database.prepare("select id from batches where digest = ?").pluck();
     const head = database
@@ -637,13 +638,14 @@ class SqliteStore extends KyselyStore {
       )
       .pluck();
     const cur = database.prepare("select sequence, end_time from streams where vehicle_id = ? and signer = ?");
-    const batch = database
-      .prepare(
-        `insert into batches (digest, vehicle_id, device_id, signer, sequence, start_time, end_time, received_at,
+    const batch = database.prepare(
+      `insert into batches (digest, vehicle_id, device_id, signer, sequence, start_time, end_time, received_at,
            signature, signed_json, types_mask, odo_first_t, odo_first_m, odo_last_t, odo_last_m, inner_meters)
          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-    const signal = database.prepare("insert into signals (batch_id, vehicle_id, name, ts, values_json) values (?, ?, ?, ?, ?)");
+    );
+    const signal = database.prepare(
+      "insert into signals (batch_id, vehicle_id, name, ts, values_json) values (?, ?, ?, ?, ?)",
+    );
     const tx = database.transaction((r: BatchRecord): InsertResult => {
       const b = r.signed.batch;
       const s = r.summary;
@@ -693,7 +695,11 @@ class SqliteStore extends KyselyStore {
         return tx(r);
       } catch (e) {
         if (isUniqueViolation(e))
-          return { ok: false, code: "duplicate_batch", message: `batch ${r.digest} (or its sequence) is already stored` };
+          return {
+            ok: false,
+            code: "duplicate_batch",
+            message: `batch ${r.digest} (or its sequence) is already stored`,
+          };
         throw e;
       }
     };

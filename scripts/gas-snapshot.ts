@@ -260,7 +260,13 @@ async function measureCredits(
     await token.connect(c).approve(creditsAddress, ethers.parseEther("10"));
     await credits.connect(c).deposit(c.address, ethers.parseEther("10"));
   }
-  const r0 = { consumer: first.address, node: node.address, cumulativeCredits: 1000n, sequence: 1n, maxPricePerCredit: price };
+  const r0 = {
+    consumer: first.address,
+    node: node.address,
+    cumulativeCredits: 1000n,
+    sequence: 1n,
+    maxPricePerCredit: price,
+  };
   gas["credits.redeem"] = await gasOf(credits.connect(node).redeem(r0, await signReceipt(first, domain, r0)));
   const batch = rest.slice(1, 11).map((c) => ({
     consumer: c.address,

@@ -11,7 +11,8 @@ import { loadDeploymentRecord } from "../scripts/registry-context";
 task("data:credits", "A consumer's data credits: balance, redeemed, pending withdrawal, remaining")
   .addParam("consumer", "the consumer's address")
   .setAction(async (args: { consumer: string }, hre) => {
-    if (!isAddress(args.consumer)) throw new InputError(`data:credits --consumer: not an address (${args.consumer})`);
+    if (!isAddress(args.consumer))
+      throw new InputError("data:credits", "--consumer", `not an address (${args.consumer})`);
     const { record } = await loadDeploymentRecord(hre, ["DataCredits"]);
     const credits = await hre.ethers.getContractAt("DataCredits", record.contracts.DataCredits.address);
     const a = await credits.account(args.consumer);

@@ -18,10 +18,9 @@ contract DataCredits is IDataCredits, AccessControl, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice EIP-712 type hash of `Receipt`.
-    bytes32 public constant RECEIPT_TYPEHASH =
-        keccak256(
-            "Receipt(address consumer,address node,uint256 cumulativeCredits,uint256 sequence,uint256 maxPricePerCredit)"
-        );
+    bytes32 public constant RECEIPT_TYPEHASH = keccak256(
+        "Receipt(address consumer,address node,uint256 cumulativeCredits,uint256 sequence,uint256 maxPricePerCredit)"
+    );
     /// @notice Highest price per credit: 1,000 DIMO (far above any plausible price of one signal value).
     uint256 public constant MAX_PRICE_PER_CREDIT = 1_000e18; // wei
     /// @notice Shortest notice period: one day, time for a node to redeem what it holds.
@@ -138,10 +137,7 @@ contract DataCredits is IDataCredits, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IDataCredits
-    function redeemBatch(
-        Receipt[] calldata receipts,
-        bytes[] calldata signatures
-    ) external returns (uint256 total) {
+    function redeemBatch(Receipt[] calldata receipts, bytes[] calldata signatures) external returns (uint256 total) {
         uint256 n = receipts.length;
         if (n == 0 || n != signatures.length) revert CreditsBatchLength(n, signatures.length);
         uint256 w = _vault.currentWeek();

@@ -146,10 +146,7 @@ interface IDataCredits {
     function redeem(Receipt calldata receipt, bytes calldata signature) external returns (uint256 charge);
 
     /// @notice Redeems several receipts (several consumers) in one call; all or nothing.
-    function redeemBatch(
-        Receipt[] calldata receipts,
-        bytes[] calldata signatures
-    ) external returns (uint256 total);
+    function redeemBatch(Receipt[] calldata receipts, bytes[] calldata signatures) external returns (uint256 total);
 
     /// @notice Moves an ended week's charges: burn share burned, treasury share to the treasury, the rest to the
     /// distributor (`fund`, reason `bytes32("data-use:" ‖ uint32(week))`). Anyone may call it, once per week.

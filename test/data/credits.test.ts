@@ -3,17 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { PERMIT_TYPES, TOKEN_DOMAIN_NAME } from "../../lib/typed-data";
 import { receiptDigest, verifyReceipt, canServe } from "../../lib/credits/receipts";
-import {
-  CONSUMER_FUNDS,
-  DIMO,
-  NOTICE,
-  PRICE,
-  asTimelock,
-  creditsFixture,
-  deposit,
-  receipt,
-  signed,
-} from "./fixtures";
+import { CONSUMER_FUNDS, DIMO, NOTICE, PRICE, asTimelock, creditsFixture, deposit, receipt, signed } from "./fixtures";
 
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 
@@ -48,9 +38,10 @@ describe("DataCredits (issue 15)", function () {
       await expect(f.credits.connect(f.consumerA).deposit(f.consumerB.address, 0))
         .to.be.revertedWithCustomError(f.credits, "CreditsInvalidAmount")
         .withArgs(0, 0);
-      await expect(
-        f.credits.connect(f.consumerA).deposit(ethers.ZeroAddress, 1),
-      ).to.be.revertedWithCustomError(f.credits, "CreditsZeroAddress");
+      await expect(f.credits.connect(f.consumerA).deposit(ethers.ZeroAddress, 1)).to.be.revertedWithCustomError(
+        f.credits,
+        "CreditsZeroAddress",
+      );
     });
 
     it("depositWithPermit: one transaction, and a front-run permit still deposits", async function () {
@@ -167,7 +158,9 @@ describe("DataCredits (issue 15)", function () {
       const exact = await signed(f, f.consumerA, receipt(f.consumerA, f.node1, all, 2n));
       await f.credits.connect(f.node1).redeem(exact.r, exact.sig);
       expect(await f.credits.available(f.consumerA.address)).to.equal(0n);
-      expect(canServe({ available: 0n, pricePerCredit: PRICE, redeemedCredits: all, signedCredits: all, credits: 1n })).to.equal(false);
+      expect(
+        canServe({ available: 0n, pricePerCredit: PRICE, redeemedCredits: all, signedCredits: all, credits: 1n }),
+      ).to.equal(false);
     });
 
     it("an ERC-1271 consumer's receipt is accepted through its wallet's signer", async function () {
@@ -206,7 +199,16 @@ describe("DataCredits (issue 15)", function () {
         .withArgs(f.consumerA.address, f.node1.address, 1n, 1n);
       await expect(f.credits.connect(f.node1).redeemBatch([a.r, b.r], [a.sig, b.sig]))
         .to.emit(f.credits, "ReceiptRedeemed")
-        .withArgs(f.consumerB.address, f.node1.address, await f.credits.currentWeek(), 1n, 200n, 200n, PRICE, 200n * PRICE);
+        .withArgs(
+          f.consumerB.address,
+          f.node1.address,
+          await f.credits.currentWeek(),
+          1n,
+          200n,
+          200n,
+          PRICE,
+          200n * PRICE,
+        );
       expect((await f.credits.week(await f.credits.currentWeek())).charged).to.equal(300n * PRICE);
       expect(await f.credits.totalUnsettled()).to.equal(300n * PRICE);
     });
@@ -285,7 +287,9 @@ describe("DataCredits (issue 15)", function () {
       const MAX_PRICE = DIMO(1_000);
       await asTimelock(f.timelockAddress, async (tl) => {
         const c = f.credits.connect(tl);
-        await expect(c.setPricePerCredit(0)).to.be.revertedWithCustomError(c, "CreditsInvalidPrice").withArgs(0, MAX_PRICE);
+        await expect(c.setPricePerCredit(0))
+          .to.be.revertedWithCustomError(c, "CreditsInvalidPrice")
+          .withArgs(0, MAX_PRICE);
         await expect(c.setPricePerCredit(MAX_PRICE + 1n))
           .to.be.revertedWithCustomError(c, "CreditsInvalidPrice")
           .withArgs(MAX_PRICE + 1n, MAX_PRICE);
@@ -297,8 +301,12 @@ describe("DataCredits (issue 15)", function () {
           .to.be.revertedWithCustomError(c, "CreditsInvalidNoticePeriod")
           .withArgs(90 * 86_400 + 1, 86_400, 90 * 86_400);
         await expect(c.setNoticePeriod(86_400)).to.emit(c, "NoticePeriodSet").withArgs(86_400);
-        await expect(c.setNoticePeriod(90 * 86_400)).to.emit(c, "NoticePeriodSet").withArgs(90 * 86_400);
-        await expect(c.setSplit(5_001, 5_000)).to.be.revertedWithCustomError(c, "CreditsInvalidSplit").withArgs(5_001, 5_000);
+        await expect(c.setNoticePeriod(90 * 86_400))
+          .to.emit(c, "NoticePeriodSet")
+          .withArgs(90 * 86_400);
+        await expect(c.setSplit(5_001, 5_000))
+          .to.be.revertedWithCustomError(c, "CreditsInvalidSplit")
+          .withArgs(5_001, 5_000);
         await expect(c.setSplit(5_000, 5_000)).to.emit(c, "SplitSet").withArgs(5_000, 5_000);
       });
     });
@@ -313,7 +321,9 @@ describe("DataCredits (issue 15)", function () {
       await f.credits.connect(f.node1).redeem(r, sig);
       const w = await f.credits.currentWeek();
       const endsAt = await f.vault.weekStart(w + 1n);
-      await expect(f.credits.settle(w)).to.be.revertedWithCustomError(f.credits, "CreditsWeekNotEnded").withArgs(w, endsAt);
+      await expect(f.credits.settle(w))
+        .to.be.revertedWithCustomError(f.credits, "CreditsWeekNotEnded")
+        .withArgs(w, endsAt);
       await time.setNextBlockTimestamp(endsAt);
       const charged = 3_333n * (PRICE + 7n);
       const burned = (charged * 7_500n) / 10_000n;

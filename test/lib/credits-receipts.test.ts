@@ -1,6 +1,14 @@
 import { expect } from "chai";
 import { Wallet, TypedDataEncoder, id } from "ethers";
-import { RECEIPT_TYPES, canServe, checkReceipt, creditsDomain, receiptDigest, signReceipt, verifyReceipt } from "../../lib/credits/receipts";
+import {
+  RECEIPT_TYPES,
+  canServe,
+  checkReceipt,
+  creditsDomain,
+  receiptDigest,
+  signReceipt,
+  verifyReceipt,
+} from "../../lib/credits/receipts";
 
 /** docs/data-credits.md's test vector. */
 const KEY = "0x" + "11".repeat(32);
@@ -19,11 +27,15 @@ describe("lib/credits/receipts", function () {
       "Receipt(address consumer,address node,uint256 cumulativeCredits,uint256 sequence,uint256 maxPricePerCredit)",
     );
     expect(id(TypedDataEncoder.from(RECEIPT_TYPES).encodeType("Receipt"))).to.match(/^0x[0-9a-f]{64}$/);
-    expect(TypedDataEncoder.hashDomain(DOMAIN)).to.equal("0x1c36219c158bbe9b809adce69bd3fb819eacb8d2b1336f7a1d8dade76ffc17f4");
+    expect(TypedDataEncoder.hashDomain(DOMAIN)).to.equal(
+      "0x1c36219c158bbe9b809adce69bd3fb819eacb8d2b1336f7a1d8dade76ffc17f4",
+    );
     expect(TypedDataEncoder.from(RECEIPT_TYPES).hash(RECEIPT)).to.equal(
       "0x60f76dddf4b2911c3ebb0693fd092dc33f35809a15c11e24f62b21ea9bc6d1ba",
     );
-    expect(receiptDigest(DOMAIN, RECEIPT)).to.equal("0x92569b7ac230bcc47dc39528ed4c35cd212027965077c08bd68cfc4bc8cfd654");
+    expect(receiptDigest(DOMAIN, RECEIPT)).to.equal(
+      "0x92569b7ac230bcc47dc39528ed4c35cd212027965077c08bd68cfc4bc8cfd654",
+    );
     const sig = await signReceipt(new Wallet(KEY), DOMAIN, RECEIPT);
     expect(sig).to.equal(
       "0xbb95e392b54c3d6c80af456a1217a808c34325899cc18c3a70434a3557d4b65e03af2669f533a5e61070923df4367946434821f6692474f059b54c4b03ef528c1c",
@@ -35,7 +47,9 @@ describe("lib/credits/receipts", function () {
   it("bad fields are refused by name", function () {
     expect(() => checkReceipt({ ...RECEIPT, node: "nope" })).to.throw("receipt.node: not an address (nope)");
     expect(() => checkReceipt({ ...RECEIPT, sequence: 0n })).to.throw("receipt.sequence: must be at least 1");
-    expect(() => checkReceipt({ ...RECEIPT, cumulativeCredits: -1n })).to.throw("receipt.cumulativeCredits: not a uint256");
+    expect(() => checkReceipt({ ...RECEIPT, cumulativeCredits: -1n })).to.throw(
+      "receipt.cumulativeCredits: not a uint256",
+    );
   });
 
   it("canServe: serves exactly up to the available balance", function () {
