@@ -72,7 +72,13 @@ export interface RegistryEvent {
   blockNumber: number;
   logIndex: number;
   blockTime: number;
-  kind: "DeviceMinted" | "DevicePaired" | "DeviceUnpaired" | "ConnectionAttested" | "ConnectionRemoved";
+  kind:
+    | "DeviceMinted"
+    | "DevicePaired"
+    | "DeviceUnpaired"
+    | "ConnectionAttested"
+    | "ConnectionRemoved"
+    | "IntegrationRoleRevoked";
   vehicleId: string;
   deviceId: string;
   /** Device key (DeviceMinted) or integration (connections), lowercase; "" otherwise. */
@@ -533,13 +539,14 @@ class SqliteStore extends KyselyStore {
       )
       .pluck();
     const cur = database.prepare("select sequence, end_time from streams where vehicle_id = ? and signer = ?");
-    const batch = database
-      .prepare(
-        `insert into batches (digest, vehicle_id, device_id, signer, sequence, start_time, end_time, received_at,
+    const batch = database.prepare(
+      `insert into batches (digest, vehicle_id, device_id, signer, sequence, start_time, end_time, received_at,
            signature, signed_json, types_mask, odo_first_t, odo_first_m, odo_last_t, odo_last_m, inner_meters)
          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-    const signal = database.prepare("insert into signals (batch_id, vehicle_id, name, ts, values_json) values (?, ?, ?, ?, ?)");
+    );
+    const signal = database.prepare(
+      "insert into signals (batch_id, vehicle_id, name, ts, values_json) values (?, ?, ?, ?, ?)",
+    );
     const tx = database.transaction((r: BatchRecord): InsertResult => {
       const b = r.signed.batch;
       const s = r.summary;
@@ -589,7 +596,11 @@ class SqliteStore extends KyselyStore {
         return tx(r);
       } catch (e) {
         if (isUniqueViolation(e))
-          return { ok: false, code: "duplicate_batch", message: `batch ${r.digest} (or its sequence) is already stored` };
+          return {
+            ok: false,
+            code: "duplicate_batch",
+            message: `batch ${r.digest} (or its sequence) is already stored`,
+          };
         throw e;
       }
     };

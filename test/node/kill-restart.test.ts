@@ -133,7 +133,10 @@ describe("network node process, killed mid-write", function () {
     await Promise.all(left.map((c) => exited(c)));
     // A passing test stops its own nodes; one that failed or timed out had its leftovers killed above.
     if (this.currentTest?.state === "passed")
-      expect(left.map((c) => c.pid), "node processes outlived a passing test").to.deep.equal([]);
+      expect(
+        left.map((c) => c.pid),
+        "node processes outlived a passing test",
+      ).to.deep.equal([]);
   });
   after(async function () {
     await bridge?.close();
