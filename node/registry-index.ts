@@ -8,7 +8,7 @@
  * behind the last chain head seen, and that head seen within `maxPollAgeMs`. The node refuses ingest
  * (`index_stale`) otherwise.
  */
-import { Contract, Interface, type Provider } from "ethers";
+import { Contract, Interface, keccak256, toUtf8Bytes, type Provider } from "ethers";
 import type { RegistryEvent, TelemetryStore } from "./store";
 
 const VEHICLE_EVENTS = new Interface([
@@ -16,7 +16,14 @@ const VEHICLE_EVENTS = new Interface([
   "event DeviceUnpaired(uint256 indexed vehicleId, uint256 indexed deviceId, bool byTransfer)",
   "event ConnectionAttested(uint256 indexed vehicleId, address indexed integration, uint8 kind, address owner)",
   "event ConnectionRemoved(uint256 indexed vehicleId, address indexed integration, bool byTransfer)",
+  "event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)",
   "function deviceRegistry() view returns (address)",
+]);
+/** VehicleRegistry's integration roles: revoking either ends the integration's attested connections for
+ *  ingest at that block's time (the chain keeps them until `removeConnections`; the node does not wait). */
+const INTEGRATION_ROLES = new Set([
+  keccak256(toUtf8Bytes("SOFTWARE_INTEGRATION_ROLE")),
+  keccak256(toUtf8Bytes("OEM_INTEGRATION_ROLE")),
 ]);
 const DEVICE_EVENTS = new Interface([
   "event DeviceMinted(uint256 indexed deviceId, address indexed manufacturer, address indexed deviceKey, address owner, string serial, string hardwareRevision)",
@@ -151,6 +158,16 @@ export class RegistryIndex {
               address: String(a.integration).toLowerCase(),
             });
             break;
+          case "RoleRevoked":
+            if (!INTEGRATION_ROLES.has(String(a.role).toLowerCase())) break;
+            events.push({
+              ...base,
+              kind: "IntegrationRoleRevoked",
+              vehicleId: "0",
+              deviceId: "0",
+              address: String(a.account).toLowerCase(),
+            });
+            break;
           default:
             break;
         }
@@ -181,6 +198,9 @@ export class RegistryIndex {
         break;
       case "ConnectionRemoved":
         close(this._connections.get(e.address), e.vehicleId, e.blockTime);
+        break;
+      case "IntegrationRoleRevoked":
+        for (const i of this._connections.get(e.address) ?? []) if (i.to === null) i.to = e.blockTime;
         break;
     }
   }

@@ -86,7 +86,13 @@ export interface RegistryEvent {
   blockNumber: number;
   logIndex: number;
   blockTime: number;
-  kind: "DeviceMinted" | "DevicePaired" | "DeviceUnpaired" | "ConnectionAttested" | "ConnectionRemoved";
+  kind:
+    | "DeviceMinted"
+    | "DevicePaired"
+    | "DeviceUnpaired"
+    | "ConnectionAttested"
+    | "ConnectionRemoved"
+    | "IntegrationRoleRevoked";
   vehicleId: string;
   deviceId: string;
   /** Device key (DeviceMinted) or integration (connections), lowercase; "" otherwise. */

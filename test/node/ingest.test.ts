@@ -119,6 +119,46 @@ for (const target of STORE_TARGETS) {
         const b = drivingBatch({ vehicleId: reg.v2, integration: reg.software.address, sequence: 1, start });
         await expectRefused(await signed(reg.software, reg, b), 403, "connection_not_attested", "batch.integration");
       });
+      it("an integration whose role was revoked, for a batch ending after the revocation: connection_not_attested", async function () {
+        const role = await reg.vehicles.SOFTWARE_INTEGRATION_ROLE();
+        const [admin] = await ethers.getSigners();
+        await reg.vehicles.connect(admin).revokeRole(role, reg.software.address);
+        const revokedAt = await time.latest();
+        await index.poll();
+        now = revokedAt + 60;
+        const b = drivingBatch({
+          vehicleId: reg.v1,
+          integration: reg.software.address,
+          sequence: 1,
+          start: revokedAt - 30,
+          span: 60,
+        });
+        await expectRefused(await signed(reg.software, reg, b), 403, "connection_not_attested", "batch.integration");
+        // A batch that ended before the revocation is still the integration's.
+        const earlier = drivingBatch({
+          vehicleId: reg.v1,
+          integration: reg.software.address,
+          sequence: 2,
+          start: revokedAt - 200,
+          span: 60,
+        });
+        expect((await post(await signed(reg.software, reg, earlier))).statusCode).to.equal(201);
+      });
+      it("an integration whose connection was removed by removeConnections, for a later batch: connection_not_attested", async function () {
+        const [admin] = await ethers.getSigners();
+        await reg.vehicles.connect(admin).removeConnections(reg.software.address, [reg.v1]);
+        const removedAt = await time.latest();
+        await index.poll();
+        now = removedAt + 60;
+        const b = drivingBatch({
+          vehicleId: reg.v1,
+          integration: reg.software.address,
+          sequence: 1,
+          start: removedAt - 30,
+          span: 60,
+        });
+        await expectRefused(await signed(reg.software, reg, b), 403, "connection_not_attested", "batch.integration");
+      });
       it("a batch ending after the device was unpaired: device_not_paired", async function () {
         await reg.vehicles.connect(reg.alice).unpairDevice(reg.v1);
         const unpairedAt = await time.latest();
