@@ -20,6 +20,7 @@ const CONTRACTS = [
   "DataAccess",
   "RewardDistributor",
   "ConsumerStaking",
+  "DataCredits",
 ];
 // 6 governance/vault wiring steps, 3 genesis approvals (config/deploy/hardhat.json), 3 × 2 registry handovers,
 // the distributor's role on the vault, staking ↔ DataAccess (2), the staking handover (2) and the device registry
