@@ -23,6 +23,20 @@ import {
   type SiweSettings,
   type TokenClaims,
 } from "../lib/consent/siwe";
+import type { AccessRead } from "../lib/consent/access-log";
+import type { ReadPermit } from "../lib/consent/permissions";
+import {
+  decodeCursor,
+  encodeCursor,
+  HISTORY_QUERY_SCHEMA,
+  LATEST_QUERY_SCHEMA,
+  parseParams,
+  queryKey,
+  VEHICLE_PARAMS_SCHEMA,
+  type HistoryQuery,
+  type LatestQuery,
+} from "../lib/consent/read-query";
+import { readHistoryPage, readLatest } from "./reads";
 import type { TelemetryStore } from "./store";
 
 export interface DataApiDeps {
@@ -94,6 +108,90 @@ export function registerDataApi(
   });
 
   app.get("/v1/access-log/head", async () => store.accessLogHead());
+
+  // Validation at the edge: the read routes' zod schemas (lib/consent/read-query.ts) run as Fastify validators,
+  // after the bearer-token hook (401 before 400), and refuse with INVALID_PARAMETER / UNKNOWN_SIGNAL /
+  // INVALID_RANGE naming the parameter.
+  const zodValidator = ({ schema }: { schema: unknown }) => {
+    const zod = schema as Parameters<typeof parseParams>[0];
+    return (data: unknown) => {
+      try {
+        return { value: parseParams(zod, data) };
+      } catch (e) {
+        return { error: e as Error };
+      }
+    };
+  };
+  const readRoute = (querystring: unknown) => ({
+    onRequest: authenticate,
+    schema: { params: VEHICLE_PARAMS_SCHEMA, querystring },
+    validatorCompiler: zodValidator,
+  });
+
+  /** The permit for this read, decided now by the consent index (every read, no caching). */
+  const permitFor = (req: FastifyRequest, names: string[], t: number, range: { from?: number; to?: number } = {}) =>
+    deps.consent.check({
+      consumer: req.claims!.consumer,
+      vehicleId: BigInt((req.params as { id: string }).id),
+      names,
+      now: t,
+      ...range,
+    });
+
+  /**
+   * The access-log entry of a served read, committed before the answer is sent: if the append fails the read
+   * fails (500) and nothing is served. A crash after the commit and before the answer leaves a logged read the
+   * consumer did not receive (the log may over-state reads, never under-state them).
+   */
+  const logRead = (permit: ReadPermit, t: number, resultSize: number, asked: { from: number; to: number }) => {
+    const windows = permit.signals.flatMap((s) => (s.window === null ? [] : [s.window]));
+    const read: AccessRead = {
+      at: t,
+      consumer: permit.consumer,
+      vehicleId: permit.vehicleId.toString(),
+      signals: permit.signals.map((s) => s.dataType),
+      // The range of data the read could return (the union of the permitted windows), else the range asked for.
+      from: windows.length ? Math.min(...windows.map((w) => w.from)) : asked.from,
+      to: windows.length ? Math.max(...windows.map((w) => w.to)) : asked.to,
+      resultSize,
+      grant: { ...permit.grant, permissions: permit.grant.permissions.toString() },
+    };
+    return store.appendAccess(read);
+  };
+
+  app.get("/v1/vehicles/:id/signals/latest", readRoute(LATEST_QUERY_SCHEMA), async (req) => {
+    const q = req.query as LatestQuery;
+    const t = now();
+    const permit = permitFor(req, q.names.asked, t);
+    const signals = await readLatest(store, permit);
+    await logRead(permit, t, signals.filter((s) => s.values !== null).length, { from: t, to: t });
+    return { vehicleId: permit.vehicleId.toString(), signals };
+  });
+
+  app.get("/v1/vehicles/:id/signals/history", readRoute(HISTORY_QUERY_SCHEMA), async (req) => {
+    const q = req.query as HistoryQuery;
+    const t = now();
+    const key = queryKey(q);
+    const start =
+      q.cursor === undefined
+        ? { position: { signal: 0, start: null }, to: q.to ?? t }
+        : decodeCursor(q.cursor, key, q.names.asked.length);
+    const permit = permitFor(req, q.names.asked, t, { from: q.from, to: start.to });
+    const page = await readHistoryPage(store, permit, {
+      interval: q.interval,
+      agg: q.agg,
+      limit: q.limit,
+      position: start.position,
+    });
+    await logRead(permit, t, page.buckets.length, { from: q.from, to: start.to });
+    return {
+      vehicleId: permit.vehicleId.toString(),
+      interval: q.interval,
+      agg: q.agg,
+      buckets: page.buckets,
+      nextCursor: page.next === null ? null : encodeCursor(page.next, start.to, key),
+    };
+  });
 
   app.get("/v1/vehicles/:id/access-log", { onRequest: authenticate }, async (req) => {
     const { id } = req.params as { id: string };

@@ -111,7 +111,17 @@ export function buildNode(deps: NodeDeps): FastifyInstance & { counters: IngestC
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     if (err instanceof ConsentError) {
       // The read API's refusals (docs/data-api.md): UPPER_SNAKE codes, unlike ingest's lower_snake ones.
-      req.log.info({ code: err.code, field: err.field ?? null }, "request refused");
+      // Refused reads are not in the hash-chained access log (nothing was served, no grant relied on); they are
+      // logged here with who asked for which vehicle.
+      req.log.info(
+        {
+          code: err.code,
+          field: err.field ?? null,
+          consumer: req.claims?.consumer ?? null,
+          vehicleId: (req.params as { id?: string } | undefined)?.id ?? null,
+        },
+        "request refused",
+      );
       return reply.status(err.status).send(err.toJSON());
     }
     let refusal: Refusal;

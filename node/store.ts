@@ -41,6 +41,8 @@ interface SignalsTable {
   name: string;
   ts: number;
   values_json: string;
+  /** Position of the signal in its batch (migration 003): with (ts, batch_id) a total order of a vehicle's values. */
+  pos: Generated<number>;
 }
 interface StreamsTable {
   vehicle_id: string;
@@ -122,6 +124,14 @@ export interface StoredBatchRow {
   signedJson?: string;
 }
 
+/** One stored signal value, as the read API reads it; `(ts, batchId, pos)` orders a vehicle's values of a name. */
+export interface SignalRow {
+  ts: number;
+  batchId: number;
+  pos: number;
+  values: number[];
+}
+
 /** The narrow interface the node, the tasks and the benchmarks use. */
 export interface TelemetryStore {
   readonly kind: StoreKind;
@@ -159,6 +169,20 @@ export interface TelemetryStore {
   }): Promise<AccessLogEntry[]>;
   /** The head of the stored access log (count and hash of the last entry). */
   accessLogHead(): Promise<LogHead>;
+  /**
+   * Read API (issue 14): a vehicle's stored values of signal `name` with `from <= ts <= to`, in `(ts, batchId,
+   * pos)` order, after `after` (exclusive) when given, `limit` at most: one range scan of the `signals_read` index.
+   */
+  signalRows(q: {
+    vehicleId: string;
+    name: string;
+    from: number;
+    to: number;
+    after?: Pick<SignalRow, "ts" | "batchId" | "pos">;
+    limit: number;
+  }): Promise<SignalRow[]>;
+  /** Read API: the latest stored value of signal `name` with `from <= ts <= to` (last in `(ts, batchId, pos)` order). */
+  latestSignal(q: { vehicleId: string; name: string; from: number; to: number }): Promise<SignalRow | undefined>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -282,6 +306,23 @@ function migrations(kind: StoreKind): Record<string, Migration> {
         await db.schema.createIndex("access_log_consumer").on("access_log").columns(["consumer", "seq"]).execute();
       },
     },
+    "003_signal_reads": {
+      // The read API's keyset order: a signal's position in its batch makes (ts, batch_id, pos) unique per vehicle
+      // and name, so history pages resume exactly and `last` is one stored value. The new index replaces
+      // signals_vehicle_name_ts (a prefix of it), so ingest keeps one index on the read path.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable("signals")
+          .addColumn("pos", "integer", (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .createIndex("signals_read")
+          .on("signals")
+          .columns(["vehicle_id", "name", "ts", "batch_id", "pos"])
+          .execute();
+        await db.schema.dropIndex("signals_vehicle_name_ts").execute();
+      },
+    },
   };
 }
 
@@ -309,6 +350,10 @@ class Refused extends Error {
 function isUniqueViolation(e: unknown): boolean {
   const err = e as { code?: string };
   return err.code === "23505" || err.code === "SQLITE_CONSTRAINT_UNIQUE" || err.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+function toSignalRow(r: { ts: number; batch_id: number; pos: number; values_json: string }): SignalRow {
+  return { ts: Number(r.ts), batchId: Number(r.batch_id), pos: Number(r.pos), values: JSON.parse(r.values_json) };
 }
 
 class KyselyStore implements TelemetryStore {
@@ -370,6 +415,51 @@ class KyselyStore implements TelemetryStore {
       .limit(1)
       .executeTakeFirst();
     return last ? { count: Number(last.seq) + 1, hash: last.hash } : EMPTY_HEAD;
+  }
+
+  async signalRows(q: {
+    vehicleId: string;
+    name: string;
+    from: number;
+    to: number;
+    after?: Pick<SignalRow, "ts" | "batchId" | "pos">;
+    limit: number;
+  }): Promise<SignalRow[]> {
+    const after = q.after;
+    const rows = await this._db
+      .selectFrom("signals")
+      .select(["ts", "batch_id", "pos", "values_json"])
+      .where("vehicle_id", "=", q.vehicleId)
+      .where("name", "=", q.name)
+      .where("ts", ">=", q.from)
+      .where("ts", "<=", q.to)
+      .$if(after !== undefined, (qb) =>
+        qb.where((eb) =>
+          eb(eb.refTuple("ts", "batch_id", "pos"), ">", eb.tuple(after!.ts, after!.batchId, after!.pos)),
+        ),
+      )
+      .orderBy("ts")
+      .orderBy("batch_id")
+      .orderBy("pos")
+      .limit(q.limit)
+      .execute();
+    return rows.map(toSignalRow);
+  }
+
+  async latestSignal(q: { vehicleId: string; name: string; from: number; to: number }): Promise<SignalRow | undefined> {
+    const row = await this._db
+      .selectFrom("signals")
+      .select(["ts", "batch_id", "pos", "values_json"])
+      .where("vehicle_id", "=", q.vehicleId)
+      .where("name", "=", q.name)
+      .where("ts", ">=", q.from)
+      .where("ts", "<=", q.to)
+      .orderBy("ts", "desc")
+      .orderBy("batch_id", "desc")
+      .orderBy("pos", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toSignalRow(row);
   }
 
   async insertBatch(r: BatchRecord): Promise<InsertResult> {
@@ -439,12 +529,13 @@ class KyselyStore implements TelemetryStore {
         await trx
           .insertInto("signals")
           .values(
-            b.signals.map((sig) => ({
+            b.signals.map((sig, pos) => ({
               batch_id: id,
               vehicle_id: b.vehicleId,
               name: sig.name,
               ts: sig.timestamp,
               values_json: JSON.stringify(sig.values),
+              pos,
             })),
           )
           .execute();
@@ -650,7 +741,7 @@ class SqliteStore extends KyselyStore {
          values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const signal = database.prepare(
-      "insert into signals (batch_id, vehicle_id, name, ts, values_json) values (?, ?, ?, ?, ?)",
+      "insert into signals (batch_id, vehicle_id, name, ts, values_json, pos) values (?, ?, ?, ?, ?, ?)",
     );
     const tx = database.transaction((r: BatchRecord): InsertResult => {
       const b = r.signed.batch;
@@ -691,7 +782,9 @@ class SqliteStore extends KyselyStore {
           s.innerMeters,
         ).lastInsertRowid,
       );
-      for (const sig of b.signals) signal.run(id, b.vehicleId, sig.name, sig.timestamp, JSON.stringify(sig.values));
+      b.signals.forEach((sig, pos) =>
+        signal.run(id, b.vehicleId, sig.name, sig.timestamp, JSON.stringify(sig.values), pos),
+      );
       return { ok: true, id };
     });
     // A refusal returned from the transaction function commits nothing written before it: the refusals come
