@@ -1,5 +1,6 @@
 /**
- * `npm run node:data` — the network node. Settings (flags or environment):
+ * `npm run node:data` — the network node: ingest (docs/telemetry.md) and, when the deployment record names DataAccess
+ * and ConsumerStaking, the read API under on-chain consent (docs/data-api.md). Settings (flags or environment):
  *   --rpc <url>            RPC_URL, default http://127.0.0.1:8545
  *   --network <name>       the deployment record deployments/<name>.json (default localhost) gives the registry
  *   --registry <address>   instead of the record
@@ -9,6 +10,10 @@
  *                          latest block's timestamp, for a local chain whose time was moved (chain:advance, tests)
  *   --from-block <n>       first block the registry index reads (default: the registries' deploy block from the
  *                          deployment record, else 0)
+ *   --domain <authority>   SIWE_DOMAIN: the domain sign-in messages must name (default 127.0.0.1:<port>)
+ *   --uri <origin>         SIWE_URI: the origin their URI must be on (default http://<domain>)
+ *   NODE_TOKEN_KEY         0x + 64 hex digits or more: the HS256 key of the bearer tokens; when unset a random key
+ *                          is generated at start (tokens do not survive a restart)
  *   DATABASE_URL           postgres://… selects PostgreSQL instead
  *   LOG_LEVEL              pino level, default info
  * SIGTERM / SIGINT: stops taking requests, finishes the in-flight ones, stops the poller, closes the store.
@@ -18,6 +23,8 @@ import path from "node:path";
 import { JsonRpcProvider, isAddress } from "ethers";
 import { pino } from "pino";
 import { NODE_DEFAULTS } from "../lib/telemetry/settings";
+import { CONSENT_INDEX_DEFAULTS, ConsentIndex } from "../lib/consent/chain-index";
+import { generateTokenKey, parseTokenKey } from "../lib/consent/siwe";
 import { RegistryIndex } from "./registry-index";
 import { buildNode } from "./server";
 import { openStore } from "./store";
@@ -42,6 +49,8 @@ async function main(): Promise<void> {
     fail(`--port: expected a port number, got "${portText}"`);
   let registry = arg("registry");
   let recordFromBlock = 0;
+  let consentContracts: { access: string; staking: string } | undefined;
+  let consentFromBlock = 0;
   if (registry !== undefined) {
     if (!isAddress(registry)) fail(`--registry: expected a 0x address, got "${registry}"`);
   } else {
@@ -54,6 +63,15 @@ async function main(): Promise<void> {
     if (!registry || !isAddress(registry)) fail(`${file} contracts.VehicleRegistry.address: missing or not an address`);
     const blocks = ["VehicleRegistry", "DeviceRegistry"].map((n) => record.contracts?.[n]?.blockNumber);
     if (blocks.every((b) => Number.isInteger(b))) recordFromBlock = Math.min(...(blocks as number[]));
+    const access = record.contracts?.DataAccess?.address;
+    const staking = record.contracts?.ConsumerStaking?.address;
+    if (access && staking && isAddress(access) && isAddress(staking)) {
+      consentContracts = { access, staking };
+      // The consent index must start at or before the registry's deployment (mints) and ConsumerStaking's
+      // (its constructor sets the stake formula).
+      const cb = ["VehicleRegistry", "DataAccess", "ConsumerStaking"].map((n) => record.contracts?.[n]?.blockNumber);
+      if (cb.every((b) => Number.isInteger(b))) consentFromBlock = Math.min(...(cb as number[]));
+    }
   }
   const fromBlockText = arg("from-block");
   if (fromBlockText !== undefined && !/^\d+$/.test(fromBlockText)) {
@@ -99,7 +117,31 @@ async function main(): Promise<void> {
     setInterval(() => void refresh().catch(() => undefined), NODE_DEFAULTS.pollIntervalMs).unref();
     now = () => seen.ts + Math.floor((Date.now() - seen.at) / 1000);
   }
-  const app = buildNode({ store, index, chainId, registry, logger: log, now });
+  let consent: ConsentIndex | undefined;
+  let dataApi: Parameters<typeof buildNode>[0]["dataApi"];
+  if (consentContracts === undefined) {
+    log.warn("no DataAccess/ConsumerStaking in the deployment record: ingest only, no read API");
+  } else {
+    consent = new ConsentIndex(
+      provider,
+      { vehicles: registry, ...consentContracts },
+      { ...CONSENT_INDEX_DEFAULTS, fromBlock: fromBlockText !== undefined ? fromBlock : consentFromBlock },
+    );
+    const domain = arg("domain") ?? process.env.SIWE_DOMAIN ?? `127.0.0.1:${portText}`;
+    const uri = arg("uri") ?? process.env.SIWE_URI ?? `http://${domain}`;
+    let keyText = process.env.NODE_TOKEN_KEY;
+    if (keyText === undefined || keyText === "") {
+      keyText = generateTokenKey();
+      log.warn("NODE_TOKEN_KEY unset: a random token key was generated; tokens end with this process");
+    }
+    const tokenKey = parseTokenKey(keyText, "environment", "NODE_TOKEN_KEY");
+    dataApi = { siwe: { domain, uri, chainId }, tokenKey, consent, provider };
+  }
+  const app = buildNode({ store, index, chainId, registry, logger: log, now, dataApi });
+  if (consent !== undefined) {
+    await consent.start((e) => log.error({ err: e }, "consent index poll failed"));
+    app.log.info({ cursor: consent.cursor }, "consent index caught up");
+  }
   await index.load();
   app.log.info({ cursor: index.cursor, store: store.kind }, "registry index loaded; catching up");
   await index.poll();
@@ -120,6 +162,7 @@ async function main(): Promise<void> {
     void (async () => {
       await app.close(); // stops accepting, waits for in-flight requests
       await index.stop();
+      await consent?.stop();
       await store.close();
       process.exit(0);
     })();
