@@ -26,6 +26,44 @@ export class DataApiError extends Error {
   }
 }
 
+/** Refusals of a read by consent (403), each its own code. */
+export type ReadRefusalCode =
+  | "NO_GRANT"
+  | "DATA_TYPE_NOT_GRANTED"
+  | "GRANT_EXPIRED"
+  | "GRANT_REVOKED"
+  | "VEHICLE_TRANSFERRED"
+  | "STAKE_NOT_COVERED"
+  | "CONSUMER_FROZEN"
+  | "NOT_VEHICLE_OWNER";
+
+/** 401: not signed in, an expired or bad token, or a refused sign-in (sign in again). */
+export class NotSignedInError extends DataApiError {
+  override readonly name = "NotSignedInError";
+}
+/** 400: a bad parameter, named in `field`. */
+export class BadRequestError extends DataApiError {
+  override readonly name = "BadRequestError";
+}
+/** 403: the read is not covered by consent; `code` says which check refused it. */
+export class ReadRefusedError extends DataApiError {
+  override readonly name = "ReadRefusedError";
+  declare readonly code: ReadRefusalCode;
+}
+/** 503 / 429 / network: the node cannot answer now (INDEX_STALE, SIWE_TOO_MANY_NONCES, NETWORK_ERROR); retry. */
+export class NodeUnavailableError extends DataApiError {
+  override readonly name = "NodeUnavailableError";
+}
+
+/** The typed error of a node answer. */
+export function errorOf(code: string, status: number, message: string, field: string | null): DataApiError {
+  if (status === 401) return new NotSignedInError(code, status, message, field);
+  if (status === 400) return new BadRequestError(code, status, message, field);
+  if (status === 403) return new ReadRefusedError(code, status, message, field);
+  if (status === 0 || status === 429 || status === 503) return new NodeUnavailableError(code, status, message, field);
+  return new DataApiError(code, status, message, field);
+}
+
 export type Aggregation = "avg" | "min" | "max" | "last";
 
 export interface LatestSignal {
@@ -160,7 +198,7 @@ export class DataClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
-      throw new DataApiError("NETWORK_ERROR", 0, `${method} ${path}: ${(e as Error).message}`);
+      throw new NodeUnavailableError("NETWORK_ERROR", 0, `${method} ${path}: ${(e as Error).message}`);
     }
     const text = await res.text();
     let json: unknown;
@@ -171,12 +209,7 @@ export class DataClient {
     }
     if (!res.ok) {
       const err = (json ?? {}) as { code?: string; message?: string; field?: string | null };
-      throw new DataApiError(
-        err.code ?? "BAD_RESPONSE",
-        res.status,
-        err.message ?? `HTTP ${res.status}`,
-        err.field ?? null,
-      );
+      throw errorOf(err.code ?? "BAD_RESPONSE", res.status, err.message ?? `HTTP ${res.status}`, err.field ?? null);
     }
     return json as T;
   }
