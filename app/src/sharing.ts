@@ -8,14 +8,17 @@ import { abi as accessAbi } from "../../artifacts/contracts/registry/DataAccess.
 import { abi as stakingAbi } from "../../artifacts/contracts/staking/ConsumerStaking.sol/ConsumerStaking.json";
 import type { ConsumerStaking, DataAccess } from "../../typechain-types";
 import { DATA_TYPES } from "../../lib/data-types";
-import type { DeploymentRecord } from "./data";
 
 export interface SharingContracts {
   access: DataAccess;
   staking: ConsumerStaking;
 }
 
-export function sharingContractsOf(record: DeploymentRecord, runner: ContractRunner): SharingContracts | undefined {
+/** `record`: the deployment record (data.ts's DeploymentRecord; not imported, so tests can import this file). */
+export function sharingContractsOf(
+  record: { contracts: Record<string, { address: string } | undefined> },
+  runner: ContractRunner,
+): SharingContracts | undefined {
   const c = record.contracts;
   if (!c.DataAccess || !c.ConsumerStaking) return undefined;
   return {
