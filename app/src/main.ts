@@ -14,6 +14,8 @@ import { explain } from "./errors";
 import { amountNodes, exactAmountText, formatAmount, formatTime, readableAmount, shortAddress } from "./format";
 import { installDevWallet } from "./dev-wallet";
 import { rememberedWallet, rememberWallet, watchWallets, type WalletChoice } from "./wallets";
+import { dataTypeNames, loadGrants, permissionsOf, sharingContractsOf } from "./sharing";
+import { DATA_TYPES } from "../../lib/data-types";
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const node = document.getElementById(id);
@@ -51,6 +53,15 @@ const el = {
   moreWeeks: $<HTMLButtonElement>("more-weeks"),
   vehiclesSection: $("vehicles-section"),
   vehicles: $("vehicles"),
+  sharingSection: $("sharing-section"),
+  grantsBody: $("grants-body"),
+  grantsTable: $("grants"),
+  noGrants: $("no-grants"),
+  grantForm: $<HTMLFormElement>("grant-form"),
+  grantVehicle: $<HTMLSelectElement>("grant-vehicle"),
+  grantConsumer: $<HTMLInputElement>("grant-consumer"),
+  grantTypes: $("grant-types"),
+  grantDays: $<HTMLInputElement>("grant-days"),
   footer: $("footer"),
 };
 
@@ -122,7 +133,8 @@ function drawWei(node: HTMLElement) {
 }
 
 function hideAccountSections() {
-  for (const s of [el.claimSection, el.pendingSection, el.historySection, el.vehiclesSection]) show(s, false);
+  for (const s of [el.claimSection, el.pendingSection, el.historySection, el.vehiclesSection, el.sharingSection])
+    show(s, false);
 }
 
 function setBusy(b: boolean) {
@@ -359,6 +371,7 @@ async function refresh(): Promise<void> {
     if (my !== generation) return;
     alertMessage(undefined);
     render(s);
+    await renderSharing(s, my);
   } catch (e) {
     if (my !== generation) return;
     hideAccountSections();
@@ -483,6 +496,134 @@ async function send(what: string, make: (c: Contracts) => Promise<ContractTransa
   await refresh();
 }
 
+const DAY = 86400; // seconds
+
+/** The "Data sharing" view: the live grants on the account's vehicles, read from the chain. */
+async function renderSharing(s: AccountState, my: number) {
+  const sc = sharingContractsOf(record!, freshProvider());
+  if (!sc) return show(el.sharingSection, false);
+  const grants = await loadGrants(
+    sc,
+    s.vehicles.map((v) => v.id),
+  );
+  if (my !== generation) return;
+  el.grantsBody.replaceChildren(
+    ...grants.map((g) => {
+      const tr = document.createElement("tr");
+      tr.dataset.vehicle = g.vehicleId.toString();
+      tr.dataset.consumer = g.consumer;
+      const cs = g.consumerState;
+      const frozen = cs.frozenUntil > s.chainTime;
+      const expired = g.expiresAt <= s.chainTime;
+      const cells = [
+        `#${g.vehicleId}`,
+        shortAddress(g.consumer),
+        dataTypeNames(g.permissions).join(", "),
+        `${expired ? "expired " : ""}${new Date(g.expiresAt * 1000).toISOString().slice(0, 10)}`,
+        `${readableAmount(cs.staked)} DIMO · ${frozen ? "frozen" : cs.covered ? "covers its grants" : "does not cover its grants"}`,
+      ];
+      const names = ["vehicle", "consumer", "types", "expires", "stake"];
+      cells.forEach((text, i) => {
+        const td = document.createElement("td");
+        td.dataset.field = names[i];
+        td.textContent = text;
+        if (i === 1) td.title = g.consumer;
+        if (i === 3) td.dataset.expiresAt = String(g.expiresAt);
+        if (i === 4) td.dataset.stakeWei = cs.staked.toString();
+        tr.append(td);
+      });
+      const actions = document.createElement("td");
+      const extend = document.createElement("button");
+      extend.type = "button";
+      extend.className = "secondary";
+      extend.textContent = "Extend 30 days";
+      extend.setAttribute("aria-label", `Extend the grant of vehicle #${g.vehicleId} to ${g.consumer} by 30 days`);
+      extend.dataset.action = "extend";
+      extend.addEventListener("click", () => {
+        const until = Math.max(g.expiresAt, s.chainTime) + 30 * DAY;
+        void send(
+          `the extension of vehicle #${g.vehicleId}'s grant`,
+          async (c) => (await sharingSigner(c)).access.grant(g.vehicleId, g.consumer, g.permissions, until),
+          `Extended the grant of vehicle #${g.vehicleId} until ${new Date(until * 1000).toISOString().slice(0, 10)}.`,
+        );
+      });
+      const revoke = document.createElement("button");
+      revoke.type = "button";
+      revoke.className = "secondary";
+      revoke.textContent = "Revoke";
+      revoke.setAttribute("aria-label", `Revoke the grant of vehicle #${g.vehicleId} to ${g.consumer}`);
+      revoke.dataset.action = "revoke";
+      revoke.addEventListener("click", () => {
+        void send(
+          `the revocation of vehicle #${g.vehicleId}'s grant`,
+          async (c) => (await sharingSigner(c)).access.revoke(g.vehicleId, g.consumer),
+          `Revoked ${shortAddress(g.consumer)}'s access to vehicle #${g.vehicleId}.`,
+        );
+      });
+      actions.append(extend, revoke);
+      tr.append(actions);
+      return tr;
+    }),
+  );
+  show(el.grantsTable, grants.length > 0);
+  show(el.noGrants, grants.length === 0);
+  const chosenVehicle = el.grantVehicle.value;
+  el.grantVehicle.replaceChildren(
+    ...s.vehicles.map((v) => {
+      const o = document.createElement("option");
+      o.value = v.id.toString();
+      o.textContent = `#${v.id} · ${v.label}`;
+      return o;
+    }),
+  );
+  if (chosenVehicle) el.grantVehicle.value = chosenVehicle;
+  if (el.grantTypes.querySelectorAll("input").length === 0)
+    for (const t of DATA_TYPES) {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = t.name;
+      box.name = "data-type";
+      label.append(box, ` ${t.name}`);
+      label.title = t.description;
+      el.grantTypes.append(label);
+    }
+  show(el.grantForm, s.vehicles.length > 0);
+  show(el.sharingSection, true);
+}
+
+async function sharingSigner(c: Contracts) {
+  return sharingContractsOf(record!, await signerOf(c))!;
+}
+
+async function grantAccess(ev: SubmitEvent) {
+  ev.preventDefault();
+  const s = state;
+  if (!s) return;
+  const consumer = el.grantConsumer.value.trim();
+  if (!isAddress(consumer)) {
+    status("failed", "The consumer address is not a valid address (0x followed by 40 hex digits).");
+    return;
+  }
+  const types = [...el.grantTypes.querySelectorAll<HTMLInputElement>("input:checked")].map((b) => b.value);
+  if (types.length === 0) {
+    status("failed", "Choose at least one data type to share.");
+    return;
+  }
+  const days = Number(el.grantDays.value);
+  if (!Number.isInteger(days) || days < 1) {
+    status("failed", "Days must be a whole number of at least 1.");
+    return;
+  }
+  const vehicleId = BigInt(el.grantVehicle.value);
+  const until = s.chainTime + days * DAY;
+  await send(
+    `the grant of vehicle #${vehicleId} to ${shortAddress(consumer)}`,
+    async (c) => (await sharingSigner(c)).access.grant(vehicleId, getAddress(consumer), permissionsOf(types), until),
+    `Granted ${shortAddress(consumer)} access to vehicle #${vehicleId} (${types.join(", ")}) for ${days} days.`,
+  );
+}
+
 async function signerOf(c: Contracts) {
   return (c.distributor.runner as BrowserProvider).getSigner(account);
 }
@@ -548,6 +689,7 @@ async function start() {
   el.switchNetwork.addEventListener("click", () => void switchNetwork());
   el.claim.addEventListener("click", () => void claim());
   el.claimToForm.addEventListener("submit", (ev) => void claimTo(ev));
+  el.grantForm.addEventListener("submit", (ev) => void grantAccess(ev));
   el.activate.addEventListener("click", () => void activate());
   el.moreWeeks.addEventListener("click", () => {
     historyWeeks += HISTORY_PAGE;
