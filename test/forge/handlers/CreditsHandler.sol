@@ -26,13 +26,15 @@ contract CreditsHandler is HandlerBase {
     uint256 public constant MAX_PRICE = 1e17; // wei per credit the Timelock sets (invalid values tried apart)
     uint256 public constant BATCH_MAX = 3;
 
-    bytes32 private constant _DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant _DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
     bytes32 private constant _RECEIPT_TYPEHASH = keccak256(
         "Receipt(address consumer,address node,uint256 cumulativeCredits,uint256 sequence,uint256 maxPricePerCredit)"
     );
-    bytes32 private constant _PERMIT_TYPEHASH =
-        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
+    bytes32 private constant _PERMIT_TYPEHASH = keccak256(
+        "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+    );
 
     DataCredits internal immutable credits;
     address[] internal _nodes;
@@ -105,7 +107,9 @@ contract CreditsHandler is HandlerBase {
         uint256 deadline = block.timestamp + 1 hours;
         bytes32 digest = _digest(
             token.DOMAIN_SEPARATOR(),
-            keccak256(abi.encode(_PERMIT_TYPEHASH, consumer, address(credits), amount, token.nonces(consumer), deadline))
+            keccak256(
+                abi.encode(_PERMIT_TYPEHASH, consumer, address(credits), amount, token.nonces(consumer), deadline)
+            )
         );
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(suite.actorKey(i), digest);
         bool ok = _depositWithPermit(consumer, amount, deadline, v, r, s);
@@ -317,7 +321,12 @@ contract CreditsHandler is HandlerBase {
 
     /// @notice An actor (or a node, or the guardian) holding no role tries the Timelock's doors.
     function unauthorised(uint256 actorSeed) external {
-        address by = actorSeed % 3 == 0 ? _nodes[0] : actorSeed % 3 == 1 ? guardian : _actor(actorSeed >> 2);
+        address by =
+            actorSeed % 3 == 0
+                ? _nodes[0]
+                : actorSeed % 3 == 1
+                    ? guardian
+                    : _actor(actorSeed >> 2);
         if (_setPrice(by, 1) || _setNotice(by, 1 days) || _setSplit(by, 0, 10_000)) ghostParameterWrong = true;
         calls["unauthorised"]++;
     }
@@ -366,7 +375,10 @@ contract CreditsHandler is HandlerBase {
         uint256[] memory chSequence = new uint256[](n);
         for (uint256 j = 0; j < n; ++j) {
             IDataCredits.Receipt memory r = receipts[j];
-            (uint256 c, uint256 s) = (ghostChannelCredits[r.consumer][r.node], ghostChannelSequence[r.consumer][r.node]);
+            (uint256 c, uint256 s) = (
+                ghostChannelCredits[r.consumer][r.node],
+                ghostChannelSequence[r.consumer][r.node]
+            );
             uint256 spentBefore;
             for (uint256 k = 0; k < j; ++k) {
                 if (receipts[k].consumer != r.consumer) continue;
