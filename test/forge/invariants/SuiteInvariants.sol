@@ -7,6 +7,7 @@ import {DimoToken} from "../../../contracts/DimoToken.sol";
 import {IssuanceVault} from "../../../contracts/IssuanceVault.sol";
 import {RewardDistributor} from "../../../contracts/rewards/RewardDistributor.sol";
 import {ConsumerStaking} from "../../../contracts/staking/ConsumerStaking.sol";
+import {DataCredits} from "../../../contracts/data/DataCredits.sol";
 
 /// @title SuiteInvariants
 /// @notice The PRODUCT.md invariants every campaign checks after every call, whatever its handlers do.
@@ -17,6 +18,7 @@ abstract contract SuiteInvariants is Test {
     IssuanceVault internal vault;
     RewardDistributor internal distributor;
     ConsumerStaking internal staking;
+    DataCredits internal credits;
     address internal timelock;
     address[] internal actors;
     uint256 internal totalSupplyAtGenesis;
@@ -25,6 +27,7 @@ abstract contract SuiteInvariants is Test {
         suite = new Suite();
         (token, vault, distributor, staking) = (suite.token(), suite.vault(), suite.distributor(), suite.staking());
         timelock = address(suite.timelock());
+        credits = suite.credits();
         actors = suite.actors();
         totalSupplyAtGenesis = token.TOTAL_SUPPLY();
         vm.warp(suite.GENESIS());
@@ -43,6 +46,7 @@ abstract contract SuiteInvariants is Test {
                 token.balanceOf(address(vault)) +
                 token.balanceOf(address(distributor)) +
                 token.balanceOf(address(staking)) +
+                token.balanceOf(address(credits)) +
                 token.balanceOf(timelock);
         for (uint256 i = 0; i < actors.length; ++i) held += token.balanceOf(actors[i]);
         assertEq(held, supply, "sum of known balances == totalSupply");

@@ -17,6 +17,7 @@ import {DataAccess} from "../../../contracts/registry/DataAccess.sol";
 import {IDeviceRegistry} from "../../../contracts/interfaces/IDeviceRegistry.sol";
 import {IVehicleRegistry} from "../../../contracts/interfaces/IVehicleRegistry.sol";
 import {IAccessCapacity} from "../../../contracts/interfaces/IAccessCapacity.sol";
+import {DataCredits} from "../../../contracts/data/DataCredits.sol";
 import {Vm, VM_ADDRESS} from "./Vm.sol";
 
 /// @title Suite
@@ -31,6 +32,13 @@ contract Suite {
     uint256 public constant GENESIS = 1_800_000_000; // unix seconds (2027-01-15)
     uint256 public constant DISPUTE_BOND = 10_000e18; // wei (lib/deploy-config.ts DEFAULT_DISPUTE_BOND)
     uint256 public constant MIN_GRANT_AGE = 7 days; // seconds (config/deploy/default.json minGrantAgeSeconds)
+    /// @notice Actor `i`'s private key is `ACTOR_KEY_BASE + i`, so actors sign (receipts, permits, pairings, offers).
+    uint256 public constant ACTOR_KEY_BASE = 0xA11CE;
+    // DataCredits' initial parameters: scripts/deploy-suite.ts DATA_CREDITS_DEFAULTS.
+    uint256 public constant CREDIT_PRICE = 1e15; // wei per credit
+    uint256 public constant CREDIT_NOTICE = 7 days; // seconds
+    uint256 public constant CREDIT_BURN_BPS = 7_500;
+    uint256 public constant CREDIT_TREASURY_BPS = 500;
     /// @notice Stand-in for the rewards policy's hash (deploy-suite.ts hashes config/rewards-policy.json).
     bytes32 public constant POLICY_HASH = keccak256("fuzz rewards policy");
 
@@ -43,13 +51,14 @@ contract Suite {
     DeviceRegistry public immutable devices;
     VehicleRegistry public immutable vehicles;
     DataAccess public immutable access;
+    DataCredits public immutable credits;
     address public immutable guardian = address(0x6A4D);
     address public immutable publisher = address(0x9B15);
 
     address[] private _actors;
 
     constructor() {
-        for (uint256 i = 0; i < ACTOR_COUNT; ++i) _actors.push(address(uint160(0xA000 + i)));
+        for (uint256 i = 0; i < ACTOR_COUNT; ++i) _actors.push(Vm(VM_ADDRESS).addr(ACTOR_KEY_BASE + i));
 
         address[] memory recipients = new address[](1);
         uint256[] memory amounts = new uint256[](1);
@@ -106,6 +115,20 @@ contract Suite {
         devices = new DeviceRegistry(address(timelock));
         vehicles = new VehicleRegistry(IDeviceRegistry(address(devices)), address(timelock));
         access = new DataAccess(IVehicleRegistry(address(vehicles)), IAccessCapacity(address(0)), address(timelock));
+        // As deploy-suite.ts: the Timelock is the admin and the treasury; the drivers' share funds the distributor.
+        credits = new DataCredits(
+            DataCredits.Params({
+                token: IERC20(address(token)),
+                vault: vault,
+                distributor: distributor,
+                treasury: address(timelock),
+                pricePerCredit: CREDIT_PRICE,
+                noticePeriod: CREDIT_NOTICE,
+                burnBps: CREDIT_BURN_BPS,
+                treasuryBps: CREDIT_TREASURY_BPS
+            }),
+            address(timelock)
+        );
         // The Timelock wires staking and data access both ways, and the device registry to the vehicle
         // registry (a device transfer unpairs), as the deployment's governance step does.
         Vm(VM_ADDRESS).startPrank(address(timelock));
@@ -122,5 +145,10 @@ contract Suite {
     /// @notice The actors handlers act as.
     function actors() external view returns (address[] memory) {
         return _actors;
+    }
+
+    /// @notice The private key of actor `i` (test keys only).
+    function actorKey(uint256 i) external pure returns (uint256) {
+        return ACTOR_KEY_BASE + i;
     }
 }

@@ -28,6 +28,9 @@ interface Vm {
 
     /// @notice The address of private key `privateKey`.
     function addr(uint256 privateKey) external pure returns (address);
+
+    /// @notice Signs `digest` with `privateKey` (secp256k1): the ECDSA signature's v, r and s.
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
 }
 
 /// @dev The cheatcode address: address(uint160(uint256(keccak256("hevm cheat code")))).
