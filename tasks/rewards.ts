@@ -209,6 +209,8 @@ export async function computeTask(args: ComputeArgs, hre: HardhatRuntimeEnvironm
   const { distribution, tree } = result;
   try {
     await refuseAgainstChain(hre, distribution, out, write);
+    const block = await snapshotBlockOfWeek(hre, week);
+    if (block !== null) distribution.snapshotBlock = block;
   } catch (e) {
     bar?.stop();
     throw e;
@@ -266,6 +268,18 @@ async function publishedContentHash(ctx: RewardsContext, week: number, root: str
   return events.length === 0 ? null : events[events.length - 1].args.contentHash;
 }
 
+/**
+ * The block week `week`'s registry snapshot is taken at (the last block before the week's end, recorded in the
+ * distribution file as `snapshotBlock`), or null while the week has not ended on this chain.
+ */
+async function snapshotBlockOfWeek(hre: HardhatRuntimeEnvironment, week: number): Promise<number | null> {
+  const ctx = await loadRewardsContext(hre);
+  const end = await ctx.vault.weekStart(week + 1);
+  const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
+  if (now < end) return null;
+  return lastBlockBefore(hre, end);
+}
+
 /** The last block whose timestamp is before `end` (binary search over block numbers), or null when none is. */
 async function lastBlockBefore(hre: HardhatRuntimeEnvironment, end: bigint): Promise<number | null> {
   const stamp = async (n: number) => BigInt((await hre.ethers.provider.getBlock(n))!.timestamp);
@@ -290,6 +304,8 @@ async function checkSnapshotAtWeekEnd(
   ctx: RewardsContext,
   week: number,
   snapshot: string,
+  recorded: number | undefined,
+  publishedFile: string,
 ): Promise<Difference[]> {
   const { firstDifferentByte } = await import("../lib/rewards/verify");
   const end = await ctx.vault.weekStart(week + 1);
@@ -308,6 +324,20 @@ async function checkSnapshotAtWeekEnd(
   }
   const block = await lastBlockBefore(hre, end);
   if (block === null) return [];
+  if (recorded !== block) {
+    return [
+      {
+        where: publishedFile,
+        field: "snapshotBlock",
+        expected: `${block} (the last block before week ${week}'s end)`,
+        found: recorded === undefined ? "absent" : String(recorded),
+        hint:
+          recorded === undefined
+            ? "the file does not say which block its registry snapshot was taken at (computed offline or before the week ended)"
+            : "the distribution file records another block than the week's end for its registry snapshot",
+      },
+    ];
+  }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-verify-snapshot-"));
   const log = console.log;
   try {
@@ -505,7 +535,16 @@ export async function verifyTask(args: VerifyArgs, hre: HardhatRuntimeEnvironmen
       hint: "the week's issuance differs from what the vault releases for it",
     });
   }
-  differences.push(...(await checkSnapshotAtWeekEnd(hre, ctx, published.week, args.snapshot)));
+  differences.push(
+    ...(await checkSnapshotAtWeekEnd(
+      hre,
+      ctx,
+      published.week,
+      args.snapshot,
+      published.snapshotBlock,
+      path.basename(file),
+    )),
+  );
   differences.push(...(await checkAgainstChainPolicyAndBudget(hre, ctx, published)));
   differences.push(...(await checkCreditsAgainstChain(hre, published)));
   if (differences.length === 0) {

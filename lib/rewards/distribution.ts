@@ -121,6 +121,12 @@ export interface DistributionHeader {
   tree: { file: string; sha256: string; leafCount: number; layerCount: number };
   cachedLayer: { layer: number; nodes: string[] };
   policyHash: string;
+  /**
+   * The block the registry snapshot was taken at: the last block before the week's end (docs/rewards-spec.md §1).
+   * Set by `rewards:compute` against a chain once the week has ended; absent in a file computed offline, which
+   * `rewards:verify` therefore refuses for a published week.
+   */
+  snapshotBlock?: number;
   /** SHA-256 of each input file's bytes, by input name (sorted). */
   inputs: Record<string, InputFileHash>;
   previous: { week: number; root: string; cumulativeTotalWei: bigint } | null;
@@ -239,6 +245,7 @@ export function headerJson(d: DistributionHeader): Record<string, unknown> {
     tree: { file: d.tree.file, sha256: d.tree.sha256, leafCount: d.tree.leafCount, layerCount: d.tree.layerCount },
     cachedLayer: { layer: d.cachedLayer.layer, nodes: d.cachedLayer.nodes },
     policyHash: d.policyHash,
+    ...(d.snapshotBlock === undefined ? {} : { snapshotBlock: d.snapshotBlock }),
     inputs: Object.fromEntries(
       Object.keys(d.inputs)
         .sort()
@@ -582,6 +589,7 @@ const headerSchema = z
       .strict(),
     cachedLayer: z.object({ layer: count, nodes: z.array(hex32) }).strict(),
     policyHash: hex32,
+    snapshotBlock: count.optional(),
     inputs: z.record(z.object({ file: z.string(), sha256: hex32 }).strict()),
     previous: z.object({ week: count, root: hex32, cumulativeTotalWei: weiString }).strict().nullable(),
     issuance: z.object({ weekWei: weiString, coreWei: weiString, greenWei: weiString }).strict(),
@@ -883,6 +891,7 @@ function readFrom(
     tree: h.tree,
     cachedLayer: h.cachedLayer,
     policyHash: h.policyHash,
+    ...(h.snapshotBlock === undefined ? {} : { snapshotBlock: h.snapshotBlock }),
     inputs: h.inputs,
     previous: h.previous && { ...h.previous, cumulativeTotalWei: big(h.previous.cumulativeTotalWei) },
     issuance: {

@@ -215,6 +215,16 @@ describe("weekly rewards end to end (three weeks)", function () {
     }
   });
 
+  it("records in each week's file the registry snapshot's block: the last block before the week's end", async function () {
+    for (let week = 0; week < 3; week++) {
+      const block = JSON.parse(fs.readFileSync(files[week], "utf8")).snapshotBlock;
+      expect(block, `week ${week}`).to.be.a("number");
+      const end = await vault.weekStart(week + 1);
+      expect(BigInt((await ethers.provider.getBlock(block))!.timestamp)).to.be.lessThan(end);
+      expect(BigInt((await ethers.provider.getBlock(block + 1))!.timestamp)).to.be.at.least(end);
+    }
+  });
+
   it("never overwrites a week whose root is on chain", async function () {
     const before = fs.readFileSync(files[1]);
     await rejects(
@@ -335,6 +345,24 @@ describe("weekly rewards end to end (three weeks)", function () {
       } finally {
         await ethers.provider.send("evm_revert", [id]);
       }
+    });
+
+    it("a registry snapshot block other than the week's end recorded, or none", async function () {
+      const recorded = JSON.parse(fs.readFileSync(files[2], "utf8")).snapshotBlock as number;
+      const later = tamperedCopy(2, "snapshot-block-later", (t) =>
+        t.replace(`"snapshotBlock": ${recorded},`, `"snapshotBlock": ${recorded + 1},`),
+      );
+      expect(fs.readFileSync(later, "utf8")).to.include(`"snapshotBlock": ${recorded + 1},`);
+      const { out } = await verifyFails({ file: later, ...inputsOf(2) });
+      expect(out).to.include(
+        `week-2.json snapshotBlock: expected ${recorded} (the last block before week 2's end), found ${recorded + 1} (the distribution file records another block than the week's end for its registry snapshot)`,
+      );
+      const none = tamperedCopy(2, "snapshot-block-none", (t) => t.replace(`  "snapshotBlock": ${recorded},\n`, ""));
+      expect(fs.readFileSync(none, "utf8")).not.to.include("snapshotBlock");
+      const { out: printed } = await verifyFails({ file: none, ...inputsOf(2) });
+      expect(printed).to.include(
+        `week-2.json snapshotBlock: expected ${recorded} (the last block before week 2's end), found absent`,
+      );
     });
 
     it("fabricated credits", async function () {
