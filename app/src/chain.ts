@@ -162,7 +162,11 @@ async function logsSince<T extends { blockNumber: number }>(
  * Events of blocks `[from, to]`: the whole range in one query, else (public RPCs cap the block range of
  * `eth_getLogs`) in ranges of at most 10,000 blocks, halved whenever the RPC refuses one.
  */
-async function logsIn<T>(from: number, to: number, query: (from: number, to: number) => Promise<T[]>): Promise<T[]> {
+export async function logsIn<T>(
+  from: number,
+  to: number,
+  query: (from: number, to: number) => Promise<T[]>,
+): Promise<T[]> {
   try {
     return await query(from, to);
   } catch (e) {

@@ -8,7 +8,7 @@
  * native button or form control, so the page works from the keyboard alone.
  */
 import { BrowserProvider, getAddress, isAddress, ZeroAddress, type ContractTransactionResponse } from "ethers";
-import { contractsOf, loadAccount, type AccountState, type Contracts } from "./chain";
+import { contractsOf, loadAccount, logsIn, type AccountState, type Contracts } from "./chain";
 import { loadRecord, NETWORK, type DeploymentRecord } from "./data";
 import { explain } from "./errors";
 import { amountNodes, exactAmountText, formatAmount, formatTime, readableAmount, shortAddress } from "./format";
@@ -371,7 +371,14 @@ async function refresh(): Promise<void> {
     if (my !== generation) return;
     alertMessage(undefined);
     render(s);
-    await renderSharing(s, my);
+    // The rewards are shown whatever happens to the data-sharing view: its failure is said in its own card.
+    await renderSharing(s, my).catch((e: unknown) => {
+      if (my !== generation) return;
+      el.grantsBody.replaceChildren();
+      el.noGrants.hidden = false;
+      el.noGrants.textContent = `Could not load the grants on your vehicles. ${(e as Error).message}`;
+      show(el.sharingSection, true);
+    });
   } catch (e) {
     if (my !== generation) return;
     hideAccountSections();
@@ -500,11 +507,16 @@ const DAY = 86400; // seconds
 
 /** The "Data sharing" view: the live grants on the account's vehicles, read from the chain. */
 async function renderSharing(s: AccountState, my: number) {
-  const sc = sharingContractsOf(record!, freshProvider());
+  const provider = freshProvider();
+  const sc = sharingContractsOf(record!, provider);
   if (!sc) return show(el.sharingSection, false);
+  // From DataAccess's deployment block, in ranges when the RPC caps eth_getLogs (as the rewards views read).
+  const from = record!.contracts.DataAccess?.blockNumber ?? 0;
+  const latest = await provider.getBlockNumber();
   const grants = await loadGrants(
     sc,
     s.vehicles.map((v) => v.id),
+    (query) => logsIn(from, latest, query),
   );
   if (my !== generation) return;
   el.grantsBody.replaceChildren(
@@ -566,6 +578,7 @@ async function renderSharing(s: AccountState, my: number) {
     }),
   );
   show(el.grantsTable, grants.length > 0);
+  el.noGrants.textContent = "No consumer has access to your vehicles.";
   show(el.noGrants, grants.length === 0);
   const chosenVehicle = el.grantVehicle.value;
   el.grantVehicle.replaceChildren(

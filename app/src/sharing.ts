@@ -64,12 +64,25 @@ export function permissionsOf(names: readonly string[]): bigint {
   return p;
 }
 
+/**
+ * Runs a log query over the blocks to read, split into ranges when the RPC caps `eth_getLogs` (chain.ts's
+ * `logsIn`); without one, a single query over every block.
+ */
+export type RangedQuery = <T>(query: (from: number, to: number) => Promise<T[]>) => Promise<T[]>;
+
 /** Live grants on `vehicleIds`, ordered by vehicle then consumer. */
-export async function loadGrants(s: SharingContracts, vehicleIds: readonly bigint[]): Promise<GrantRow[]> {
+export async function loadGrants(
+  s: SharingContracts,
+  vehicleIds: readonly bigint[],
+  ranged?: RangedQuery,
+): Promise<GrantRow[]> {
   if (vehicleIds.length === 0) return [];
   // One query for all the vehicles: an array in a topic position matches any of its values (ethers v6).
   const anyOf = [...vehicleIds] as unknown as bigint;
-  const logs = await s.access.queryFilter(s.access.filters.AccessGranted(anyOf));
+  const filter = s.access.filters.AccessGranted(anyOf);
+  const logs = ranged
+    ? await ranged((from, to) => s.access.queryFilter(filter, from, to))
+    : await s.access.queryFilter(filter);
   const pairs = new Map<string, { vehicleId: bigint; consumer: string }>();
   for (const l of logs) {
     const vehicleId = l.args.vehicleId;
