@@ -275,12 +275,14 @@ describe("DataCredits (issue 15)", function () {
   describe("Timelock parameters", function () {
     it("only the Timelock sets price, notice and split; bounds and events", async function () {
       const f = await loadFixture(creditsFixture);
+      // Thunks, sent one at a time: three calls started together reject before the loop awaits the later ones
+      // (an unhandled rejection under coverage's slower instrumented contracts).
       for (const call of [
-        f.credits.connect(f.outsider).setPricePerCredit(1),
-        f.credits.connect(f.outsider).setNoticePeriod(NOTICE),
-        f.credits.connect(f.outsider).setSplit(0, 0),
+        () => f.credits.connect(f.outsider).setPricePerCredit(1),
+        () => f.credits.connect(f.outsider).setNoticePeriod(NOTICE),
+        () => f.credits.connect(f.outsider).setSplit(0, 0),
       ]) {
-        await expect(call)
+        await expect(call())
           .to.be.revertedWithCustomError(f.credits, "AccessControlUnauthorizedAccount")
           .withArgs(f.outsider.address, DEFAULT_ADMIN_ROLE);
       }
