@@ -194,10 +194,7 @@ export function registerDataApi(
   });
 
   app.get("/v1/vehicles/:id/access-log", { onRequest: authenticate }, async (req) => {
-    const { id } = req.params as { id: string };
-    if (!/^(0|[1-9][0-9]{0,77})$/.test(id)) {
-      throw new ConsentError("INVALID_PARAMETER", `id: "${id}" is not a decimal vehicle id`, {}, "id");
-    }
+    const { id } = parseParams(VEHICLE_PARAMS_SCHEMA, req.params);
     const q = req.query as { after?: string; limit?: string };
     const after = q.after === undefined ? -1 : intParam("after", q.after, -1, Number.MAX_SAFE_INTEGER);
     const limit = q.limit === undefined ? 100 : intParam("limit", q.limit, 1, ACCESS_LOG_PAGE_MAX);

@@ -25,11 +25,9 @@ export async function readLatest(store: TelemetryStore, permit: ReadPermit): Pro
   const vehicleId = permit.vehicleId.toString();
   return Promise.all(
     permit.signals.map(async (s): Promise<LatestValue> => {
-      if (s.window === null) return { name: s.name, timestamp: null, values: null };
-      const row = await store.latestSignal({ vehicleId, name: s.dataType, ...s.window });
-      return row === undefined
-        ? { name: s.name, timestamp: null, values: null }
-        : { name: s.name, timestamp: row.ts, values: row.values };
+      const row =
+        s.window === null ? undefined : await store.latestSignal({ vehicleId, name: s.dataType, ...s.window });
+      return { name: s.name, timestamp: row?.ts ?? null, values: row?.values ?? null };
     }),
   );
 }

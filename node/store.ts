@@ -132,6 +132,14 @@ export interface SignalRow {
   values: number[];
 }
 
+/** A vehicle's values of one signal name with `from <= ts <= to`. */
+export interface SignalRange {
+  vehicleId: string;
+  name: string;
+  from: number;
+  to: number;
+}
+
 /** The narrow interface the node, the tasks and the benchmarks use. */
 export interface TelemetryStore {
   readonly kind: StoreKind;
@@ -173,16 +181,11 @@ export interface TelemetryStore {
    * Read API (issue 14): a vehicle's stored values of signal `name` with `from <= ts <= to`, in `(ts, batchId,
    * pos)` order, after `after` (exclusive) when given, `limit` at most: one range scan of the `signals_read` index.
    */
-  signalRows(q: {
-    vehicleId: string;
-    name: string;
-    from: number;
-    to: number;
-    after?: Pick<SignalRow, "ts" | "batchId" | "pos">;
-    limit: number;
-  }): Promise<SignalRow[]>;
+  signalRows(
+    q: SignalRange & { after?: Pick<SignalRow, "ts" | "batchId" | "pos">; limit: number },
+  ): Promise<SignalRow[]>;
   /** Read API: the latest stored value of signal `name` with `from <= ts <= to` (last in `(ts, batchId, pos)` order). */
-  latestSignal(q: { vehicleId: string; name: string; from: number; to: number }): Promise<SignalRow | undefined>;
+  latestSignal(q: SignalRange): Promise<SignalRow | undefined>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -417,22 +420,11 @@ class KyselyStore implements TelemetryStore {
     return last ? { count: Number(last.seq) + 1, hash: last.hash } : EMPTY_HEAD;
   }
 
-  async signalRows(q: {
-    vehicleId: string;
-    name: string;
-    from: number;
-    to: number;
-    after?: Pick<SignalRow, "ts" | "batchId" | "pos">;
-    limit: number;
-  }): Promise<SignalRow[]> {
+  async signalRows(
+    q: SignalRange & { after?: Pick<SignalRow, "ts" | "batchId" | "pos">; limit: number },
+  ): Promise<SignalRow[]> {
     const after = q.after;
-    const rows = await this._db
-      .selectFrom("signals")
-      .select(["ts", "batch_id", "pos", "values_json"])
-      .where("vehicle_id", "=", q.vehicleId)
-      .where("name", "=", q.name)
-      .where("ts", ">=", q.from)
-      .where("ts", "<=", q.to)
+    const rows = await this.signalsIn(q)
       .$if(after !== undefined, (qb) =>
         qb.where((eb) =>
           eb(eb.refTuple("ts", "batch_id", "pos"), ">", eb.tuple(after!.ts, after!.batchId, after!.pos)),
@@ -446,20 +438,25 @@ class KyselyStore implements TelemetryStore {
     return rows.map(toSignalRow);
   }
 
-  async latestSignal(q: { vehicleId: string; name: string; from: number; to: number }): Promise<SignalRow | undefined> {
-    const row = await this._db
-      .selectFrom("signals")
-      .select(["ts", "batch_id", "pos", "values_json"])
-      .where("vehicle_id", "=", q.vehicleId)
-      .where("name", "=", q.name)
-      .where("ts", ">=", q.from)
-      .where("ts", "<=", q.to)
+  async latestSignal(q: SignalRange): Promise<SignalRow | undefined> {
+    const row = await this.signalsIn(q)
       .orderBy("ts", "desc")
       .orderBy("batch_id", "desc")
       .orderBy("pos", "desc")
       .limit(1)
       .executeTakeFirst();
     return row === undefined ? undefined : toSignalRow(row);
+  }
+
+  /** The range both reads scan: a prefix of the `signals_read` index. */
+  private signalsIn(q: SignalRange) {
+    return this._db
+      .selectFrom("signals")
+      .select(["ts", "batch_id", "pos", "values_json"])
+      .where("vehicle_id", "=", q.vehicleId)
+      .where("name", "=", q.name)
+      .where("ts", ">=", q.from)
+      .where("ts", "<=", q.to);
   }
 
   async insertBatch(r: BatchRecord): Promise<InsertResult> {

@@ -531,7 +531,7 @@ async function renderSharing(s: AccountState, my: number) {
         `#${g.vehicleId}`,
         shortAddress(g.consumer),
         dataTypeNames(g.permissions).join(", "),
-        `${expired ? "expired " : ""}${new Date(g.expiresAt * 1000).toISOString().slice(0, 10)}`,
+        `${expired ? "expired " : ""}${utcDay(g.expiresAt)}`,
         `${readableAmount(cs.staked)} DIMO · ${frozen ? "frozen" : cs.covered ? "covers its grants" : "does not cover its grants"}`,
       ];
       const names = ["vehicle", "consumer", "types", "expires", "stake"];
@@ -545,33 +545,31 @@ async function renderSharing(s: AccountState, my: number) {
         tr.append(td);
       });
       const actions = document.createElement("td");
-      const extend = document.createElement("button");
-      extend.type = "button";
-      extend.className = "secondary";
-      extend.textContent = "Extend 30 days";
-      extend.setAttribute("aria-label", `Extend the grant of vehicle #${g.vehicleId} to ${g.consumer} by 30 days`);
-      extend.dataset.action = "extend";
-      extend.addEventListener("click", () => {
-        const until = Math.max(g.expiresAt, s.chainTime) + 30 * DAY;
-        void send(
-          `the extension of vehicle #${g.vehicleId}'s grant`,
-          async (c) => (await sharingSigner(c)).access.grant(g.vehicleId, g.consumer, g.permissions, until),
-          `Extended the grant of vehicle #${g.vehicleId} until ${new Date(until * 1000).toISOString().slice(0, 10)}.`,
-        );
-      });
-      const revoke = document.createElement("button");
-      revoke.type = "button";
-      revoke.className = "secondary";
-      revoke.textContent = "Revoke";
-      revoke.setAttribute("aria-label", `Revoke the grant of vehicle #${g.vehicleId} to ${g.consumer}`);
-      revoke.dataset.action = "revoke";
-      revoke.addEventListener("click", () => {
-        void send(
-          `the revocation of vehicle #${g.vehicleId}'s grant`,
-          async (c) => (await sharingSigner(c)).access.revoke(g.vehicleId, g.consumer),
-          `Revoked ${shortAddress(g.consumer)}'s access to vehicle #${g.vehicleId}.`,
-        );
-      });
+      const extend = rowButton(
+        "extend",
+        "Extend 30 days",
+        `Extend the grant of vehicle #${g.vehicleId} to ${g.consumer} by 30 days`,
+        () => {
+          const until = Math.max(g.expiresAt, s.chainTime) + 30 * DAY;
+          void send(
+            `the extension of vehicle #${g.vehicleId}'s grant`,
+            async (c) => (await sharingSigner(c)).access.grant(g.vehicleId, g.consumer, g.permissions, until),
+            `Extended the grant of vehicle #${g.vehicleId} until ${utcDay(until)}.`,
+          );
+        },
+      );
+      const revoke = rowButton(
+        "revoke",
+        "Revoke",
+        `Revoke the grant of vehicle #${g.vehicleId} to ${g.consumer}`,
+        () => {
+          void send(
+            `the revocation of vehicle #${g.vehicleId}'s grant`,
+            async (c) => (await sharingSigner(c)).access.revoke(g.vehicleId, g.consumer),
+            `Revoked ${shortAddress(g.consumer)}'s access to vehicle #${g.vehicleId}.`,
+          );
+        },
+      );
       actions.append(extend, revoke);
       tr.append(actions);
       return tr;
@@ -603,6 +601,23 @@ async function renderSharing(s: AccountState, my: number) {
     }
   show(el.grantForm, s.vehicles.length > 0);
   show(el.sharingSection, true);
+}
+
+/** A grant row's action button: its visible text, the accessible label naming the grant, `data-action`. */
+function rowButton(action: string, text: string, label: string, onClick: () => void): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "secondary";
+  b.textContent = text;
+  b.setAttribute("aria-label", label);
+  b.dataset.action = action;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/** The UTC day (YYYY-MM-DD) of a chain time in seconds. */
+function utcDay(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().slice(0, 10);
 }
 
 async function sharingSigner(c: Contracts) {

@@ -226,11 +226,12 @@ export class BucketAggregator {
     return this._start;
   }
 
-  /** Adds a value of time `ts`; returns the bucket it closed (when `ts` starts a new one). */
-  add(ts: number, values: readonly number[]): Bucket | undefined {
-    const start = this.bucketOf(ts);
-    const closed = this._start !== null && start !== this._start ? this.flush() : undefined;
-    if (this._start === null) this._start = start;
+  /**
+   * Adds a value of time `ts` to the bucket being filled (opening it when none is). The caller flushes first when
+   * `bucketOf(ts)` is not `current`: it decides whether the page has room for the next bucket.
+   */
+  add(ts: number, values: readonly number[]): void {
+    if (this._start === null) this._start = this.bucketOf(ts);
     this._count++;
     this._last = [...values];
     values.forEach((v, j) => {
@@ -245,7 +246,6 @@ export class BucketAggregator {
       if (v < this._min[j]) this._min[j] = v;
       if (v > this._max[j]) this._max[j] = v;
     });
-    return closed;
   }
 
   /** Closes the bucket being filled (undefined when none). */

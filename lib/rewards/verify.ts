@@ -41,6 +41,8 @@ function hintFor(field: string): string | undefined {
   if (field.startsWith("previous.")) return "the previous week's file given is not the one this week built on";
   if (field.startsWith("referrals.budgetWei")) return "the referral budget given differs from the one used";
   if (field.startsWith("policyHash")) return "the policy given differs from the one used";
+  if (field === "snapshotBlock")
+    return "the file does not record the last block before the week's end as its snapshot block";
   if (field.startsWith("credits.")) return "the credits given differ from the ones recorded in the file";
   return undefined;
 }
