@@ -196,14 +196,17 @@ abstract contract RegistrySetup is SuiteInvariants {
         while ((bits >> bit) & 1 == 0) ++bit;
     }
 
-    /// @dev On failure, names the handler's first bad action and its error selector.
+    /// @dev On failure, names the handler's first bad action and its error selector (0 when it did not revert).
     function _assertNoFlag(bool flag, string memory what) private view {
         if (!flag) return;
-        revert AssertionFailed(
-            string.concat(what, ": ", string(abi.encodePacked(handler.ghostFirstBadAction()))),
-            uint32(handler.ghostFirstBadError()),
-            0
-        );
+        bytes32 action = handler.ghostFirstBadAction();
+        bytes memory name = new bytes(32);
+        uint256 length;
+        for (; length < 32 && action[length] != 0; ++length) name[length] = action[length];
+        assembly ("memory-safe") {
+            mstore(name, length)
+        }
+        revert AssertionFailed(string.concat(what, ": ", string(name)), uint32(handler.ghostFirstBadError()), 0);
     }
 }
 
