@@ -11,6 +11,35 @@ import {bound} from "../lib/Test.sol";
 import {Suite} from "../lib/Suite.sol";
 import {HandlerBase} from "./HandlerBase.sol";
 
+/// @notice The VIN commitment of the handler's vehicle `id` (fresh VINs are numbered by the vehicle they mint).
+function registryFuzzVin(uint256 id) pure returns (bytes32) {
+    return keccak256(abi.encode("registry fuzz vin", id));
+}
+
+/// @notice One step of the digest the handler (over its ghost) and the invariants (over the contracts) both
+/// compute: keccak256 of the running hash and six words (the words past the free-memory pointer, not allocated).
+function digestStep(
+    bytes32 h,
+    uint256 a,
+    uint256 b,
+    uint256 c,
+    uint256 d,
+    uint256 e,
+    uint256 f
+) pure returns (bytes32 r) {
+    assembly ("memory-safe") {
+        let m := mload(0x40)
+        mstore(m, h)
+        mstore(add(m, 0x20), a)
+        mstore(add(m, 0x40), b)
+        mstore(add(m, 0x60), c)
+        mstore(add(m, 0x80), d)
+        mstore(add(m, 0xa0), e)
+        mstore(add(m, 0xc0), f)
+        r := keccak256(m, 0xe0)
+    }
+}
+
 /// @title RegistryHandler
 /// @notice Random bounded actions on the device registry, the vehicle registry and data-access consents:
 /// the Timelock approves and revokes manufacturers and integrations; manufacturers mint devices bound to their
@@ -30,11 +59,17 @@ import {HandlerBase} from "./HandlerBase.sol";
 /// Consumers stake `requiredStake(MAX_VEHICLES)` in the constructor, so capacity never refuses a grant here (the
 /// access campaign fuzzes capacity).
 contract RegistryHandler is HandlerBase {
-    uint256 public constant MAX_VEHICLES = 6;
+    uint256 public constant MAX_VEHICLES = 5;
     uint256 public constant MAX_DEVICES = 6;
     uint256 public constant MANUFACTURER_COUNT = 2;
+    /// @notice Manufacturer `m` is the address `MANUFACTURER_BASE + m`.
+    uint256 public constant MANUFACTURER_BASE = 0x3A0F0;
+    /// @notice Data consumers are the first `CONSUMER_COUNT` actors (the access campaign fuzzes grants at large).
+    uint256 public constant CONSUMER_COUNT = 2;
     /// @notice One more integration than `MAX_CONNECTIONS`, so that a full vehicle refuses the last one.
     uint256 public constant INTEGRATION_COUNT = 9;
+    /// @notice Integration `i` is the address `INTEGRATION_BASE + i`.
+    uint256 public constant INTEGRATION_BASE = 0x1E600;
     uint256 public constant MAX_HELD = 4; // pairing signatures held for a later submission
     /// @notice Device `n`'s key is `DEVICE_KEY_BASE + n` (distinct from the actors' keys).
     uint256 public constant DEVICE_KEY_BASE = 0xDE71CE;
@@ -105,12 +140,6 @@ contract RegistryHandler is HandlerBase {
         address owner; // who signed it
     }
 
-    /// @notice A connection as attested.
-    struct ConnectionRecord {
-        IVehicleRegistry.ConnectionKind kind;
-        uint256 epoch;
-    }
-
     /// @notice A data-access record as written.
     struct GrantRecord {
         bool exists;
@@ -133,9 +162,7 @@ contract RegistryHandler is HandlerBase {
 
     // ---------------------------------------------------------------- ghost state
     uint256 public ghostMints;
-    uint256 public ghostVinCounter; // every VIN commitment tried is fresh unless a duplicate is meant
     uint256[] public ghostVehicles;
-    mapping(uint256 vehicleId => bytes32 vin) public ghostVin;
     mapping(uint256 vehicleId => uint256 actorIndex) public ghostOwner;
     /// @notice Transfers that changed the owner (a transfer to oneself changes nothing).
     mapping(uint256 vehicleId => uint256 count) public ghostTransfers;
@@ -156,7 +183,9 @@ contract RegistryHandler is HandlerBase {
     uint256 public heldCount;
 
     mapping(uint256 vehicleId => address[] integrations) internal _connected;
-    mapping(uint256 vehicleId => mapping(address integration => ConnectionRecord)) internal _connections;
+    /// @notice The kind each connection was attested with (None when not connected).
+    mapping(uint256 vehicleId => mapping(address integration => IVehicleRegistry.ConnectionKind))
+        internal _connectionKind;
 
     /// @notice Each signer's registry nonce as the handler saw it used: it only ever grows (`++`, `+=`).
     mapping(address signer => uint256 nonce) public ghostNonce;
@@ -187,12 +216,12 @@ contract RegistryHandler is HandlerBase {
         accessDomain = _domain("DIMO DataAccess", block.chainid, address(access));
         for (uint256 i = 0; i < _actors.length; ++i) _actorKeys.push(suite_.actorKey(i));
         for (uint256 i = 0; i < MAX_DEVICES; ++i) _deviceKeys.push(vm.addr(DEVICE_KEY_BASE + i));
-        for (uint256 i = 0; i < MANUFACTURER_COUNT; ++i) _manufacturers.push(address(uint160(0x3A0F0 + i)));
+        for (uint256 i = 0; i < MANUFACTURER_COUNT; ++i) _manufacturers.push(address(uint160(MANUFACTURER_BASE + i)));
         // Manufacturer 0 starts approved, 1 not; integrations start with a role each (every third OEM).
         vm.startPrank(timelock);
         IAccessControl(address(devices)).grantRole(MANUFACTURER_ROLE, _manufacturers[0]);
         for (uint256 i = 0; i < INTEGRATION_COUNT; ++i) {
-            address integration = address(uint160(0x1E600 + i));
+            address integration = address(uint160(INTEGRATION_BASE + i));
             _integrations.push(integration);
             bool oem = i % 3 == 0;
             IAccessControl(address(vehicles)).grantRole(oem ? OEM_ROLE : SOFTWARE_ROLE, integration);
@@ -219,7 +248,7 @@ contract RegistryHandler is HandlerBase {
         bool duplicate = duplicateSeed % 8 == 0 && count > 0;
         if (count >= MAX_VEHICLES && !duplicate) return;
         uint256 owner = ownerSeed % _actors.length;
-        bytes32 vin = duplicate ? ghostVin[ghostVehicles[(duplicateSeed / 8) % count]] : _freshVin();
+        bytes32 vin = registryFuzzVin(duplicate ? ghostVehicles[(duplicateSeed / 8) % count] : count + 1);
         IVehicleRegistry.VehicleInfo memory info = _info(infoSeed, vin);
         (bool ok, bytes memory ret) = _call(
             _actors[owner],
@@ -241,7 +270,7 @@ contract RegistryHandler is HandlerBase {
         uint256 variant = variantSeed % 9;
         if (ghostVehicles.length >= MAX_VEHICLES && variant < 4) return; // forged ones are tried when full too
         uint256 owner = ownerSeed % _actors.length;
-        IVehicleRegistry.VehicleInfo memory info = _info(variantSeed / 9, _freshVin());
+        IVehicleRegistry.VehicleInfo memory info = _info(variantSeed / 9, registryFuzzVin(ghostMints + 1));
         uint256 deadline = _deadline(deadlineSeed, variant == 5);
         bytes memory signature = _signMint(owner, info, deadline, variant);
         if (variant == 7) info.model = "Model Y"; // signed "Model 3"
@@ -540,7 +569,7 @@ contract RegistryHandler is HandlerBase {
             abi.encodeCall(IVehicleRegistry.disconnect, (id, integration))
         );
         if (by == 2) return _unauthorised("disconnect.outsider", ok);
-        _expect("disconnect", _connections[id][integration].kind != IVehicleRegistry.ConnectionKind.None, ok, ret);
+        _expect("disconnect", _connectionKind[id][integration] != IVehicleRegistry.ConnectionKind.None, ok, ret);
         if (ok) _ghostRemoveConnection(id, integration);
     }
 
@@ -553,7 +582,7 @@ contract RegistryHandler is HandlerBase {
         uint256 expected;
         for (uint256 k = 0; k < count; ++k) {
             ids[k] = ghostVehicles[k];
-            if (_connections[ids[k]][integration].kind != IVehicleRegistry.ConnectionKind.None) expected++;
+            if (_connectionKind[ids[k]][integration] != IVehicleRegistry.ConnectionKind.None) expected++;
         }
         ids[count] = count > 0 ? ids[0] : MISSING_VEHICLE;
         ids[count + 1] = MISSING_VEHICLE;
@@ -567,7 +596,7 @@ contract RegistryHandler is HandlerBase {
         if (!ok) return;
         if (abi.decode(ret, (uint256)) != expected) _mispredict("removeConnections.count", bytes4(0));
         for (uint256 k = 0; k < count; ++k) {
-            if (_connections[ids[k]][integration].kind != IVehicleRegistry.ConnectionKind.None) {
+            if (_connectionKind[ids[k]][integration] != IVehicleRegistry.ConnectionKind.None) {
                 _ghostRemoveConnection(ids[k], integration);
             }
         }
@@ -615,7 +644,7 @@ contract RegistryHandler is HandlerBase {
         if (ghostVehicles.length == 0) return;
         Offer memory o;
         o.vehicleId = _vehicle(vehicleSeed);
-        o.consumerIndex = consumerSeed % _actors.length;
+        o.consumerIndex = consumerSeed % CONSUMER_COUNT;
         o.consumer = _actors[o.consumerIndex];
         o.owner = ghostOwner[o.vehicleId];
         o.permissions = bound(permissionsSeed, 1, 255);
@@ -639,7 +668,7 @@ contract RegistryHandler is HandlerBase {
 
     /// @notice A consumer cancels an offer nonce (a third of the time its last used one, refused).
     function cancelConsent(uint256 consumerSeed, uint256 nonceSeed) external {
-        address consumer = _actor(consumerSeed);
+        address consumer = _actors[consumerSeed % CONSUMER_COUNT];
         uint256 nonce = nonceSeed % 3 == 0 ? ghostLastConsentNonce[consumer] : bound(nonceSeed, 0, CONSENT_NONCES - 1);
         (bool ok, bytes memory ret) = _call(
             consumer,
@@ -654,7 +683,7 @@ contract RegistryHandler is HandlerBase {
     function revokeGrant(uint256 vehicleSeed, uint256 consumerSeed, uint256 bySeed) external {
         if (ghostVehicles.length == 0) return;
         uint256 id = _vehicle(vehicleSeed);
-        uint256 consumerIndex = consumerSeed % _actors.length;
+        uint256 consumerIndex = consumerSeed % CONSUMER_COUNT;
         address consumer = _actors[consumerIndex];
         uint256 owner = ghostOwner[id];
         uint256 by = bySeed % 3; // 0 the owner, 1 the consumer, 2 neither
@@ -678,7 +707,7 @@ contract RegistryHandler is HandlerBase {
     function pruneGrant(uint256 vehicleSeed, uint256 consumerSeed, uint256 bySeed) external {
         if (ghostVehicles.length == 0) return;
         uint256 id = _vehicle(vehicleSeed);
-        address consumer = _actor(consumerSeed);
+        address consumer = _actors[consumerSeed % CONSUMER_COUNT];
         GrantRecord storage g = _grants[id][consumer];
         bool counts = g.expiresAt > block.timestamp && g.epoch == ghostTransfers[id];
         (bool ok, bytes memory ret) = _call(
@@ -692,16 +721,18 @@ contract RegistryHandler is HandlerBase {
 
     // ---------------------------------------------------------------- the ghost model, for the invariants
 
-    /// @notice A vehicle as the ghost model has it.
+    /// @notice A vehicle as the ghost model has it (static fields only: an array of these encodes cheaply).
+    /// @param connectionMask Bit `i` set when integration `i` is connected.
+    /// @param connectionKinds The kind integration `i`'s connection was attested with, in bits `2i` and `2i + 1`.
     struct VehicleGhost {
         uint256 id;
-        bytes32 vin;
         address owner;
         uint256 transfers;
         uint256 pairedDevice;
         PairingRecord pairing;
-        address[] connected;
-        ConnectionRecord[] connections;
+        uint256 connectionCount;
+        uint256 connectionMask;
+        uint256 connectionKinds;
     }
 
     /// @notice A device as the ghost model has it.
@@ -719,12 +750,52 @@ contract RegistryHandler is HandlerBase {
         DeviceGhost[] devices;
         address[] manufacturers;
         bool[] manufacturerApproved;
-        address[] integrations;
-        IVehicleRegistry.ConnectionKind[] kinds;
+        IVehicleRegistry.ConnectionKind[] kinds; // per integration, from the ghost's roles
         address[] signers; // the actors, then every device key
         uint256[] nonces;
-        uint256[] records; // per actor as consumer
+        uint256[] records; // per consumer
         GrantRecord[] grants; // consumer c, vehicle k at c * vehicles + k
+    }
+
+    /// @notice The digest of the ghost model that the invariants recompute from the contracts, with `digestStep`
+    /// over the same fields in the same order: (vehicles, devices, manufacturer approval bits, integration kinds
+    /// in 2 bits each); per vehicle 1..n (id, owner, ownership epoch, paired device, connection bits, connection
+    /// kinds), and when paired (the device key that signed, the owner who signed, the epoch signed for, 1 when the
+    /// manufacturer was approved then); per device 1..n (id, key, owner, paired vehicle); per signer (nonce); per
+    /// consumer (records held), then per vehicle (permissions, epoch, expiry) of its record (zeroes when none).
+    function ghostDigest() external view returns (bytes32 h) {
+        uint256 count = ghostVehicles.length;
+        uint256 approvals;
+        for (uint256 m = 0; m < MANUFACTURER_COUNT; ++m) {
+            if (ghostManufacturerApproved[_manufacturers[m]]) approvals |= 1 << m;
+        }
+        uint256 kinds;
+        for (uint256 i = 0; i < INTEGRATION_COUNT; ++i) kinds |= uint256(_kind(_integrations[i])) << (2 * i);
+        h = digestStep(0, count, ghostDevices.length, approvals, kinds, 0, 0);
+        for (uint256 k = 0; k < count; ++k) {
+            uint256 id = ghostVehicles[k];
+            (uint256 mask, uint256 connectionKinds) = _connectionBits(id);
+            uint256 device = ghostPairedDevice[id];
+            h = digestStep(h, id, uint160(_actors[ghostOwner[id]]), ghostTransfers[id], device, mask, connectionKinds);
+            if (device == 0) continue;
+            PairingRecord storage r = _pairings[id];
+            h = digestStep(h, uint160(r.deviceKey), uint160(r.owner), r.epoch, r.manufacturerApproved ? 1 : 0, 0, 0);
+        }
+        for (uint256 k = 0; k < ghostDevices.length; ++k) {
+            uint256 id = ghostDevices[k];
+            address key = _deviceKeys[ghostDeviceKeyIndex[id]];
+            h = digestStep(h, id, uint160(key), uint160(_actors[ghostDeviceOwner[id]]), ghostPairedVehicle[id], 0, 0);
+        }
+        for (uint256 i = 0; i < _actors.length; ++i) h = digestStep(h, ghostNonce[_actors[i]], 0, 0, 0, 0, 0);
+        for (uint256 i = 0; i < MAX_DEVICES; ++i) h = digestStep(h, ghostNonce[_deviceKeys[i]], 0, 0, 0, 0, 0);
+        for (uint256 c = 0; c < CONSUMER_COUNT; ++c) {
+            address consumer = _actors[c];
+            h = digestStep(h, ghostRecords[consumer], 0, 0, 0, 0, 0);
+            for (uint256 k = 0; k < count; ++k) {
+                GrantRecord storage g = _grants[ghostVehicles[k]][consumer];
+                h = digestStep(h, g.permissions, g.epoch, g.expiresAt, 0, 0, 0);
+            }
+        }
     }
 
     function snapshot() external view returns (Snapshot memory s) {
@@ -734,10 +805,10 @@ contract RegistryHandler is HandlerBase {
         for (uint256 k = 0; k < count; ++k) {
             uint256 id = ghostVehicles[k];
             VehicleGhost memory v = s.vehicles[k];
-            (v.id, v.vin, v.owner, v.transfers) = (id, ghostVin[id], _actors[ghostOwner[id]], ghostTransfers[id]);
-            (v.pairedDevice, v.pairing, v.connected) = (ghostPairedDevice[id], _pairings[id], _connected[id]);
-            v.connections = new ConnectionRecord[](v.connected.length);
-            for (uint256 c = 0; c < v.connected.length; ++c) v.connections[c] = _connections[id][v.connected[c]];
+            (v.id, v.owner, v.transfers) = (id, _actors[ghostOwner[id]], ghostTransfers[id]);
+            (v.pairedDevice, v.pairing) = (ghostPairedDevice[id], _pairings[id]);
+            v.connectionCount = _connected[id].length;
+            (v.connectionMask, v.connectionKinds) = _connectionBits(id);
         }
         s.devices = new DeviceGhost[](ghostDevices.length);
         for (uint256 k = 0; k < ghostDevices.length; ++k) {
@@ -753,7 +824,6 @@ contract RegistryHandler is HandlerBase {
         s.manufacturerApproved = new bool[](MANUFACTURER_COUNT);
         for (uint256 m = 0; m < MANUFACTURER_COUNT; ++m)
             s.manufacturerApproved[m] = ghostManufacturerApproved[_manufacturers[m]];
-        s.integrations = _integrations;
         s.kinds = new IVehicleRegistry.ConnectionKind[](INTEGRATION_COUNT);
         for (uint256 i = 0; i < INTEGRATION_COUNT; ++i) s.kinds[i] = _kind(_integrations[i]);
         uint256 actorCount = _actors.length;
@@ -763,19 +833,15 @@ contract RegistryHandler is HandlerBase {
             s.signers[i] = i < actorCount ? _actors[i] : _deviceKeys[i - actorCount];
             s.nonces[i] = ghostNonce[s.signers[i]];
         }
-        s.records = new uint256[](actorCount);
-        s.grants = new GrantRecord[](actorCount * count);
-        for (uint256 c = 0; c < actorCount; ++c) {
+        s.records = new uint256[](CONSUMER_COUNT);
+        s.grants = new GrantRecord[](CONSUMER_COUNT * count);
+        for (uint256 c = 0; c < CONSUMER_COUNT; ++c) {
             s.records[c] = ghostRecords[_actors[c]];
             for (uint256 k = 0; k < count; ++k) s.grants[c * count + k] = _grants[ghostVehicles[k]][_actors[c]];
         }
     }
 
     // ---------------------------------------------------------------- model
-
-    function _freshVin() private returns (bytes32) {
-        return keccak256(abi.encode("registry fuzz vin", ++ghostVinCounter));
-    }
 
     function _info(uint256 seed, bytes32 vin) private pure returns (IVehicleRegistry.VehicleInfo memory) {
         return
@@ -822,7 +888,8 @@ contract RegistryHandler is HandlerBase {
         if (id != ghostMints + 1) _mispredict("mint.id", bytes4(0));
         ghostMints++;
         ghostVehicles.push(id);
-        (ghostVin[id], ghostOwner[id]) = (vin, owner);
+        ghostOwner[id] = owner;
+        if (vin != registryFuzzVin(id)) _mispredict("mint.vin", bytes4(0));
     }
 
     /// @dev The pairing as signed now by the vehicle's owner and the device's key, at the current epoch and nonces.
@@ -889,16 +956,26 @@ contract RegistryHandler is HandlerBase {
         delete _pairings[vehicleId];
     }
 
+    /// @dev Bit `i` for each connected integration `i`, and its attested kind in bits `2i`, `2i + 1`.
+    function _connectionBits(uint256 vehicleId) private view returns (uint256 mask, uint256 kinds) {
+        address[] storage list = _connected[vehicleId];
+        for (uint256 c = 0; c < list.length; ++c) {
+            uint256 i = uint160(list[c]) - INTEGRATION_BASE;
+            mask |= 1 << i;
+            kinds |= uint256(_connectionKind[vehicleId][list[c]]) << (2 * i);
+        }
+    }
+
     function _connectable(uint256 vehicleId, address integration) private view returns (bool) {
         return
             _kind(integration) != IVehicleRegistry.ConnectionKind.None &&
-            _connections[vehicleId][integration].kind == IVehicleRegistry.ConnectionKind.None &&
+            _connectionKind[vehicleId][integration] == IVehicleRegistry.ConnectionKind.None &&
             _connected[vehicleId].length < maxConnections;
     }
 
     function _recordConnection(uint256 vehicleId, address integration) private {
         _connected[vehicleId].push(integration);
-        _connections[vehicleId][integration] = ConnectionRecord(_kind(integration), ghostTransfers[vehicleId]);
+        _connectionKind[vehicleId][integration] = _kind(integration);
         ghostNonce[_actors[ghostOwner[vehicleId]]]++;
     }
 
@@ -910,12 +987,12 @@ contract RegistryHandler is HandlerBase {
             list.pop();
             break;
         }
-        delete _connections[vehicleId][integration];
+        delete _connectionKind[vehicleId][integration];
     }
 
     function _ghostClearConnections(uint256 vehicleId) private {
         address[] storage list = _connected[vehicleId];
-        for (uint256 k = 0; k < list.length; ++k) delete _connections[vehicleId][list[k]];
+        for (uint256 k = 0; k < list.length; ++k) delete _connectionKind[vehicleId][list[k]];
         delete _connected[vehicleId];
     }
 

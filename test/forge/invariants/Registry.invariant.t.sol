@@ -7,13 +7,18 @@ import {IDataAccess} from "../../../contracts/interfaces/IDataAccess.sol";
 import {IDeviceRegistry} from "../../../contracts/interfaces/IDeviceRegistry.sol";
 import {IVehicleRegistry} from "../../../contracts/interfaces/IVehicleRegistry.sol";
 import {SuiteInvariants} from "./SuiteInvariants.sol";
-import {RegistryHandler} from "../handlers/RegistryHandler.sol";
+import {RegistryHandler, digestStep, registryFuzzVin} from "../handlers/RegistryHandler.sol";
 
 /// @title RegistrySetup
 /// @notice The registry campaign's suite, handler and named checks, shared by the campaign and its regressions.
-/// @dev Each `_check…` is one invariant; `invariant_registry` runs them all after every call (one campaign, so that
-/// the calls are paid once). Every check compares the contracts with the handler's ghost model, not only the
-/// contracts with themselves.
+/// @dev After every call `_checkRegistry` reads each value of the registries once, checks on them the invariants
+/// they must satisfy on their own (pairing bijection, at most MAX_CONNECTIONS connections without duplicates and
+/// with a kind, VINs, device keys, readable grants, capacity), and compares everything the ghost model also knows
+/// (owners, epochs, pairings and how they were made, connections and their attested kinds, roles, nonces, grant
+/// records) through one digest: `RegistryHandler.ghostDigest` over the ghost, `_observe` over the contracts, same
+/// fields in the same order. Only when the digests differ does `_diagnose` read the whole ghost model and compare it
+/// item by item, so that the failure names the invariant (`_compare…`). One campaign checks them all, so the calls
+/// are paid once; the digest keeps a check after every call at about a third of an item-by-item comparison.
 abstract contract RegistrySetup is SuiteInvariants {
     RegistryHandler internal handler;
     IVehicleRegistry internal vehicles;
@@ -21,12 +26,32 @@ abstract contract RegistrySetup is SuiteInvariants {
     IDataAccess internal access;
     uint256 internal maxConnections;
     bytes32 internal manufacturerRole;
+    uint256 internal manufacturerBase;
+    uint256 internal manufacturerCount;
+    uint256 internal integrationBase;
+    uint256 internal integrationCount;
+    uint256 internal consumerCount;
+    address[] internal signers;
+
+    /// @notice The registries' values one check reads (ids start at 1: index 0 is unused).
+    struct Observed {
+        uint256 vehicleCount;
+        uint256 deviceCount;
+        uint256[] epochs;
+        uint256[] pairedDevice; // by vehicle
+        uint256[] pairedVehicle; // by device
+        address[] deviceKeys; // by device
+    }
 
     function setUp() public {
         _deploySuite();
         (vehicles, devices, access) = (suite.vehicles(), suite.devices(), suite.access());
         handler = new RegistryHandler(suite);
         (maxConnections, manufacturerRole) = (handler.maxConnections(), handler.MANUFACTURER_ROLE());
+        (manufacturerBase, manufacturerCount) = (handler.MANUFACTURER_BASE(), handler.MANUFACTURER_COUNT());
+        (integrationBase, integrationCount) = (handler.INTEGRATION_BASE(), handler.INTEGRATION_COUNT());
+        consumerCount = handler.CONSUMER_COUNT();
+        signers = handler.snapshot().signers;
         targetContract(address(handler));
     }
 
@@ -37,16 +62,10 @@ abstract contract RegistrySetup is SuiteInvariants {
     function _checkRegistry() internal view {
         _checkSupply();
         _checkNoBadOutcome();
-        RegistryHandler.Snapshot memory g = handler.snapshot();
-        _checkVehicles(g);
-        _checkDevices(g);
-        _checkPairingBijection(g);
-        _checkPairingsWereSound(g);
-        _checkConnections(g);
-        _checkRoles(g);
-        _checkNonces(g);
-        _checkGrants(g);
+        if (_observe() != handler.ghostDigest()) _diagnose();
     }
+
+    // ---------------------------------------------------------------- every call
 
     /// @notice Every outcome was the model's: no forged signature, outsider call or mispredicted refusal went
     /// through, and every transfer left the vehicle unpaired and unconnected at its next epoch.
@@ -57,87 +76,188 @@ abstract contract RegistrySetup is SuiteInvariants {
         _assertNoFlag(handler.ghostMispredicted(), "every well-formed call's outcome is the model's");
     }
 
-    /// @notice totalVehicles == ghost mints; vehicleOfVin(vin) == id for every minted vin; owners are the ghost's;
-    /// ownershipEpoch == the ghost's count of transfers that changed the owner.
-    function _checkVehicles(RegistryHandler.Snapshot memory g) internal view {
+    /// @notice Reads the registries, checks their own invariants and returns the digest of what the ghost also
+    /// knows (the steps of `RegistryHandler.ghostDigest`).
+    function _observe() internal view returns (bytes32 h) {
+        Observed memory o = _readDevices();
+        o.vehicleCount = vehicles.totalVehicles();
+        o.epochs = new uint256[](o.vehicleCount + 1);
+        o.pairedDevice = new uint256[](o.vehicleCount + 1);
+        h = digestStep(0, o.vehicleCount, o.deviceCount, _manufacturerApprovals(), _integrationKinds(), 0, 0);
+        for (uint256 id = 1; id <= o.vehicleCount; ++id) {
+            assertEq(vehicles.vehicleOfVin(registryFuzzVin(id)), id, "vehicleOfVin(vin) == id for every minted vin");
+            address owner = IERC721(address(vehicles)).ownerOf(id);
+            (o.epochs[id], o.pairedDevice[id]) = (vehicles.ownershipEpoch(id), vehicles.pairedDevice(id));
+            (uint256 mask, uint256 kinds) = _checkConnectionsOf(id);
+            h = digestStep(h, id, uint160(owner), o.epochs[id], o.pairedDevice[id], mask, kinds);
+            uint256 device = o.pairedDevice[id];
+            if (device == 0) continue;
+            assertLe(device, o.deviceCount, "a paired device exists");
+            // The ghost records how the pairing was made: this key, this owner, this epoch, manufacturer approved.
+            h = digestStep(h, uint160(o.deviceKeys[device]), uint160(owner), o.epochs[id], 1, 0, 0);
+        }
+        _checkPairingBijection(o);
+        for (uint256 id = 1; id <= o.deviceCount; ++id) {
+            address owner = IERC721(address(devices)).ownerOf(id);
+            h = digestStep(h, id, uint160(o.deviceKeys[id]), uint160(owner), o.pairedVehicle[id], 0, 0);
+        }
+        for (uint256 s = 0; s < signers.length; ++s) h = digestStep(h, vehicles.nonces(signers[s]), 0, 0, 0, 0, 0);
+        h = _checkGrants(o, h);
+    }
+
+    /// @notice Each device is bound to a key bound to it (deviceIdOfKey(deviceKeyOf(d)) == d).
+    function _readDevices() internal view returns (Observed memory o) {
+        o.deviceCount = devices.totalDevices();
+        o.deviceKeys = new address[](o.deviceCount + 1);
+        o.pairedVehicle = new uint256[](o.deviceCount + 1);
+        for (uint256 id = 1; id <= o.deviceCount; ++id) {
+            address key = devices.deviceKeyOf(id);
+            assertEq(devices.deviceIdOfKey(key), id, "deviceIdOfKey(deviceKeyOf(d)) == d");
+            (o.deviceKeys[id], o.pairedVehicle[id]) = (key, vehicles.pairedVehicle(id));
+        }
+    }
+
+    /// @notice Pairing is a bijection: pairedDevice(v) = d != 0 <=> pairedVehicle(d) = v.
+    function _checkPairingBijection(Observed memory o) internal pure {
+        for (uint256 id = 1; id <= o.vehicleCount; ++id) {
+            uint256 device = o.pairedDevice[id];
+            if (device != 0) assertEq(o.pairedVehicle[device], id, "pairedDevice(v) = d => pairedVehicle(d) = v");
+        }
+        for (uint256 id = 1; id <= o.deviceCount; ++id) {
+            uint256 vehicleId = o.pairedVehicle[id];
+            if (vehicleId == 0) continue;
+            assertLe(vehicleId, o.vehicleCount, "a paired vehicle exists");
+            assertEq(o.pairedDevice[vehicleId], id, "pairedVehicle(d) = v => pairedDevice(v) = d");
+        }
+    }
+
+    /// @notice A vehicle's connections: at most MAX_CONNECTIONS, each of a known integration, no duplicates, each
+    /// with a kind other than None. Returns them as bits (bit `i` for integration `i`) and kinds (2 bits each).
+    function _checkConnectionsOf(uint256 id) internal view returns (uint256 mask, uint256 kinds) {
+        (address[] memory connected, IVehicleRegistry.ConnectionKind[] memory connectedKinds) = vehicles.connections(
+            id
+        );
+        assertLe(connected.length, maxConnections, "connections <= MAX_CONNECTIONS");
+        assertEq(connectedKinds.length, connected.length, "one kind per connection");
+        for (uint256 c = 0; c < connected.length; ++c) {
+            uint256 i = uint160(connected[c]);
+            assertTrue(i >= integrationBase && i < integrationBase + integrationCount, "a known integration");
+            i -= integrationBase;
+            assertEq((mask >> i) & 1, 0, "no duplicate connection");
+            assertTrue(connectedKinds[c] != IVehicleRegistry.ConnectionKind.None, "connection kind != None");
+            mask |= 1 << i;
+            kinds |= uint256(connectedKinds[c]) << (2 * i);
+        }
+    }
+
+    /// @notice Data access: capacity reserved == records held; a record is readable exactly while it is of the
+    /// vehicle's current ownership epoch and unexpired (a transfer voids the previous owner's grants).
+    function _checkGrants(Observed memory o, bytes32 h) internal view returns (bytes32) {
+        for (uint256 c = 0; c < consumerCount; ++c) {
+            address consumer = actors[c];
+            uint256 held = staking.vehiclesAccessed(consumer);
+            h = digestStep(h, held, 0, 0, 0, 0, 0);
+            uint256 records;
+            for (uint256 id = 1; id <= o.vehicleCount; ++id) {
+                IDataAccess.Grant memory g = access.grantOf(id, consumer);
+                h = digestStep(h, g.permissions, g.epoch, g.expiresAt, 0, 0, 0);
+                if (g.permissions == 0) continue;
+                records++;
+                bool counts = g.epoch == o.epochs[id] && g.expiresAt > block.timestamp;
+                assertTrue(
+                    access.canRead(consumer, id, _lowestBit(g.permissions)) == counts,
+                    "readable <=> current epoch and unexpired"
+                );
+            }
+            assertEq(held, records, "capacity reserved == records held");
+        }
+        return h;
+    }
+
+    function _manufacturerApprovals() internal view returns (uint256 bits) {
+        for (uint256 m = 0; m < manufacturerCount; ++m) {
+            address manufacturer = address(uint160(manufacturerBase + m));
+            if (IAccessControl(address(devices)).hasRole(manufacturerRole, manufacturer)) bits |= 1 << m;
+        }
+    }
+
+    function _integrationKinds() internal view returns (uint256 kinds) {
+        for (uint256 i = 0; i < integrationCount; ++i) {
+            kinds |= uint256(vehicles.integrationKind(address(uint160(integrationBase + i)))) << (2 * i);
+        }
+    }
+
+    // ---------------------------------------------------------------- when the digests differ
+
+    /// @notice Compares the registries with the whole ghost model item by item; the first difference fails with
+    /// its invariant's name. Always reverts.
+    function _diagnose() internal view {
+        RegistryHandler.Snapshot memory g = handler.snapshot();
+        _compareVehicles(g);
+        _compareDevices(g);
+        _comparePairings(g);
+        _compareConnections(g);
+        _compareRoles(g);
+        _compareNonces(g);
+        _compareGrants(g);
+        revert AssertionFailed("registries' digest == ghost digest (no item differs: the digests' steps differ)", 0, 0);
+    }
+
+    /// @notice totalVehicles == ghost mints; owners are the ghost's; ownershipEpoch == the ghost's count of
+    /// transfers that changed the owner.
+    function _compareVehicles(RegistryHandler.Snapshot memory g) internal view {
         assertEq(vehicles.totalVehicles(), g.mints, "totalVehicles == ghost mints");
         assertEq(g.vehicles.length, g.mints, "every mint recorded");
         for (uint256 k = 0; k < g.vehicles.length; ++k) {
             RegistryHandler.VehicleGhost memory v = g.vehicles[k];
-            assertEq(vehicles.vehicleOfVin(v.vin), v.id, "vehicleOfVin(vin) == id for every minted vin");
             assertTrue(IERC721(address(vehicles)).ownerOf(v.id) == v.owner, "vehicle owner == ghost");
             assertEq(vehicles.ownershipEpoch(v.id), v.transfers, "ownershipEpoch == ghost transfer count");
         }
     }
 
-    /// @notice totalDevices == ghost device mints; each device is bound to the key it was minted with (both ways)
-    /// and owned as the ghost says.
-    function _checkDevices(RegistryHandler.Snapshot memory g) internal view {
+    /// @notice totalDevices == ghost device mints; each device is bound to the key it was minted with and owned
+    /// as the ghost says.
+    function _compareDevices(RegistryHandler.Snapshot memory g) internal view {
         assertEq(devices.totalDevices(), g.devices.length, "totalDevices == ghost device mints");
         for (uint256 k = 0; k < g.devices.length; ++k) {
             RegistryHandler.DeviceGhost memory d = g.devices[k];
             assertTrue(devices.deviceKeyOf(d.id) == d.key, "device key == the key it was minted with");
-            assertEq(devices.deviceIdOfKey(d.key), d.id, "deviceIdOfKey(key) == id");
             assertTrue(IERC721(address(devices)).ownerOf(d.id) == d.owner, "device owner == ghost");
         }
     }
 
-    /// @notice Pairing is a bijection: pairedDevice(v) = d != 0 <=> pairedVehicle(d) = v, both as the ghost says.
-    function _checkPairingBijection(RegistryHandler.Snapshot memory g) internal view {
+    /// @notice Pairings are the ghost's; a standing pairing was made with the device's own key, while its
+    /// manufacturer was approved (the ghost's roles at that moment), by the vehicle's current owner, at the
+    /// vehicle's current epoch.
+    function _comparePairings(RegistryHandler.Snapshot memory g) internal view {
         for (uint256 k = 0; k < g.vehicles.length; ++k) {
             RegistryHandler.VehicleGhost memory v = g.vehicles[k];
-            uint256 device = vehicles.pairedDevice(v.id);
-            assertEq(device, v.pairedDevice, "pairedDevice == ghost");
-            if (device != 0) {
-                assertEq(vehicles.pairedVehicle(device), v.id, "pairedDevice(v) = d => pairedVehicle(d) = v");
-            }
-        }
-        for (uint256 k = 0; k < g.devices.length; ++k) {
-            RegistryHandler.DeviceGhost memory d = g.devices[k];
-            uint256 vehicleId = vehicles.pairedVehicle(d.id);
-            assertEq(vehicleId, d.pairedVehicle, "pairedVehicle == ghost");
-            if (vehicleId != 0) {
-                assertEq(vehicles.pairedDevice(vehicleId), d.id, "pairedVehicle(d) = v => pairedDevice(v) = d");
-            }
-        }
-    }
-
-    /// @notice A standing pairing was made with the device's own key, while its manufacturer was approved (the
-    /// ghost's roles at that moment), by the vehicle's current owner, at the vehicle's current epoch.
-    /// @dev Runs after the bijection check: a paired vehicle's device is the ghost's.
-    function _checkPairingsWereSound(RegistryHandler.Snapshot memory g) internal view {
-        for (uint256 k = 0; k < g.vehicles.length; ++k) {
-            RegistryHandler.VehicleGhost memory v = g.vehicles[k];
+            assertEq(vehicles.pairedDevice(v.id), v.pairedDevice, "pairedDevice == ghost");
             if (v.pairedDevice == 0) continue;
             assertTrue(v.pairing.manufacturerApproved, "paired while the manufacturer was approved");
             assertTrue(v.pairing.deviceKey == devices.deviceKeyOf(v.pairedDevice), "paired with the device's own key");
             assertTrue(v.pairing.owner == v.owner, "paired by the current owner");
             assertEq(v.pairing.epoch, v.transfers, "paired at the current ownership epoch");
         }
+        for (uint256 k = 0; k < g.devices.length; ++k) {
+            RegistryHandler.DeviceGhost memory d = g.devices[k];
+            assertEq(vehicles.pairedVehicle(d.id), d.pairedVehicle, "pairedVehicle == ghost");
+        }
     }
 
-    /// @notice A vehicle's connections: at most MAX_CONNECTIONS, no duplicates, exactly the ghost's, each with the
-    /// kind (not None) the integration's role gave at attestation, attested under the current ownership.
-    function _checkConnections(RegistryHandler.Snapshot memory g) internal view {
+    /// @notice A vehicle's connections are exactly the ghost's (which the ghost clears at each transfer), each with
+    /// the kind the integration's role gave at attestation.
+    function _compareConnections(RegistryHandler.Snapshot memory g) internal view {
         for (uint256 k = 0; k < g.vehicles.length; ++k) {
             RegistryHandler.VehicleGhost memory v = g.vehicles[k];
-            (address[] memory connected, IVehicleRegistry.ConnectionKind[] memory kinds) = vehicles.connections(v.id);
-            assertLe(connected.length, maxConnections, "connections <= MAX_CONNECTIONS");
-            assertEq(connected.length, v.connected.length, "connection count == ghost");
-            assertEq(kinds.length, connected.length, "one kind per connection");
-            for (uint256 c = 0; c < connected.length; ++c) {
-                for (uint256 e = 0; e < c; ++e) assertTrue(connected[e] != connected[c], "no duplicate connection");
-                assertTrue(kinds[c] != IVehicleRegistry.ConnectionKind.None, "connection kind != None");
-                uint256 at = _indexOf(v.connected, connected[c]);
-                assertTrue(at < v.connected.length, "every connection was attested (ghost)");
-                assertEq(uint8(kinds[c]), uint8(v.connections[at].kind), "connection kind == kind at attestation");
-                assertEq(v.connections[at].epoch, v.transfers, "connection attested under the current ownership");
-            }
+            (uint256 mask, uint256 kinds) = _checkConnectionsOf(v.id);
+            assertEq(mask, v.connectionMask, "connections == the ghost's (bit i: integration i)");
+            assertEq(kinds, v.connectionKinds, "connection kinds == kinds at attestation (2 bits each)");
         }
     }
 
     /// @notice Manufacturers' and integrations' roles are exactly what the Timelock granted and revoked.
-    function _checkRoles(RegistryHandler.Snapshot memory g) internal view {
+    function _compareRoles(RegistryHandler.Snapshot memory g) internal view {
         for (uint256 m = 0; m < g.manufacturers.length; ++m) {
             assertTrue(
                 IAccessControl(address(devices)).hasRole(manufacturerRole, g.manufacturers[m]) ==
@@ -145,9 +265,9 @@ abstract contract RegistrySetup is SuiteInvariants {
                 "manufacturer role == ghost"
             );
         }
-        for (uint256 i = 0; i < g.integrations.length; ++i) {
+        for (uint256 i = 0; i < g.kinds.length; ++i) {
             assertEq(
-                uint8(vehicles.integrationKind(g.integrations[i])),
+                uint8(vehicles.integrationKind(address(uint160(integrationBase + i)))),
                 uint8(g.kinds[i]),
                 "integrationKind == ghost roles"
             );
@@ -155,41 +275,28 @@ abstract contract RegistrySetup is SuiteInvariants {
     }
 
     /// @notice Every signer's nonce is the ghost's, which only ever grows (and only by use or cancellation).
-    function _checkNonces(RegistryHandler.Snapshot memory g) internal view {
+    function _compareNonces(RegistryHandler.Snapshot memory g) internal view {
         for (uint256 s = 0; s < g.signers.length; ++s) {
             assertEq(vehicles.nonces(g.signers[s]), g.nonces[s], "nonce == ghost (nonces only grow)");
         }
     }
 
-    /// @notice Data access: capacity reserved == records held == ghost; each record is the one the ghost saw
-    /// written; it is readable exactly while it is of the current ownership epoch and unexpired (a transfer voids
-    /// the previous owner's grants).
-    function _checkGrants(RegistryHandler.Snapshot memory g) internal view {
+    /// @notice Capacity reserved == the ghost's records; each record is the one the ghost saw written (by a
+    /// consumer-signed offer, at the epoch of its grant).
+    function _compareGrants(RegistryHandler.Snapshot memory g) internal view {
         uint256 count = g.vehicles.length;
-        for (uint256 c = 0; c < actors.length; ++c) {
+        for (uint256 c = 0; c < consumerCount; ++c) {
             address consumer = actors[c];
             assertEq(staking.vehiclesAccessed(consumer), g.records[c], "capacity reserved == ghost records");
             for (uint256 k = 0; k < count; ++k) {
-                RegistryHandler.VehicleGhost memory v = g.vehicles[k];
                 RegistryHandler.GrantRecord memory r = g.grants[c * count + k];
-                IDataAccess.Grant memory a = access.grantOf(v.id, consumer);
+                IDataAccess.Grant memory a = access.grantOf(g.vehicles[k].id, consumer);
                 assertTrue((a.permissions != 0) == r.exists, "grant record exists == ghost");
-                if (!r.exists) continue;
                 assertEq(a.permissions, r.permissions, "grant permissions == ghost");
                 assertEq(a.epoch, r.epoch, "grant epoch == the epoch it was granted at");
                 assertEq(a.expiresAt, r.expiresAt, "grant expiry == ghost");
-                bool counts = r.epoch == v.transfers && r.expiresAt > block.timestamp;
-                assertTrue(
-                    access.canRead(consumer, v.id, _lowestBit(a.permissions)) == counts,
-                    "readable <=> current epoch and unexpired"
-                );
             }
         }
-    }
-
-    function _indexOf(address[] memory list, address item) private pure returns (uint256) {
-        for (uint256 k = 0; k < list.length; ++k) if (list[k] == item) return k;
-        return type(uint256).max; // not found
     }
 
     function _lowestBit(uint256 bits) private pure returns (uint8 bit) {
@@ -216,8 +323,12 @@ abstract contract RegistrySetup is SuiteInvariants {
 contract RegistryInvariants is RegistrySetup {
     // The handler never reverts (every refusal is caught and predicted), so a revert is a handler bug or an
     // unexpected refusal, and must fail the campaign rather than quietly undo the call's flags.
-    /// forge-config: default.invariant.runs = 25
-    /// forge-config: default.invariant.depth = 1000
+    // A call here costs about 0.9 ms of CPU (signatures, and a check reading ~135 registry values), 2.2 times an
+    // access-campaign call: 32 runs of 500 (16,000 calls, ~14 CPU s) are paid by 35 runs taken from the access
+    // campaign. Depth 500 is enough: 5 vehicles and 6 devices are minted early, and held signatures meet
+    // transfers, nonce use and A->B->A ownership within tens of calls.
+    /// forge-config: default.invariant.runs = 32
+    /// forge-config: default.invariant.depth = 500
     /// forge-config: default.invariant.fail-on-revert = true
     function invariant_registry() public view {
         _checkRegistry();

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IVehicleRegistry} from "../../../contracts/interfaces/IVehicleRegistry.sol";
 import {RegistrySetup} from "../invariants/Registry.invariant.t.sol";
 
-/// @title RegistryPairingRegression
+/// @title RegistryRegression
 /// @notice Shrunk sequences of the registry campaign kept as plain tests: each replays forge's shrunk calls on the
 /// handler, with their exact arguments, checking every registry invariant after each call.
 /// @dev How a sequence gets here: see StakingWithdrawalRegression.
-contract RegistryPairingRegression is RegistrySetup {
+contract RegistryRegression is RegistrySetup {
     /// @notice Shrunk from 156 calls to 9 by forge when the campaign was checked against a deliberately broken
     /// VehicleRegistry (a vehicle transfer no longer ended the pairing): two vehicles minted through a relayer, a
     /// device minted, a pairing signed and held, then submitted, a third vehicle minted and a forged relayed mint
@@ -80,5 +81,29 @@ contract RegistryPairingRegression is RegistrySetup {
         assertEq(handler.refused("pairDevice.unapproved"), 1, "the pairing was tried and refused");
         assertEq(devices.totalDevices(), 1, "one device");
         assertEq(vehicles.pairedVehicle(1), 0, "the revoked manufacturer's device stays unpaired");
+    }
+
+    /// @notice Shrunk from 36 calls to 2 by forge when the campaign was checked against a deliberately broken
+    /// VehicleRegistry (every connection recorded as Software, whatever the integration's role): a vehicle minted,
+    /// then every integration holding a role (three of them OEM) connects. Only the digest of the registries
+    /// differed from the ghost's, so it pins the item-by-item diagnosis ("connection kinds == kinds at attestation").
+    function test_connectionKindsAsAttested() public {
+        handler.mintVehicle(
+            168269688508088,
+            65,
+            48096800941346667378485910053780323012825947439790941035596108893552680957421
+        );
+        _checkRegistry();
+        handler.connectAll(
+            115792089237316195423570985008687907853269984665640564039457584007913129639932,
+            1716235603732379941774840248943800331588224593352443261
+        );
+        _checkRegistry();
+        assertEq(handler.calls("connectAll"), 8, "eight integrations connected");
+        assertEq(handler.refused("connectAll.full"), 1, "the ninth refused: MAX_CONNECTIONS");
+        (, IVehicleRegistry.ConnectionKind[] memory kinds) = vehicles.connections(1);
+        uint256 oem;
+        for (uint256 c = 0; c < kinds.length; ++c) if (kinds[c] == IVehicleRegistry.ConnectionKind.Oem) oem++;
+        assertGe(oem, 2, "OEM connections recorded as OEM");
     }
 }
