@@ -220,7 +220,7 @@ export function toRegistryEvent(
         powertrain: Number(a.powertrain),
       };
     case "Transfer":
-      return { ...pos, name: "Transfer", vehicleId: a.tokenId as bigint, from: a.from as string, to: a.to as string };
+      return { ...pos, name: "Transfer", vehicleId: a.id as bigint, from: a.from as string, to: a.to as string };
     case "DevicePaired":
     case "DeviceUnpaired":
       return { ...pos, name: log.eventName, vehicleId: a.vehicleId as bigint, deviceId: a.deviceId as bigint };

@@ -232,7 +232,7 @@ async function vehiclesOf(c: Contracts, account: string): Promise<VehicleRow[]> 
     c.record.contracts.VehicleRegistry.blockNumber,
     (from, to) => registry.queryFilter(registry.filters.Transfer(undefined, account), from, to),
   );
-  const ids = [...new Set(received.map((e) => e.args.tokenId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const ids = [...new Set(received.map((e) => e.args.id))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const owners = await Promise.all(ids.map((id) => registry.ownerOf(id)));
   const owned = ids.filter((_, i) => owners[i].toLowerCase() === account.toLowerCase());
   return Promise.all(

@@ -115,6 +115,8 @@ interface IVehicleRegistry {
     error RegistryNotDeviceRegistry(address caller);
     /// @notice `invalidateNonces` takes 1 to `max` nonces.
     error RegistryInvalidNonceCount(uint256 count, uint256 max);
+    /// @notice No model has this catalogue id.
+    error RegistryModelNotFound(uint256 modelId);
 
     /// @notice Emitted after vehicle `vehicleId` was minted to `owner`.
     event VehicleMinted(
@@ -126,6 +128,8 @@ interface IVehicleRegistry {
         uint16 year,
         Powertrain powertrain
     );
+    /// @notice Emitted after a make and model entered the catalogue under `modelId` (ids start at 1).
+    event ModelCatalogued(uint256 indexed modelId, string make, string model);
     /// @notice Emitted after a vehicle changed hands and its ownership epoch advanced (grants voided).
     event OwnershipEpochAdvanced(uint256 indexed vehicleId, uint256 epoch, address indexed from, address indexed to);
     /// @notice Emitted after device `deviceId` was paired with vehicle `vehicleId`.
@@ -145,7 +149,8 @@ interface IVehicleRegistry {
     /// can no longer be used; its next signature uses `toNonce`.
     event NoncesInvalidated(address indexed signer, uint256 fromNonce, uint256 toNonce);
 
-    /// @notice Mints a vehicle to the caller. Ids start at 1.
+    /// @notice Mints a vehicle to the caller. Ids start at 1. A make and model not yet in the catalogue enter it
+    /// in the same call (`ModelCatalogued`), paid by this first mint; later mints of the model only refer to it.
     function mintVehicle(VehicleInfo calldata info) external returns (uint256 vehicleId);
 
     /// @notice Mints a vehicle to `owner`, submitted by anyone carrying `owner`'s EIP-712 signature of
@@ -192,6 +197,20 @@ interface IVehicleRegistry {
     /// @notice Cancels the caller's next `count` nonces (1 to `MAX_NONCES_INVALIDATED`): every unused signature it
     /// made with them (mint, pairing, consent) stops working at once.
     function invalidateNonces(uint256 count) external;
+
+    /// @notice Enters a make and model in the catalogue (same text rules as a mint), or returns the id they
+    /// already have. Anyone may call it, e.g. a manufacturer before its vehicles are registered, so that no
+    /// driver's mint pays for the entry.
+    function catalogueModel(string calldata make, string calldata model) external returns (uint256 modelId);
+
+    /// @notice The make and model catalogued under `modelId`; reverts with `RegistryModelNotFound` for an unknown id.
+    function catalogue(uint256 modelId) external view returns (string memory make, string memory model);
+
+    /// @notice The catalogue id of a make and model (zero when not catalogued).
+    function modelIdOf(string calldata make, string calldata model) external view returns (uint256);
+
+    /// @notice Number of catalogued models.
+    function totalModels() external view returns (uint256);
 
     /// @notice Static data of a vehicle (what `tokenURI` shows).
     function vehicle(uint256 vehicleId) external view returns (VehicleData memory);

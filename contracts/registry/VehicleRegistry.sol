@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {ERC721} from "solady/src/tokens/ERC721.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -12,10 +12,14 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {IVehicleRegistry} from "../interfaces/IVehicleRegistry.sol";
 import {IDeviceRegistry} from "../interfaces/IDeviceRegistry.sol";
 import {PrintableText} from "../libraries/PrintableText.sol";
-import {VehicleRecord, VEHICLE_RECORD_WORDS} from "../libraries/VehicleRecord.sol";
+import {ModelRecord, MODEL_RECORD_WORDS} from "../libraries/ModelRecord.sol";
 
 /// @title VehicleRegistry
 /// @notice See {IVehicleRegistry}.
+/// @dev Storage per vehicle is Solady's ERC-721 ownership word: the owner's address and 96 bits of extra data
+/// holding `modelId (72 bits) ‖ year (16) ‖ powertrain (8)`. The make and model texts live once per model in the
+/// catalogue, so a mint of a catalogued model writes three new words (owner, owner's balance, VIN) and the id
+/// counter. The catalogue id fits its 72 bits for any reachable number of models (each costs a transaction).
 contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessControl {
     using EnumerableSet for EnumerableSet.AddressSet;
     using Strings for uint256;
@@ -47,8 +51,10 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
 
     IDeviceRegistry private immutable _devices;
 
-    /// @dev make, model, year and powertrain packed by VehicleRecord: usually one word, at most three.
-    mapping(uint256 vehicleId => bytes32[VEHICLE_RECORD_WORDS] words) private _records;
+    /// @dev Catalogued make and model texts packed by ModelRecord: usually one word, at most three.
+    mapping(uint256 modelId => bytes32[MODEL_RECORD_WORDS] words) private _models;
+    mapping(bytes32 modelKey => uint256 modelId) private _modelIds;
+    uint256 private _totalModels;
     mapping(bytes32 vinCommitment => uint256 vehicleId) private _vehicleOfVin;
     mapping(uint256 vehicleId => uint256 deviceId) private _pairedDevice;
     mapping(uint256 deviceId => uint256 vehicleId) private _pairedVehicle;
@@ -60,10 +66,7 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
 
     /// @param deviceRegistry_ The hardware device registry.
     /// @param admin Holder of `DEFAULT_ADMIN_ROLE` (the Timelock), who approves integrations.
-    constructor(
-        IDeviceRegistry deviceRegistry_,
-        address admin
-    ) ERC721("DIMO Vehicle", "DIMOV") EIP712("DIMO VehicleRegistry", "1") {
+    constructor(IDeviceRegistry deviceRegistry_, address admin) EIP712("DIMO VehicleRegistry", "1") {
         if (address(deviceRegistry_) == address(0) || admin == address(0)) revert RegistryZeroAddress();
         _devices = deviceRegistry_;
         _nextId = 1;
@@ -106,10 +109,42 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
     /// @inheritdoc IVehicleRegistry
     function vehicle(uint256 vehicleId) public view returns (VehicleData memory) {
         _ownerOrRevert(vehicleId);
-        (string memory make, string memory model, uint16 year, uint8 powertrain) = VehicleRecord.unpack(
-            _records[vehicleId]
-        );
-        return VehicleData(make, model, year, Powertrain(powertrain));
+        uint96 extra = _getExtraData(vehicleId);
+        (string memory make, string memory model) = ModelRecord.unpack(_models[uint256(extra >> 24)]);
+        return VehicleData(make, model, uint16(extra >> 8), Powertrain(uint8(extra)));
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function catalogueModel(string calldata make, string calldata model) external returns (uint256 modelId) {
+        bytes32 modelKey = ModelRecord.key(make, model);
+        modelId = _modelIds[modelKey];
+        if (modelId == 0) modelId = _catalogue(modelKey, make, model);
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function catalogue(uint256 modelId) external view returns (string memory make, string memory model) {
+        if (modelId == 0 || modelId > _totalModels) revert RegistryModelNotFound(modelId);
+        return ModelRecord.unpack(_models[modelId]);
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function modelIdOf(string calldata make, string calldata model) external view returns (uint256) {
+        return _modelIds[ModelRecord.key(make, model)];
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function totalModels() external view returns (uint256) {
+        return _totalModels;
+    }
+
+    /// @notice The collection's name.
+    function name() public pure override returns (string memory) {
+        return "DIMO Vehicle";
+    }
+
+    /// @notice The collection's symbol.
+    function symbol() public pure override returns (string memory) {
+        return "DIMOV";
     }
 
     /// @inheritdoc IVehicleRegistry
@@ -132,10 +167,10 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
         _ownerOrRevert(vehicleId);
         VehicleData memory v = vehicle(vehicleId);
         string memory year = uint256(v.year).toString();
-        string memory name = string.concat(year, " ", v.make, " ", v.model);
+        string memory title = string.concat(year, " ", v.make, " ", v.model);
         bytes memory json = abi.encodePacked(
             '{"name":"',
-            name,
+            title,
             '","description":"DIMO vehicle #',
             vehicleId.toString(),
             '","attributes":[{"trait_type":"Make","value":"',
@@ -282,14 +317,13 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
         return super.nonces(signer);
     }
 
-    /// @inheritdoc ERC721
+    /// @notice ERC-165: ERC-721, its metadata extension and AccessControl.
     function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {
-        return super.supportsInterface(interfaceId);
+        return ERC721.supportsInterface(interfaceId) || AccessControl.supportsInterface(interfaceId);
     }
 
     /// @dev A transfer (not a mint) ends the pairing and the connections and advances the ownership epoch.
-    function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
-        from = super._update(to, tokenId, auth);
+    function _afterTokenTransfer(address from, address to, uint256 tokenId) internal override {
         if (from != address(0) && from != to) {
             uint256 deviceId = _pairedDevice[tokenId];
             if (deviceId != 0) _unpair(tokenId, deviceId, true);
@@ -304,26 +338,37 @@ contract VehicleRegistry is IVehicleRegistry, ERC721, EIP712, Nonces, AccessCont
     }
 
     function _mintVehicle(address owner, VehicleInfo calldata info) private returns (uint256 vehicleId) {
-        if (!PrintableText.isValid(info.make, MAX_TEXT_LENGTH)) revert RegistryInvalidText("make");
-        if (!PrintableText.isValid(info.model, MAX_TEXT_LENGTH)) revert RegistryInvalidText("model");
         if (info.year < MIN_YEAR || info.year > MAX_YEAR) revert RegistryInvalidYear(info.year);
         if (info.vinCommitment == bytes32(0)) revert RegistryZeroVinCommitment();
         uint256 existing = _vehicleOfVin[info.vinCommitment];
         if (existing != 0) revert RegistryDuplicateVin(info.vinCommitment, existing);
+        // A catalogued model's texts passed the checks when it entered the catalogue (same key, same bytes).
+        bytes32 modelKey = ModelRecord.key(info.make, info.model);
+        uint256 modelId = _modelIds[modelKey];
+        if (modelId == 0) modelId = _catalogue(modelKey, info.make, info.model);
 
         vehicleId = _nextId++;
-        (bytes32[VEHICLE_RECORD_WORDS] memory words, uint256 used) = VehicleRecord.pack(
-            info.make,
-            info.model,
-            info.year,
-            uint8(info.powertrain)
-        );
-        // Only the words the texts reach: one for a make and model of up to 27 bytes together.
-        bytes32[VEHICLE_RECORD_WORDS] storage record = _records[vehicleId];
-        for (uint256 i = 0; i < used; ++i) record[i] = words[i];
         _vehicleOfVin[info.vinCommitment] = vehicleId;
-        _mint(owner, vehicleId);
+        // Ids only grow, so the token cannot exist yet; `to` is non-zero (checked by Solady and by the callers).
+        _mintAndSetExtraDataUnchecked(
+            owner,
+            vehicleId,
+            uint96((modelId << 24) | (uint256(info.year) << 8) | uint256(uint8(info.powertrain)))
+        );
         emit VehicleMinted(vehicleId, owner, info.vinCommitment, info.make, info.model, info.year, info.powertrain);
+    }
+
+    /// @dev Checks the texts and enters them in the catalogue under the next id.
+    function _catalogue(bytes32 modelKey, string calldata make, string calldata model) private returns (uint256 id) {
+        if (!PrintableText.isValid(make, MAX_TEXT_LENGTH)) revert RegistryInvalidText("make");
+        if (!PrintableText.isValid(model, MAX_TEXT_LENGTH)) revert RegistryInvalidText("model");
+        id = ++_totalModels;
+        (bytes32[MODEL_RECORD_WORDS] memory words, uint256 used) = ModelRecord.pack(make, model);
+        // Only the words the texts reach: one for a make and model of up to 30 bytes together.
+        bytes32[MODEL_RECORD_WORDS] storage record = _models[id];
+        for (uint256 i = 0; i < used; ++i) record[i] = words[i];
+        _modelIds[modelKey] = id;
+        emit ModelCatalogued(id, make, model);
     }
 
     /// @dev The device's key, after checking the device exists, its manufacturer is approved and neither side

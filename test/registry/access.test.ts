@@ -252,12 +252,12 @@ describe("DataAccess", function () {
     });
 
     describe("when the vehicle does not exist", function () {
-      it("reverts with ERC721NonexistentToken", async function () {
+      it("reverts with TokenDoesNotExist (the registry's ownerOf)", async function () {
         const { access, vehicles, alice, consumerA } = await loadFixture(vehiclesFixture);
         const expiresAt = BigInt((await time.latest()) + DAY);
         await expect(access.connect(alice).grant(99n, consumerA.address, PERMISSIONS, expiresAt))
-          .to.be.revertedWithCustomError(vehicles, "ERC721NonexistentToken")
-          .withArgs(99n);
+          .to.be.revertedWithCustomError(vehicles, "TokenDoesNotExist")
+          .withArgs();
       });
     });
 
@@ -509,11 +509,11 @@ describe("DataAccess", function () {
     });
 
     describe("when the vehicle does not exist", function () {
-      it("reverts with ERC721NonexistentToken", async function () {
+      it("reverts with TokenDoesNotExist (the registry's ownerOf)", async function () {
         const { access, vehicles, consumerA } = await loadFixture(grantedFixture);
         await expect(access.connect(consumerA).revoke(99n, consumerA.address))
-          .to.be.revertedWithCustomError(vehicles, "ERC721NonexistentToken")
-          .withArgs(99n);
+          .to.be.revertedWithCustomError(vehicles, "TokenDoesNotExist")
+          .withArgs();
       });
     });
   });

@@ -179,15 +179,16 @@ describe("VehicleRegistry and DataAccess: vehicle transfers", function () {
   });
 
   describe("when a safe transfer is refused by the recipient", function () {
-    it("reverts with ERC721InvalidReceiver and leaves the vehicle as it was", async function () {
+    it("reverts with TransferToNonERC721ReceiverImplementer and leaves the vehicle as it was", async function () {
       const { vehicles, access, capacity, alice, consumerA, aliceVehicle, device1 } =
         await loadFixture(equippedFixture);
       const target = await capacity.getAddress(); // a contract without onERC721Received
       await expect(
         vehicles.connect(alice)["safeTransferFrom(address,address,uint256)"](alice.address, target, aliceVehicle),
       )
-        .to.be.revertedWithCustomError(vehicles, "ERC721InvalidReceiver")
-        .withArgs(target);
+        .to.be.revertedWithCustomError(vehicles, "TransferToNonERC721ReceiverImplementer")
+        .withArgs();
+      expect(await vehicles.ownerOf(aliceVehicle)).to.equal(alice.address);
       expect(await vehicles.ownershipEpoch(aliceVehicle)).to.equal(0n);
       expect(await vehicles.pairedDevice(aliceVehicle)).to.equal(device1);
       expect(await access.canRead(consumerA.address, aliceVehicle, 0)).to.equal(true);

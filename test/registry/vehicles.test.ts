@@ -509,6 +509,141 @@ describe("VehicleRegistry: vehicles", function () {
     });
   });
 
+  describe("model catalogue", function () {
+    describe("when a vehicle's make and model are not catalogued yet", function () {
+      it("enters them under the next id in the same mint (ModelCatalogued before VehicleMinted)", async function () {
+        const { vehicles, alice } = await loadFixture(registryFixture);
+        const tx = vehicles.connect(alice).mintVehicle(vehicleInfo());
+        await expect(tx).to.emit(vehicles, "ModelCatalogued").withArgs(1n, "Tesla", "Model 3");
+        const receipt = await (await tx).wait();
+        const names = receipt!.logs.map((l) => vehicles.interface.parseLog(l)?.name);
+        expect(names).to.deep.equal(["ModelCatalogued", "Transfer", "VehicleMinted"]);
+        expect(await vehicles.totalModels()).to.equal(1n);
+        expect(await vehicles.catalogue(1n)).to.deep.equal(["Tesla", "Model 3"]);
+        expect(await vehicles.modelIdOf("Tesla", "Model 3")).to.equal(1n);
+      });
+    });
+
+    describe("when the model is catalogued", function () {
+      it("refers to the entry: no new entry, each vehicle keeps its own year and powertrain", async function () {
+        const { vehicles, alice, bob } = await loadFixture(registryFixture);
+        await mintVehicle(vehicles, alice, vehicleInfo({ year: 2019, powertrain: Powertrain.BEV }, VIN_ALICE));
+        const second = vehicles
+          .connect(bob)
+          .mintVehicle(vehicleInfo({ year: 2024, powertrain: Powertrain.HEV }, VIN_BOB));
+        await expect(second).not.to.emit(vehicles, "ModelCatalogued");
+        await expect(second)
+          .to.emit(vehicles, "VehicleMinted")
+          .withArgs(2n, bob.address, vinCommitment(VIN_BOB), "Tesla", "Model 3", 2024, Powertrain.HEV);
+        expect(await vehicles.totalModels()).to.equal(1n);
+        expect(await vehicles.vehicle(1n)).to.deep.equal(["Tesla", "Model 3", 2019n, BigInt(Powertrain.BEV)]);
+        expect(await vehicles.vehicle(2n)).to.deep.equal(["Tesla", "Model 3", 2024n, BigInt(Powertrain.HEV)]);
+      });
+
+      it("keeps a vehicle's model, year and powertrain through transfers (they live in its ownership word)", async function () {
+        const { vehicles, alice, bob, carol } = await loadFixture(registryFixture);
+        await mintVehicle(vehicles, alice, vehicleInfo({ make: "Kia", model: "EV6", year: 2100 }));
+        await mintVehicle(vehicles, bob, vehicleInfo({ year: 1886, powertrain: Powertrain.ICE }, VIN_BOB));
+        await vehicles.connect(alice).transferFrom(alice.address, bob.address, 1n);
+        await vehicles.connect(bob).transferFrom(bob.address, carol.address, 1n);
+        await vehicles.connect(bob).transferFrom(bob.address, carol.address, 2n);
+        expect(await vehicles.vehicle(1n)).to.deep.equal(["Kia", "EV6", 2100n, BigInt(Powertrain.BEV)]);
+        expect(await vehicles.vehicle(2n)).to.deep.equal(["Tesla", "Model 3", BigInt(1886), 0n]);
+        expect(await vehicles.balanceOf(carol.address)).to.equal(2n);
+      });
+
+      it("writes four words for a catalogued model: the ownership word, the owner's balance, the VIN and the id counter", async function () {
+        const { vehicles, alice, bob } = await loadFixture(registryFixture);
+        await mintVehicle(vehicles, alice);
+        const tx = await vehicles.connect(bob).mintVehicle(vehicleInfo({}, VIN_BOB));
+        const trace = (await ethers.provider.send("debug_traceTransaction", [tx.hash])) as {
+          structLogs: { op: string; stack?: string[] }[];
+        };
+        const written = new Set<string>();
+        for (const step of trace.structLogs) {
+          if (step.op === "SSTORE" && step.stack) written.add(step.stack[step.stack.length - 1]);
+        }
+        // Three new words and the id counter; no text is written again.
+        expect(written.size).to.equal(4);
+      });
+    });
+
+    describe("catalogueModel", function () {
+      it("lets anyone enter a model ahead of its vehicles, and returns the id it already has on a second call", async function () {
+        const { vehicles, carol, alice } = await loadFixture(registryFixture);
+        await expect(vehicles.connect(carol).catalogueModel("Rivian", "R1T"))
+          .to.emit(vehicles, "ModelCatalogued")
+          .withArgs(1n, "Rivian", "R1T");
+        expect(await vehicles.connect(alice).catalogueModel.staticCall("Rivian", "R1T")).to.equal(1n);
+        await expect(vehicles.connect(alice).catalogueModel("Rivian", "R1T")).not.to.emit(vehicles, "ModelCatalogued");
+        await expect(vehicles.connect(alice).mintVehicle(vehicleInfo({ make: "Rivian", model: "R1T" }))).not.to.emit(
+          vehicles,
+          "ModelCatalogued",
+        );
+        expect(await vehicles.totalModels()).to.equal(1n);
+      });
+
+      it("tells makes and models apart however their bytes split ('AB' + 'C' is not 'A' + 'BC')", async function () {
+        const { vehicles, carol } = await loadFixture(registryFixture);
+        await vehicles.connect(carol).catalogueModel("AB", "C");
+        await vehicles.connect(carol).catalogueModel("A", "BC");
+        expect(await vehicles.modelIdOf("AB", "C")).to.equal(1n);
+        expect(await vehicles.modelIdOf("A", "BC")).to.equal(2n);
+        expect(await vehicles.catalogue(2n)).to.deep.equal(["A", "BC"]);
+        expect(await vehicles.modelIdOf("ABC", "")).to.equal(0n);
+      });
+
+      for (const [what, make, model, field] of [
+        ["an empty make", "", "R1T", "make"],
+        ["a 33-byte model", "Rivian", "R".repeat(33), "model"],
+        ["a double quote in the model", "Rivian", 'R1"T', "model"],
+      ] as const) {
+        it(`refuses ${what} with RegistryInvalidText("${field}") and enters nothing`, async function () {
+          const { vehicles, carol } = await loadFixture(registryFixture);
+          await expect(vehicles.connect(carol).catalogueModel(make, model))
+            .to.be.revertedWithCustomError(vehicles, "RegistryInvalidText")
+            .withArgs(field);
+          expect(await vehicles.totalModels()).to.equal(0n);
+        });
+      }
+
+      // The first word holds a 2-byte header and 30 bytes of text: both sides of each word boundary round-trip.
+      for (const [makeLength, modelLength] of [
+        [1, 29],
+        [1, 30],
+        [30, 32],
+        [32, 30],
+        [32, 31],
+        [32, 32],
+      ]) {
+        it(`stores and returns a ${makeLength}-byte make and a ${modelLength}-byte model exactly`, async function () {
+          const { vehicles, carol } = await loadFixture(registryFixture);
+          const make = "abcdefghijklmnopqrstuvwxyz0123456789".slice(0, makeLength);
+          const model = "ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210".slice(0, modelLength);
+          await vehicles.connect(carol).catalogueModel(make, model);
+          await vehicles.connect(carol).catalogueModel("X", "Y"); // the next entry's words must not overlap
+          expect(await vehicles.catalogue(1n)).to.deep.equal([make, model]);
+          expect(await vehicles.catalogue(2n)).to.deep.equal(["X", "Y"]);
+        });
+      }
+    });
+
+    describe("catalogue", function () {
+      it("returns the last id and refuses id 0 and the one after it with RegistryModelNotFound", async function () {
+        const { vehicles, carol } = await loadFixture(registryFixture);
+        await vehicles.connect(carol).catalogueModel("Rivian", "R1T");
+        await vehicles.connect(carol).catalogueModel("Rivian", "R1S");
+        expect(await vehicles.catalogue(2n)).to.deep.equal(["Rivian", "R1S"]);
+        await expect(vehicles.catalogue(0n))
+          .to.be.revertedWithCustomError(vehicles, "RegistryModelNotFound")
+          .withArgs(0n);
+        await expect(vehicles.catalogue(3n))
+          .to.be.revertedWithCustomError(vehicles, "RegistryModelNotFound")
+          .withArgs(3n);
+      });
+    });
+  });
+
   describe("vehicle", function () {
     it("reverts with RegistryVehicleNotFound for an unknown id", async function () {
       const { vehicles, alice } = await loadFixture(registryFixture);
