@@ -22,6 +22,7 @@ import { RegistryIndex } from "../../node/registry-index";
 import { buildNode } from "../../node/server";
 import { openStore } from "../../node/store";
 import { deploySuite } from "../../scripts/deploy-suite";
+import { DISPUTER_KEY_ENV, GUARDIAN_KEY_ENV } from "../../tasks/rewards";
 import { DEPLOYMENTS_DIR_ENV } from "../../scripts/registry-context";
 import { drivingBatch } from "../node/telemetry-fixture";
 import { rejects } from "../helpers/rejects";
@@ -455,6 +456,40 @@ describe("rewards:verify: activity backed by the published signed batches", func
       expect(out).to.include(
         "activity-week-0.csv line 4 vehicle 3 active: expected false (no signed batch backs it), found true (claimed)",
       );
+    });
+
+    it("rewards:watch fetches the published batches with the week's inputs and re-derives the activity", async function () {
+      /** The watcher's layout (docs/rewards-spec.md §14) with the week's batch file passed through `edit`. */
+      const serveWeek = (name: string, edit: (text: string) => string = (t) => t) => {
+        const base = copyOf(name, [honest.file, honest.file.replace(/\.json$/, ".tree")]);
+        copyOf(path.join(name, "week-0"), [honest.activity, snapshot]);
+        fs.writeFileSync(
+          path.join(base, "week-0", "telemetry-week-0.jsonl"),
+          edit(fs.readFileSync(honest.batches, "utf8")),
+        );
+        return base;
+      };
+      expect(await run("rewards:watch", { files: serveWeek("served"), once: true })).to.deep.equal(["verified"]);
+      const truncated = serveWeek("served-truncated", (t) => t.split("\n").slice(1).join("\n"));
+      /** Runs rewards:watch --once expecting an alert (no guardian or disputer key here); returns what it printed. */
+      const watchAlerts = async (files: string) => {
+        const lines: string[] = [];
+        const log = console.log;
+        const keys = [GUARDIAN_KEY_ENV, DISPUTER_KEY_ENV].map((k) => [k, process.env[k]] as const);
+        for (const [k] of keys) delete process.env[k]; // an alert only: the root must stay pending
+        console.log = (...parts: unknown[]) => lines.push(parts.join(" "));
+        try {
+          await rejects(hre.run("rewards:watch", { files, once: true }), /does not verify and no DIMO_GUARDIAN_KEY/);
+        } finally {
+          console.log = log;
+          for (const [k, v] of keys) if (v !== undefined) process.env[k] = v;
+        }
+        return lines.join("\n");
+      };
+      expect(await watchAlerts(truncated)).to.match(rootMismatch);
+      // Without the batch file the week cannot be re-derived: a bad root too.
+      fs.rmSync(path.join(truncated, "week-0", "telemetry-week-0.jsonl"));
+      expect(await watchAlerts(truncated)).to.include("week-0/telemetry-week-0.jsonl: not published (missing)");
     });
 
     it("a missing batch file", async function () {
