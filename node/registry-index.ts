@@ -8,32 +8,48 @@
  * behind the last chain head seen, and that head seen within `maxPollAgeMs`. The node refuses ingest
  * (`index_stale`) otherwise.
  */
-import { Contract, Interface, keccak256, toUtf8Bytes, type Provider } from "ethers";
-import type { RegistryEvent, TelemetryStore } from "./store";
+import { Contract, type Provider } from "ethers";
+import {
+  BINDING_VEHICLE_EVENTS,
+  type BindingEvent,
+  bindingEventOf,
+  compareBindingEvents,
+  type PairingCheck,
+  RegistryBindings,
+} from "../lib/telemetry/bindings";
+import type { TelemetryStore } from "./store";
 
-const VEHICLE_EVENTS = new Interface([
-  "event DevicePaired(uint256 indexed vehicleId, uint256 indexed deviceId, address indexed owner)",
-  "event DeviceUnpaired(uint256 indexed vehicleId, uint256 indexed deviceId, bool byTransfer)",
-  "event ConnectionAttested(uint256 indexed vehicleId, address indexed integration, uint8 kind, address owner)",
-  "event ConnectionRemoved(uint256 indexed vehicleId, address indexed integration, bool byTransfer)",
-  "event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)",
-  "function deviceRegistry() view returns (address)",
-]);
-/** VehicleRegistry's integration roles: revoking either ends the integration's attested connections for
- *  ingest at that block's time (the chain keeps them until `removeConnections`; the node does not wait). */
-const INTEGRATION_ROLES = new Set([
-  keccak256(toUtf8Bytes("SOFTWARE_INTEGRATION_ROLE")),
-  keccak256(toUtf8Bytes("OEM_INTEGRATION_ROLE")),
-]);
-const DEVICE_EVENTS = new Interface([
-  "event DeviceMinted(uint256 indexed deviceId, address indexed manufacturer, address indexed deviceKey, address owner, string serial, string hardwareRevision)",
-]);
+export type { Interval, PairingCheck } from "../lib/telemetry/bindings";
 
-/** A validity interval [from, to) in unix seconds; `to` null while open. */
-export interface Interval {
-  vehicleId: string;
-  from: number;
-  to: number | null;
+/**
+ * The binding events (lib/telemetry/bindings.ts) of both registries in blocks [fromBlock, toBlock], in chain order:
+ * one `eth_getLogs` per registry, one `eth_getBlock` per block that holds an event (for its timestamp). The node's
+ * index reads its pages with it, and `rewards:verify` the events up to a week's snapshot block.
+ */
+export async function readBindingEvents(
+  provider: Provider,
+  registries: { vehicleRegistry: string; deviceRegistry: string },
+  fromBlock: number,
+  toBlock: number,
+): Promise<BindingEvent[]> {
+  const [vLogs, dLogs] = await Promise.all([
+    provider.getLogs({ address: registries.vehicleRegistry, fromBlock, toBlock }),
+    provider.getLogs({ address: registries.deviceRegistry, fromBlock, toBlock }),
+  ]);
+  const times = new Map<number, number>();
+  const events: BindingEvent[] = [];
+  const vehicleRegistry = registries.vehicleRegistry.toLowerCase();
+  for (const log of [...vLogs, ...dLogs]) {
+    let t = times.get(log.blockNumber);
+    if (t === undefined) {
+      const block = await provider.getBlock(log.blockNumber);
+      if (!block) throw new Error(`registry index: block ${log.blockNumber} not found`);
+      times.set(log.blockNumber, (t = block.timestamp));
+    }
+    const e = bindingEventOf(log, log.address.toLowerCase() === vehicleRegistry, t);
+    if (e) events.push(e);
+  }
+  return events.sort(compareBindingEvents);
 }
 
 export interface IndexOptions {
@@ -51,14 +67,8 @@ export interface IndexOptions {
   fromBlock?: number;
 }
 
-export type PairingCheck =
-  | { ok: true }
-  | { ok: false; code: "device_not_paired" | "device_paired_elsewhere" | "connection_not_attested"; message: string };
-
 export class RegistryIndex {
-  private readonly _deviceKeys = new Map<string, string>();
-  private readonly _pairings = new Map<string, Interval[]>(); // deviceId -> intervals
-  private readonly _connections = new Map<string, Interval[]>(); // integration -> intervals (vehicleId inside)
+  private readonly _bindings = new RegistryBindings();
   private _cursor = -1;
   private _head = -1;
   private _headSeenAt = 0;
@@ -81,7 +91,7 @@ export class RegistryIndex {
   /** Loads the persisted events and cursor. */
   async load(): Promise<void> {
     const { block, events } = await this._store.loadIndex();
-    for (const e of events) this._apply(e);
+    for (const e of events) this._bindings.apply(e);
     this._cursor = Math.max(block, (this._opts.fromBlock ?? 0) - 1);
   }
 
@@ -103,106 +113,25 @@ export class RegistryIndex {
     const head = await this._provider.getBlockNumber();
     this._deviceRegistry ??= this._opts.deviceRegistry;
     this._deviceRegistry ??= String(
-      await new Contract(this._vehicleRegistry, VEHICLE_EVENTS, this._provider).getFunction("deviceRegistry")(),
+      await new Contract(this._vehicleRegistry, BINDING_VEHICLE_EVENTS, this._provider).getFunction("deviceRegistry")(),
     );
     const target = head - this._opts.confirmations;
     while (this._cursor < target) {
       const from = this._cursor + 1;
       const to = Math.min(target, from + this._opts.logPageBlocks - 1);
-      const [vLogs, dLogs] = await Promise.all([
-        this._provider.getLogs({ address: this._vehicleRegistry, fromBlock: from, toBlock: to }),
-        this._provider.getLogs({ address: this._deviceRegistry, fromBlock: from, toBlock: to }),
-      ]);
-      const times = new Map<number, number>();
-      const events: RegistryEvent[] = [];
-      for (const log of [...vLogs, ...dLogs]) {
-        const iface =
-          log.address.toLowerCase() === this._vehicleRegistry.toLowerCase() ? VEHICLE_EVENTS : DEVICE_EVENTS;
-        const parsed = iface.parseLog(log);
-        if (!parsed) continue;
-        let t = times.get(log.blockNumber);
-        if (t === undefined) {
-          const block = await this._provider.getBlock(log.blockNumber);
-          if (!block) throw new Error(`registry index: block ${log.blockNumber} not found`);
-          times.set(log.blockNumber, (t = block.timestamp));
-        }
-        const a = parsed.args;
-        const base = { blockNumber: log.blockNumber, logIndex: log.index, blockTime: t };
-        switch (parsed.name) {
-          case "DeviceMinted":
-            events.push({
-              ...base,
-              kind: "DeviceMinted",
-              vehicleId: "0",
-              deviceId: a.deviceId.toString(),
-              address: String(a.deviceKey).toLowerCase(),
-            });
-            break;
-          case "DevicePaired":
-          case "DeviceUnpaired":
-            events.push({
-              ...base,
-              kind: parsed.name,
-              vehicleId: a.vehicleId.toString(),
-              deviceId: a.deviceId.toString(),
-              address: "",
-            });
-            break;
-          case "ConnectionAttested":
-          case "ConnectionRemoved":
-            events.push({
-              ...base,
-              kind: parsed.name,
-              vehicleId: a.vehicleId.toString(),
-              deviceId: "0",
-              address: String(a.integration).toLowerCase(),
-            });
-            break;
-          case "RoleRevoked":
-            if (!INTEGRATION_ROLES.has(String(a.role).toLowerCase())) break;
-            events.push({
-              ...base,
-              kind: "IntegrationRoleRevoked",
-              vehicleId: "0",
-              deviceId: "0",
-              address: String(a.account).toLowerCase(),
-            });
-            break;
-          default:
-            break;
-        }
-      }
-      events.sort((x, y) => x.blockNumber - y.blockNumber || x.logIndex - y.logIndex);
+      const events = await readBindingEvents(
+        this._provider,
+        { vehicleRegistry: this._vehicleRegistry, deviceRegistry: this._deviceRegistry },
+        from,
+        to,
+      );
       await this._store.saveIndex(events, to);
-      for (const e of events) this._apply(e);
+      for (const e of events) this._bindings.apply(e);
       this._cursor = to;
       if (events.length) this._log.info({ from, to, events: events.length }, "registry index advanced");
     }
     this._head = head;
     this._headSeenAt = Date.now();
-  }
-
-  private _apply(e: RegistryEvent): void {
-    switch (e.kind) {
-      case "DeviceMinted":
-        this._deviceKeys.set(e.deviceId, e.address);
-        break;
-      case "DevicePaired":
-        push(this._pairings, e.deviceId, { vehicleId: e.vehicleId, from: e.blockTime, to: null });
-        break;
-      case "DeviceUnpaired":
-        close(this._pairings.get(e.deviceId), e.vehicleId, e.blockTime);
-        break;
-      case "ConnectionAttested":
-        push(this._connections, e.address, { vehicleId: e.vehicleId, from: e.blockTime, to: null });
-        break;
-      case "ConnectionRemoved":
-        close(this._connections.get(e.address), e.vehicleId, e.blockTime);
-        break;
-      case "IntegrationRoleRevoked":
-        for (const i of this._connections.get(e.address) ?? []) if (i.to === null) i.to = e.blockTime;
-        break;
-    }
   }
 
   /** Starts polling every `intervalMs`; errors are logged and retried at the next tick. */
@@ -246,52 +175,16 @@ export class RegistryIndex {
 
   /** The key device `deviceId` is bound to (lowercase), or undefined when no such device is indexed. */
   deviceKey(deviceId: string): string | undefined {
-    return this._deviceKeys.get(deviceId);
+    return this._bindings.deviceKey(deviceId);
   }
 
   /** Whether the device was paired with `vehicleId` over the whole of [start, end]. */
   checkPairing(deviceId: string, vehicleId: string, start: number, end: number): PairingCheck {
-    const list = this._pairings.get(deviceId) ?? [];
-    const other = list.find((i) => i.vehicleId !== vehicleId && i.from <= end && (i.to === null || i.to > start));
-    if (other)
-      return {
-        ok: false,
-        code: "device_paired_elsewhere",
-        message: `device ${deviceId} was paired with vehicle ${other.vehicleId} during [${start}, ${end}]`,
-      };
-    if (list.some((i) => i.vehicleId === vehicleId && covers(i, start, end))) return { ok: true };
-    return {
-      ok: false,
-      code: "device_not_paired",
-      message: `device ${deviceId} was not paired with vehicle ${vehicleId} over the whole of [${start}, ${end}]`,
-    };
+    return this._bindings.checkPairing(deviceId, vehicleId, start, end);
   }
 
   /** Whether `integration` had an attested connection with `vehicleId` over the whole of [start, end]. */
   checkConnection(integration: string, vehicleId: string, start: number, end: number): PairingCheck {
-    const list = this._connections.get(integration.toLowerCase()) ?? [];
-    if (list.some((i) => i.vehicleId === vehicleId && covers(i, start, end))) return { ok: true };
-    return {
-      ok: false,
-      code: "connection_not_attested",
-      message: `integration ${integration} had no attested connection with vehicle ${vehicleId} over the whole of [${start}, ${end}]`,
-    };
+    return this._bindings.checkConnection(integration, vehicleId, start, end);
   }
-}
-
-function covers(i: Interval, start: number, end: number): boolean {
-  return i.from <= start && (i.to === null || end < i.to);
-}
-function push(map: Map<string, Interval[]>, key: string, iv: Interval): void {
-  const l = map.get(key);
-  if (l) l.push(iv);
-  else map.set(key, [iv]);
-}
-function close(list: Interval[] | undefined, vehicleId: string, t: number): void {
-  if (!list) return;
-  for (let k = list.length - 1; k >= 0; k--)
-    if (list[k].vehicleId === vehicleId && list[k].to === null) {
-      list[k].to = t;
-      return;
-    }
 }

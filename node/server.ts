@@ -12,7 +12,8 @@ import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { getAddress } from "ethers";
 import { summarizeBatch } from "../lib/telemetry/activity";
-import { batchDigest, integrationOf, parseSignedBatch, recoverSigner, type SignedBatch } from "../lib/telemetry/format";
+import { checkBatchSigner } from "../lib/telemetry/bindings";
+import { batchDigest, parseSignedBatch, type SignedBatch } from "../lib/telemetry/format";
 import { MAX_BODY_BYTES, NODE_DEFAULTS } from "../lib/telemetry/settings";
 import { ConsentError } from "../lib/consent/errors";
 import { registerDataApi, type DataApiDeps } from "./data-api";
@@ -215,30 +216,10 @@ export function buildNode(deps: NodeDeps): FastifyInstance & { counters: IngestC
     if (!fresh.fresh) throw new Refusal("index_stale", `${fresh.message}; retry later`, null);
 
     const digest = batchDigest(b, signed.chainId, signed.registry);
-    const recovered = recoverSigner(digest, signed.signature);
-    const integration = integrationOf(b);
-    let expected: string;
-    if (integration === null) {
-      const key = deps.index.deviceKey(b.deviceId);
-      if (!key) throw new Refusal("unknown_device", `device ${b.deviceId} is not in the registry`, "batch.deviceId");
-      expected = key;
-    } else expected = integration.toLowerCase();
-    if (recovered === null)
-      throw new Refusal("bad_signature", "the signature is not a canonical secp256k1 signature", "signature");
-    if (recovered.toLowerCase() !== expected)
-      throw new Refusal(
-        "bad_signature",
-        integration === null
-          ? `the batch is not signed by device ${b.deviceId}'s key`
-          : `the batch is not signed by integration ${integration}`,
-        "signature",
-      );
-    const check =
-      integration === null
-        ? deps.index.checkPairing(b.deviceId, b.vehicleId, b.startTime, b.endTime)
-        : deps.index.checkConnection(integration, b.vehicleId, b.startTime, b.endTime);
-    if (!check.ok)
-      throw new Refusal(check.code, check.message, integration === null ? "batch.deviceId" : "batch.integration");
+    // The signer rule lives once, in lib/telemetry/bindings.ts (rewards:verify re-checks published batches with it).
+    const check = checkBatchSigner(b, digest, signed.signature, deps.index);
+    if (!check.ok) throw new Refusal(check.code, check.message, check.field);
+    const expected = check.signer;
 
     const stored = await deps.store.insertBatch({
       signed,

@@ -11,6 +11,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Generated, 
 import { appendEntry, EMPTY_HEAD, type AccessLogEntry, type AccessRead, type LogHead } from "../lib/consent/access-log";
 import type { Database as SqliteDatabase } from "better-sqlite3";
 import type { BatchSummary } from "../lib/telemetry/activity";
+import type { BindingEvent } from "../lib/telemetry/bindings";
 import type { SignedBatch } from "../lib/telemetry/format";
 
 export type StoreKind = "sqlite" | "postgres";
@@ -83,23 +84,8 @@ interface Database {
   index_cursor: IndexCursorTable;
 }
 
-/** One registry event as the index keeps it. */
-export interface RegistryEvent {
-  blockNumber: number;
-  logIndex: number;
-  blockTime: number;
-  kind:
-    | "DeviceMinted"
-    | "DevicePaired"
-    | "DeviceUnpaired"
-    | "ConnectionAttested"
-    | "ConnectionRemoved"
-    | "IntegrationRoleRevoked";
-  vehicleId: string;
-  deviceId: string;
-  /** Device key (DeviceMinted) or integration (connections), lowercase; "" otherwise. */
-  address: string;
-}
+/** One registry event as the index keeps it (lib/telemetry/bindings.ts). */
+export type RegistryEvent = BindingEvent;
 
 /** A batch to store: the signed batch, its digest and signer, and its activity summary. */
 export interface BatchRecord {

@@ -18,6 +18,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { InputError } from "../lib/errors";
 import { type DeploymentRecordMessages, loadDeploymentRecord } from "../scripts/registry-context";
 import { formatDimoRounded } from "../lib/units";
+import type { Distribution, TelemetryCommitment } from "../lib/rewards/distribution";
 import type { Difference } from "../lib/rewards/verify";
 import type { DimoToken, IssuanceVault, RewardDistributor } from "../typechain-types";
 
@@ -155,10 +156,55 @@ interface ComputeArgs {
   referralBudget: string;
   out?: string;
   chainId?: string;
+  /** The activity's telemetry summary (default: `telemetry-week-<N>.json` beside `activity-week-<N>.csv`, if any). */
+  telemetry?: string;
 }
 
-/** Reads the inputs, computes the week and writes the distribution files; returns their paths. */
-export async function computeTask(args: ComputeArgs, hre: HardhatRuntimeEnvironment, write = true) {
+/**
+ * The telemetry summary of the activity file: `--telemetry`, else `telemetry-week-<N>.json` beside an activity file
+ * named `activity-week-<N>.csv` (what `rewards:activity` writes) when it exists, else none.
+ */
+function telemetrySummaryOf(args: Pick<ComputeArgs, "activity" | "telemetry">): string | undefined {
+  if (args.telemetry !== undefined) return existing(args.telemetry, "--telemetry");
+  const n = /^activity-week-(\d+)\.csv$/.exec(path.basename(args.activity))?.[1];
+  if (n === undefined) return undefined;
+  const beside = path.join(path.dirname(args.activity), `telemetry-week-${n}.json`);
+  return fs.existsSync(beside) ? beside : undefined;
+}
+
+/**
+ * The header's telemetry commitment from the activity's summary (lib/rewards/telemetry-backing.ts): the summary must
+ * be week `week`'s over the vault's time range, and must hash the activity file given.
+ */
+async function telemetryOfActivity(
+  ctx: RewardsContext,
+  week: number,
+  activity: string,
+  summaryFile: string,
+): Promise<TelemetryCommitment> {
+  const { parseTelemetrySummary, telemetryCommitment } = await import("../lib/rewards/telemetry-backing");
+  const { fileSha256 } = await import("../lib/rewards/distribution");
+  const source = path.basename(summaryFile);
+  const summary = parseTelemetrySummary(fs.readFileSync(summaryFile, "utf8"), source);
+  const [weekStart, weekEnd] = await Promise.all([ctx.vault.weekStart(week), ctx.vault.weekStart(week + 1)]);
+  return telemetryCommitment(
+    summary,
+    source,
+    { week, weekStart: Number(weekStart), weekEnd: Number(weekEnd) },
+    { name: path.basename(activity), sha256: fileSha256(activity) },
+  );
+}
+
+/**
+ * Reads the inputs, computes the week and writes the distribution files; returns their paths. `telemetry: "skip"`
+ * (rewards:verify) leaves the header's telemetry to the caller, which checks the published one itself.
+ */
+export async function computeTask(
+  args: ComputeArgs,
+  hre: HardhatRuntimeEnvironment,
+  write = true,
+  opts: { telemetry?: "find" | "skip" } = {},
+) {
   const { readWeekInputs } = await import("../lib/rewards/inputs");
   const { computeWeek } = await import("../lib/rewards/compute");
   const { writeDistribution } = await import("../lib/rewards/distribution");
@@ -211,6 +257,8 @@ export async function computeTask(args: ComputeArgs, hre: HardhatRuntimeEnvironm
     const ctx = await refuseAgainstChain(hre, distribution, out, write);
     const block = await snapshotBlockOfWeek(hre, ctx, week);
     if (block !== null) distribution.snapshotBlock = block;
+    const summary = opts.telemetry === "skip" ? undefined : telemetrySummaryOf(args);
+    if (summary !== undefined) distribution.telemetry = await telemetryOfActivity(ctx, week, args.activity, summary);
   } catch (e) {
     bar?.stop();
     throw e;
@@ -236,6 +284,12 @@ export async function computeTask(args: ComputeArgs, hre: HardhatRuntimeEnvironm
     ["cumulative total", `${dimo(d.cumulativeTotalWei)} (${d.cumulativeTotalWei} wei)`],
     ["accounts / earning vehicles", `${d.totals.accounts} / ${d.totals.earningVehicles} of ${d.totals.vehicles}`],
     ["cached layer", `layer ${d.cachedLayer.layer}, ${d.cachedLayer.nodes.length} nodes`],
+    [
+      "telemetry",
+      d.telemetry
+        ? `${d.telemetry.batches} signed batches, commitment ${d.telemetry.commitmentRoot}`
+        : "none (the activity file is not backed by a telemetry summary)",
+    ],
     ["file", `${path.relative(process.cwd(), written.jsonPath)} (sha256 ${written.contentHash})`],
   ]);
   return { distribution, tree, jsonPath: written.jsonPath, contentHash: written.contentHash };
@@ -251,12 +305,18 @@ task("rewards:compute", "Computes week N's rewards and writes distributions/<net
   .addOptionalParam("referralBudget", "Total DIMO the DAO funded for referrals so far", "0")
   .addOptionalParam("out", "Output file (default distributions/<network>/week-<N>.json)")
   .addOptionalParam("chainId", "Chain id to record (default: the network's)")
+  .addOptionalParam(
+    "telemetry",
+    "The activity's telemetry summary (default: telemetry-week-<N>.json beside activity-week-<N>.csv, if any)",
+  )
   .setAction(cli(async (args: ComputeArgs, hre) => (await computeTask(args, hre)).jsonPath));
 
 // ------------------------------------------------------------------------------------------- verify
 
-interface VerifyArgs extends Omit<ComputeArgs, "week" | "out" | "chainId"> {
+interface VerifyArgs extends Omit<ComputeArgs, "week" | "out" | "chainId" | "telemetry"> {
   file: string;
+  /** Where the published batch file is (default: beside the distribution file). */
+  telemetryDir?: string;
 }
 
 /** The contentHash posted with `root` for `week` (the latest RootPublished of that week with that root), or null. */
@@ -463,6 +523,77 @@ async function checkAgainstChainPolicyAndBudget(
 }
 
 /**
+ * The activity the week was computed from, re-derived from the published signed batches (lib/rewards/
+ * telemetry-backing.ts): the batch file named by the header's `telemetry.batchesFile` (beside the distribution file,
+ * or in `--telemetry-dir`), every batch's signature and signer binding checked against the registry events up to the
+ * week's snapshot block (`snapshotBlock`, as the recomputation derived it from the chain; none while the week has not
+ * ended, which is a difference of its own), and the activity compared row by row.
+ */
+async function checkTelemetryBacking(
+  hre: HardhatRuntimeEnvironment,
+  ctx: RewardsContext,
+  published: Distribution,
+  snapshotBlock: number | undefined,
+  args: VerifyArgs,
+): Promise<Difference[]> {
+  const t = published.telemetry!;
+  if (snapshotBlock === undefined) return [];
+  const { checkPublishedBatches } = await import("../lib/rewards/telemetry-backing");
+  const { fileSha256 } = await import("../lib/rewards/distribution");
+  const { readSnapshotFile } = await import("../lib/rewards/inputs");
+  const { readActivityFile } = await import("../lib/rewards/activity");
+  const { RegistryBindings } = await import("../lib/telemetry/bindings");
+  const { readBindingEvents } = await import("../node/registry-index");
+  const { NODE_DEFAULTS } = await import("../lib/telemetry/settings");
+  const dir = args.telemetryDir ?? path.dirname(args.file);
+  const batchesFile = path.join(dir, t.batchesFile.name);
+  if (!fs.existsSync(batchesFile))
+    throw new InputError(
+      t.batchesFile.name,
+      "(file)",
+      `the week's published batches are not in ${dir} (the header's telemetry.batchesFile; --telemetry-dir)`,
+    );
+  const { record } = await loadDeploymentRecord(hre, ["VehicleRegistry", "DeviceRegistry"], {
+    messages: REWARDS_RECORD_MESSAGES,
+  });
+  const vehicles = record.contracts.VehicleRegistry;
+  const devices = record.contracts.DeviceRegistry;
+  const bindings = new RegistryBindings();
+  const page = NODE_DEFAULTS.logPageBlocks;
+  for (let from = Math.min(vehicles.blockNumber, devices.blockNumber); from <= snapshotBlock; from += page) {
+    const to = Math.min(snapshotBlock, from + page - 1);
+    const events = await readBindingEvents(
+      hre.ethers.provider,
+      { vehicleRegistry: vehicles.address, deviceRegistry: devices.address },
+      from,
+      to,
+    );
+    for (const e of events) bindings.apply(e);
+  }
+  const snapshotIds = new Set(readSnapshotFile(args.snapshot).map((v) => String(v.vehicleId)));
+  const [weekStart, weekEnd] = await Promise.all([
+    ctx.vault.weekStart(published.week),
+    ctx.vault.weekStart(published.week + 1),
+  ]);
+  return checkPublishedBatches({
+    week: published.week,
+    weekStart: Number(weekStart),
+    weekEnd: Number(weekEnd),
+    chainId: published.chainId,
+    registry: vehicles.address,
+    telemetry: t,
+    batches: { source: path.basename(batchesFile), bytes: fs.readFileSync(batchesFile) },
+    activity: {
+      source: path.basename(args.activity),
+      sha256: fileSha256(args.activity),
+      rows: readActivityFile(args.activity, snapshotIds),
+    },
+    snapshotVehicleIds: snapshotIds,
+    bindings,
+  });
+}
+
+/**
  * Re-derives a published week and reports every difference. Checks: the file's own tree; the previous week's file
  * (its tree, and its content hash against the one posted on chain with its root); the week recomputed from the
  * inputs compared field by field and then byte for byte (JSON and .tree); the invariants (Σ leaves = the declared
@@ -510,7 +641,13 @@ export async function verifyTask(args: VerifyArgs, hre: HardhatRuntimeEnvironmen
     { ...args, week: String(published.week), chainId: String(published.chainId), out: file },
     hre,
     false,
+    { telemetry: "skip" },
   );
+  // The header's telemetry commitment is checked against the published batches themselves, not a summary file.
+  if (published.telemetry) {
+    distribution.telemetry = published.telemetry;
+    differences.push(...(await checkTelemetryBacking(hre, ctx, published, distribution.snapshotBlock, args)));
+  }
   differences.push(...diffDistributions(distribution, published));
   differences.push(...checkInvariants(published, previous));
   const issued = await ctx.vault.amountOfWeeks(published.week, published.week + 1);
@@ -572,6 +709,10 @@ task("rewards:verify", "Re-derives a published week from its inputs and the chai
   .addOptionalParam("policy", "Rewards policy JSON", "config/rewards-policy.json")
   .addOptionalParam("credits", "Credits CSV")
   .addOptionalParam("referralBudget", "Total DIMO the DAO funded for referrals so far", "0")
+  .addOptionalParam(
+    "telemetryDir",
+    "Folder of the published batch file the header's telemetry names (default: beside --file)",
+  )
   .setAction(
     cli(async (args: VerifyArgs, hre) => {
       const { formatDifference } = await import("../lib/rewards/verify");
@@ -586,6 +727,11 @@ task("rewards:verify", "Re-derives a published week from its inputs and the chai
         );
       }
       say(`OK: ${src} (week ${published.week}) matches its inputs and the chain; root ${published.root}`);
+      say(
+        published.telemetry
+          ? `    its activity is what the ${published.telemetry.batches} published signed batches give (commitment ${published.telemetry.commitmentRoot})`
+          : "    its header records no telemetry commitment: the activity file was taken as given",
+      );
       return true;
     }),
   );
@@ -950,6 +1096,7 @@ async function checkPending(
           credits: files.credits,
           policy: files.policy ?? args.policy,
           referralBudget: files.referralBudget,
+          telemetryDir: files.telemetryDir,
         },
         hre,
       );

@@ -110,6 +110,20 @@ export interface InputFileHash {
   sha256: string;
 }
 
+/**
+ * The signed telemetry the week's activity was derived from (docs/telemetry.md, "Activity derivation"), as
+ * `rewards:activity` published it beside the activity file: the commitment root over the counted batches
+ * (`batchCommitmentRoot`, lib/telemetry/activity.ts), their count, and the SHA-256 (0x hex) of the published batch
+ * file (`telemetry-week-<N>.jsonl`) and of the activity file derived from it. Recorded in the header, so under the
+ * content hash posted on chain; `rewards:verify` re-derives the activity from those batches.
+ */
+export interface TelemetryCommitment {
+  commitmentRoot: string;
+  batches: number;
+  batchesFile: { name: string; sha256: string };
+  activityFile: { name: string; sha256: string };
+}
+
 export interface DistributionHeader {
   schema: typeof DISTRIBUTION_SCHEMA;
   chainId: number;
@@ -129,6 +143,8 @@ export interface DistributionHeader {
   snapshotBlock?: number;
   /** SHA-256 of each input file's bytes, by input name (sorted). */
   inputs: Record<string, InputFileHash>;
+  /** Set when the activity came with its telemetry summary (`rewards:activity`); absent otherwise. */
+  telemetry?: TelemetryCommitment;
   previous: { week: number; root: string; cumulativeTotalWei: bigint } | null;
   issuance: { weekWei: bigint; coreWei: bigint; greenWei: bigint };
   pools: { core: PoolTotals; green: PoolTotals };
@@ -251,6 +267,16 @@ export function headerJson(d: DistributionHeader): Record<string, unknown> {
         .sort()
         .map((k) => [k, { file: d.inputs[k].file, sha256: d.inputs[k].sha256 }]),
     ),
+    ...(d.telemetry === undefined
+      ? {}
+      : {
+          telemetry: {
+            commitmentRoot: d.telemetry.commitmentRoot,
+            batches: d.telemetry.batches,
+            batchesFile: { name: d.telemetry.batchesFile.name, sha256: d.telemetry.batchesFile.sha256 },
+            activityFile: { name: d.telemetry.activityFile.name, sha256: d.telemetry.activityFile.sha256 },
+          },
+        }),
     previous: d.previous && {
       week: d.previous.week,
       root: d.previous.root,
@@ -551,6 +577,11 @@ const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, "expected 0x and 64 lowercase
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "expected a 0x address");
 const vehicleIdString = z.string().regex(/^[1-9]\d*$/, "expected a vehicle id as a decimal string");
 const count = z.number().int().min(0);
+/** A base name (no directory part), as published files are named. */
+const plainFileName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+$/, "expected a plain file name")
+  .refine((n) => !/^\.+$/.test(n), "expected a plain file name");
 const pool = z
   .object({
     shareWei: weiString,
@@ -591,6 +622,15 @@ const headerSchema = z
     policyHash: hex32,
     snapshotBlock: count.optional(),
     inputs: z.record(z.object({ file: z.string(), sha256: hex32 }).strict()),
+    telemetry: z
+      .object({
+        commitmentRoot: hex32,
+        batches: count,
+        batchesFile: z.object({ name: plainFileName, sha256: hex32 }).strict(),
+        activityFile: z.object({ name: plainFileName, sha256: hex32 }).strict(),
+      })
+      .strict()
+      .optional(),
     previous: z.object({ week: count, root: hex32, cumulativeTotalWei: weiString }).strict().nullable(),
     issuance: z.object({ weekWei: weiString, coreWei: weiString, greenWei: weiString }).strict(),
     pools: z.object({ core: pool, green: pool }).strict(),
@@ -893,6 +933,7 @@ function readFrom(
     policyHash: h.policyHash,
     ...(h.snapshotBlock === undefined ? {} : { snapshotBlock: h.snapshotBlock }),
     inputs: h.inputs,
+    ...(h.telemetry === undefined ? {} : { telemetry: h.telemetry }),
     previous: h.previous && { ...h.previous, cumulativeTotalWei: big(h.previous.cumulativeTotalWei) },
     issuance: {
       weekWei: big(h.issuance.weekWei),

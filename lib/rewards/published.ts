@@ -8,6 +8,8 @@
  *                                             gives it (activity, snapshot, credits when any, policy — absent:
  *                                             the caller's default policy file)
  *   week-<N>/referral-budget.txt              total DIMO funded for referrals (decimal DIMO; absent: 0)
+ *   week-<N>/<batches file>                   the signed batches the activity was derived from, under the name the
+ *                                             distribution's `telemetry.batchesFile.name` gives (when it has one)
  * Week N − 1's `week-<N−1>.json` and `.tree` are the previous distribution.
  */
 import fs from "node:fs";
@@ -23,6 +25,8 @@ export interface WeekFilesOnDisk {
   credits?: string;
   policy?: string;
   referralBudget: string;
+  /** The folder holding the published batch file, when the distribution records a telemetry commitment. */
+  telemetryDir?: string;
 }
 
 const isUrl = (base: string) => /^https?:\/\//i.test(base);
@@ -64,7 +68,8 @@ export async function fetchPublishedWeek(base: string, week: number, dir: string
   }
   const budgetFile = await optional(`week-${week}/referral-budget.txt`);
   // The distribution names its inputs (`inputs.<name>.file`): they are published under those names.
-  const { inputs } = readDistribution(file, { keepEarnings: false });
+  const { inputs, telemetry } = readDistribution(file, { keepEarnings: false });
+  if (telemetry) await need(`week-${week}/${telemetry.batchesFile.name}`);
   const named = (name: string) => inputs[name]?.file;
   const input = async (name: string, required: boolean) => {
     const f = named(name);
@@ -82,6 +87,7 @@ export async function fetchPublishedWeek(base: string, week: number, dir: string
     credits: named("credits") === undefined ? undefined : await input("credits", true),
     policy: await input("policy", false),
     referralBudget: budgetFile ? fs.readFileSync(budgetFile, "utf8").trim() : "0",
+    ...(telemetry ? { telemetryDir: path.join(dir, `week-${week}`) } : {}),
   };
 }
 
