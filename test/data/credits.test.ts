@@ -27,6 +27,28 @@ describe("DataCredits (issue 15)", function () {
     });
   });
 
+  describe("constructor", function () {
+    for (const field of ["token", "vault", "distributor", "treasury", "admin"] as const) {
+      it(`refuses a zero ${field} with CreditsZeroAddress`, async function () {
+        const f = await loadFixture(creditsFixture);
+        const params = {
+          token: await f.token.getAddress(),
+          vault: await f.vault.getAddress(),
+          distributor: await f.distributor.getAddress(),
+          treasury: f.timelockAddress,
+          pricePerCredit: PRICE,
+          noticePeriod: NOTICE,
+          burnBps: 7_500,
+          treasuryBps: 500,
+        };
+        const admin = field === "admin" ? ethers.ZeroAddress : f.timelockAddress;
+        if (field !== "admin") params[field] = ethers.ZeroAddress;
+        const factory = await ethers.getContractFactory("DataCredits");
+        await expect(factory.deploy(params, admin)).to.be.revertedWithCustomError(factory, "CreditsZeroAddress");
+      });
+    }
+  });
+
   describe("deposit", function () {
     it("credits the consumer and emits Deposited; zero amount and zero consumer refused", async function () {
       const f = await loadFixture(creditsFixture);
@@ -255,6 +277,30 @@ describe("DataCredits (issue 15)", function () {
       const acc = await f.credits.account(f.consumerA.address);
       expect(acc.balance).to.equal(0n);
       expect(acc.deposited - acc.redeemed - acc.withdrawn).to.equal(acc.balance);
+    });
+
+    it("a request below the balance pays exactly the amount requested and keeps the rest", async function () {
+      const f = await loadFixture(fundedFixture);
+      await f.credits.connect(f.consumerA).requestWithdrawal(DIMO(40));
+      await time.increase(NOTICE);
+      await expect(f.credits.connect(f.consumerA).withdraw())
+        .to.emit(f.credits, "Withdrawn")
+        .withArgs(f.consumerA.address, DIMO(40), DIMO(40));
+      expect((await f.credits.account(f.consumerA.address)).balance).to.equal(DIMO(60));
+      expect(await f.token.balanceOf(f.consumerA.address)).to.equal(CONSUMER_FUNDS - DIMO(60));
+    });
+
+    it("when receipts signed before the request used the whole balance, the withdrawal pays 0 and moves no token", async function () {
+      const f = await loadFixture(fundedFixture);
+      const { r, sig } = await signed(f, f.consumerA, receipt(f.consumerA, f.node1, 100_000n, 1n)); // 100 DIMO
+      await f.credits.connect(f.consumerA).requestWithdrawal(DIMO(100));
+      await f.credits.connect(f.node1).redeem(r, sig);
+      await time.increase(NOTICE);
+      const tx = f.credits.connect(f.consumerA).withdraw();
+      await expect(tx).to.emit(f.credits, "Withdrawn").withArgs(f.consumerA.address, 0n, DIMO(100));
+      await expect(tx).not.to.emit(f.token, "Transfer");
+      const acc = await f.credits.account(f.consumerA.address);
+      expect([acc.balance, acc.pendingWithdrawal, acc.withdrawn]).to.deep.equal([0n, 0n, 0n]);
     });
 
     it("a new request replaces the pending one and restarts the notice", async function () {
