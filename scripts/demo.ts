@@ -406,15 +406,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     const weekBar = bar("Weeks", o.weeks);
     for (let week = 0; week < o.weeks; week++) {
       if (o.failAt === `week:${week}`) throw new Error(`injected failure at week ${week} (${DEMO_FAIL_AT_ENV})`);
-      for (const v of sales.filter((s) => s.soldInWeek === week)) {
-        const from = ownerSigner(v.owner);
-        const r = await wait(
-          vehicles.connect(from).transferFrom(ownerAddress[v.owner], ownerAddress[v.buyer!], firstId + v.index),
-          "transferFrom (sale)",
-        );
-        const stream = streams.find((st) => st.v === v);
-        if (stream) stream.soldAt = (await ethers.provider.getBlock(r.blockNumber))!.timestamp;
-      }
+      if (week === 0) await sell(0);
       const out = await publishWeek(week);
       await increase(DAY);
       await wait(distributor.activateRoot(), "activateRoot");
@@ -428,6 +420,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
           addGas("claim", await gasOfBlocks(b + 1, await ethers.provider.getBlockNumber()));
         }
       }
+      // Next week's sales now, early in that week: the DAO story below moves the chain's clock by 10 days.
+      if (week + 1 < o.weeks) await sell(week + 1);
       if (week === 1 && week + 1 < o.weeks) {
         const story = await daoStory();
         slashCompensation = story.compensation;
@@ -437,6 +431,19 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       weekBar.tick();
     }
     weekBar.stop();
+
+    /** The vehicles sold in `week` change hands (a transfer unpairs the device and removes the connections). */
+    async function sell(week: number): Promise<void> {
+      for (const v of sales.filter((s) => s.soldInWeek === week)) {
+        const from = ownerSigner(v.owner);
+        const r = await wait(
+          vehicles.connect(from).transferFrom(ownerAddress[v.owner], ownerAddress[v.buyer!], firstId + v.index),
+          "transferFrom (sale)",
+        );
+        const stream = streams.find((st) => st.v === v);
+        if (stream) stream.soldAt = (await ethers.provider.getBlock(r.blockNumber))!.timestamp;
+      }
+    }
 
     // Snapshot → compute → verify → publish of one week (its root then waits out the challenge window).
     async function publishWeek(week: number): Promise<string> {
@@ -560,11 +567,13 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       for (const st of streams) {
         const plan = plans[st.v.index];
         if (!plan.active || (st.soldAt !== undefined && st.soldAt <= from)) continue;
-        const to = Math.min(weekEnd, st.soldAt ?? weekEnd);
+        // A pairing holds until the second before its unpairing's block time.
+        const to = Math.min(weekEnd, (st.soldAt ?? Infinity) - 1);
         const batches = simulateWeek(st.vv, from, to, { ...plan, signals: st.signals }, rand);
         for (const b of batches) await send(await signBatch(st.signer, b, chain, registry), "accepted", "");
-        if (batches.length > 0 && st.vv.deviceId !== "0" && st.soldAt === undefined)
-          drove.push({ st, last: batches[batches.length - 1] });
+        // Its last trip (a charging batch has no odometer to inflate) is what a faulty device would garble.
+        const trip = batches.filter((b) => b.signals.some((x) => x.name === "odometer")).pop();
+        if (trip && st.vv.deviceId !== "0" && st.soldAt === undefined) drove.push({ st, last: trip });
       }
       for (const [code, n] of Object.entries(honestRefused))
         telemetryProblems.push(`week ${week}: ${n} honest batches were refused (${code})`);

@@ -121,11 +121,11 @@ export interface WeekPlan {
 }
 
 /** Seconds between two readings of a trip. */
-const TRIP_READING = 300;
+const TRIP_READING = 600;
 
 /**
  * One vehicle's batches over the window [from, to): `plan.trips` trips, one per equal slice of the window, each
- * a batch of 20-60 minutes (location, speed and odometer every 5 minutes, the odometer rising with the distance at
+ * a batch of 20-60 minutes (location, speed and odometer every 10 minutes, the odometer rising with the distance at
  * 30-100 km/h; fuel or battery falling; tire pressure, engine load for a combustion engine, now and then a DTC), and
  * for an EV that `charges` a charging batch of up to 50 minutes after the last trip. Idle time between trips sends
  * nothing. The batches are in time order, do not overlap, lie inside the window and carry increasing sequences
@@ -148,7 +148,7 @@ export function simulateWeek(
   let t = from;
   for (let k = 0; k < trips; k++) {
     const slotStart = from + k * slot;
-    const duration = TRIP_READING * (4 + Math.floor(rand() * 9)); // 20-60 minutes
+    const duration = TRIP_READING * (2 + Math.floor(rand() * 5)); // 20-60 minutes
     const start = Math.max(t, slotStart + Math.floor(rand() * (slot - duration)));
     const kmh = 30 + rand() * 70;
     const heading = rand() * 2 * Math.PI;
