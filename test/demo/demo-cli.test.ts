@@ -89,6 +89,7 @@ describe("npm run demo / npm run app on the command line", function () {
     expect(r.hung, "the demo hung after the failure").to.equal(false);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include("injected failure at week 1");
+    expect(r.stdout, "the telemetry node had started").to.match(/Telemetry node on http:\/\/127\.0\.0\.1:\d+ /);
     const left = [...demoDirs()].filter((d) => !before.has(d));
     expect(left, "temporary folders left behind").to.deep.equal([]);
   });
