@@ -5,10 +5,14 @@
  * Options: DEMO_VEHICLES, DEMO_WEEKS, DEMO_SEED, DEMO_OWNERS (or `npm run demo -- --vehicles 2000 --weeks 12 --seed 7`;
  * `npm run demo` runs this file with ts-node, since `hardhat run` refuses unknown arguments; `npx hardhat run
  * scripts/demo.ts --network localhost` works as well, with the env vars).
- * Deploys through deploySuite into a temporary record directory, mints the fleet, runs every week's
- * snapshot → compute → verify → publish → challenge window → activate pipeline, a data consumer's
- * stake → grants → freeze → DAO slash → compensation story, the drivers' claims, and ends with a summary
- * and a to-the-wei reconciliation (any mismatch: exit code 1).
+ * Deploys through deploySuite into a temporary record directory, mints the fleet, pairs its devices (or attests its
+ * integrations), starts the network node (scripts/demo-node.ts: 127.0.0.1, SQLite in the temporary directory, its
+ * registry index following the chain), and each week has the devices sign and POST their trips to it (a few faulty
+ * ones are refused by reason), derives the week's activity from the stored batches (node/activity.ts, what
+ * rewards:activity runs), then runs the snapshot → compute → verify (re-checking the signed batches) → publish →
+ * challenge window → activate pipeline on it; a data consumer's stake → grants → freeze → DAO slash → compensation
+ * story, the drivers' claims, and ends with the batches accepted and refused per week, a summary and a to-the-wei
+ * reconciliation (any mismatch, or a batch the node answered otherwise than expected: exit code 1).
  */
 import fs from "node:fs";
 import os from "node:os";
