@@ -84,6 +84,8 @@ export async function startDemoNode(o: DemoNodeOptions): Promise<DemoNode> {
     counters: app.counters,
     close,
     async sync() {
+      // The first poll may join one in flight that read an older head; the second reads the chain as it is now.
+      await index.poll();
       await index.poll();
       await readClock();
     },
