@@ -75,7 +75,10 @@ export interface DemoOptions {
    * as the claim page's "pending" state needs (`npm run app`).
    */
   pendingWeek?: boolean;
-  /** Keep the temporary work directory (the caller removes it); by default it is removed when the run ends. */
+  /**
+   * Keep the temporary work directory of a run that returns (the caller removes it); by default it is removed when
+   * the run ends. A run that throws removes it always: the caller never learns where it is.
+   */
   keepDir?: boolean;
   /**
    * Test hook: fail on purpose at this step (`week:<N>`, the start of week N's pipeline), to check that a failed
@@ -216,6 +219,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
   const savedDir = process.env[DEPLOYMENTS_DIR_ENV];
   process.env[DEPLOYMENTS_DIR_ENV] = dir;
   let node: DemoNode | undefined;
+  let returned = false;
   try {
     say(
       `DIMO demo on "${hre.network.name}": ${o.vehicles} vehicles, ${o.owners} owners, ${o.weeks} weeks, seed ${o.seed}`,
@@ -887,6 +891,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       for (const p of telemetryProblems) console.log(`  TELEMETRY  ${p}`);
       console.log(`\nDone in ${seconds.toFixed(1)} s`);
     }
+    returned = true;
     return {
       ok: mismatches.length === 0,
       mismatches,
@@ -903,7 +908,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     // A failed step must not leave a bar's timer running, nor the node listening (the process would never exit).
     for (const b of bars) b.stop();
     await node?.close();
-    if (!o.keepDir) fs.rmSync(dir, { recursive: true, force: true });
+    if (!o.keepDir || !returned) fs.rmSync(dir, { recursive: true, force: true });
     if (savedDir === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
     else process.env[DEPLOYMENTS_DIR_ENV] = savedDir;
   }
