@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { InputError } from "../lib/errors";
 import { ACTIVITY_HEADER } from "../lib/rewards/activity";
 import {
   WeekActivityBuilder,
@@ -24,6 +25,12 @@ export interface WeekActivityOptions {
   outDir: string;
   /** When given, one row per snapshot vehicle (inactive without batches); batches of other vehicles are left out. */
   snapshotVehicleIds?: ReadonlySet<string>;
+  /**
+   * The `referral_code` column, vehicle id → the referrer's address (docs/rewards-spec.md §2). Not telemetry: the
+   * oracle's input, written as given into the rows of the vehicles named (every row has one, active or not), hashed
+   * with the file, and not re-derived by `rewards:verify`. Absent: every `referral_code` is empty.
+   */
+  referralCodes?: ReadonlyMap<string, string>;
 }
 
 export interface WeekActivitySummary {
@@ -85,10 +92,21 @@ export async function writeWeekActivity(o: WeekActivityOptions): Promise<WeekAct
   const ids = o.snapshotVehicleIds
     ? [...o.snapshotVehicleIds].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
     : activity.map((a) => a.vehicleId);
+  const rowIds = new Set(ids);
+  const rowless = [...(o.referralCodes?.keys() ?? [])].find((id) => !rowIds.has(id));
+  if (rowless !== undefined) {
+    fs.rmSync(tmp(files.batches), { force: true });
+    throw new InputError(
+      "referral codes",
+      `vehicle ${rowless}`,
+      o.snapshotVehicleIds ? "is not in the snapshot: it has no activity row" : "has no batch in the week: no row",
+    );
+  }
   const csv: string[] = [ACTIVITY_HEADER.join(",")];
   for (const id of ids) {
     const a = byId.get(id);
-    csv.push(a ? `${id},${a.active},${metersToKm(a.meters)},${a.dataTypes.join(";")},` : `${id},false,0,,`);
+    const ref = o.referralCodes?.get(id) ?? "";
+    csv.push(a ? `${id},${a.active},${metersToKm(a.meters)},${a.dataTypes.join(";")},${ref}` : `${id},false,0,,${ref}`);
   }
   fs.writeFileSync(tmp(files.activity), csv.join("\n") + "\n");
 

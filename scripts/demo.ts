@@ -5,10 +5,14 @@
  * Options: DEMO_VEHICLES, DEMO_WEEKS, DEMO_SEED, DEMO_OWNERS (or `npm run demo -- --vehicles 2000 --weeks 12 --seed 7`;
  * `npm run demo` runs this file with ts-node, since `hardhat run` refuses unknown arguments; `npx hardhat run
  * scripts/demo.ts --network localhost` works as well, with the env vars).
- * Deploys through deploySuite into a temporary record directory, mints the fleet, runs every week's
- * snapshot → compute → verify → publish → challenge window → activate pipeline, a data consumer's
- * stake → grants → freeze → DAO slash → compensation story, the drivers' claims, and ends with a summary
- * and a to-the-wei reconciliation (any mismatch: exit code 1).
+ * Deploys through deploySuite into a temporary record directory, mints the fleet, pairs its devices (or attests its
+ * integrations), starts the network node (scripts/demo-node.ts: 127.0.0.1, SQLite in the temporary directory, its
+ * registry index following the chain), and each week has the devices sign and POST their trips to it (a few faulty
+ * ones are refused by reason), derives the week's activity from the stored batches (node/activity.ts, what
+ * rewards:activity runs), then runs the snapshot → compute → verify (re-checking the signed batches) → publish →
+ * challenge window → activate pipeline on it; a data consumer's stake → grants → freeze → DAO slash → compensation
+ * story, the drivers' claims, and ends with the batches accepted and refused per week, a summary and a to-the-wei
+ * reconciliation (any mismatch, or a batch the node answered otherwise than expected: exit code 1).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -27,7 +31,23 @@ import {
   type Distribution,
 } from "../lib/rewards/distribution";
 import { buildTree } from "../lib/rewards/merkle";
-import { activityCsv, demoOptions, makeFleet, type FleetVehicle } from "../lib/demo/fleet";
+import {
+  demoOptions,
+  isPlugIn,
+  makeFleet,
+  prng,
+  reportedSignals,
+  weekPlans,
+  type FleetVehicle,
+} from "../lib/demo/fleet";
+import { parseSnapshotCsv } from "../lib/rewards/activity";
+import type { TelemetryCommitment } from "../lib/rewards/distribution";
+import { signBatch, type SignedBatch, type TelemetryBatch } from "../lib/telemetry/format";
+import type { SignalName } from "../lib/telemetry/settings";
+import { simulateWeek, type VirtualVehicle } from "../lib/telemetry/simulator";
+import { writeWeekActivity } from "../node/activity";
+import { openStore } from "../node/store";
+import { startDemoNode, type DemoNode } from "./demo-node";
 import { formatDimoRounded } from "../lib/units";
 import { checkCliArgs, DEMO_CLI, DEMO_FAIL_AT_ENV, usage } from "../lib/demo/cli-args";
 import {
@@ -55,13 +75,49 @@ export interface DemoOptions {
    * as the claim page's "pending" state needs (`npm run app`).
    */
   pendingWeek?: boolean;
-  /** Keep the temporary work directory (the caller removes it); by default it is removed when the run ends. */
+  /**
+   * Keep the temporary work directory of a run that returns (the caller removes it); by default it is removed when
+   * the run ends. A run that throws removes it always: the caller never learns where it is.
+   */
   keepDir?: boolean;
   /**
    * Test hook: fail on purpose at this step (`week:<N>`, the start of week N's pipeline), to check that a failed
    * step stops the progress bars and the run instead of hanging. `DIMO_DEMO_FAIL_AT` sets it from the command line.
    */
   failAt?: string;
+}
+
+/** One week of telemetry through the node: what it accepted and refused, and what the week's root was computed from. */
+export interface TelemetryWeek {
+  week: number;
+  /** Batches the node accepted (HTTP 201). */
+  accepted: number;
+  /** Batches the node refused, by its refusal code (docs/telemetry.md "Refusals"). */
+  refused: Record<string, number>;
+  /** Batches `writeWeekActivity` (rewards:activity) counted into the week's activity and commitment. */
+  counted: number;
+  /** Vehicles active in the derived activity, of the snapshot's. */
+  activeVehicles: number;
+  vehicles: number;
+  /** The commitment root over the counted batches. */
+  commitmentRoot: string;
+  /** The distribution header's `telemetry` (rewards:compute recorded it from the activity's summary). */
+  header: TelemetryCommitment | undefined;
+  /** What rewards:verify said of the week's telemetry after re-checking the published signed batches. */
+  verified: string;
+}
+
+/** Who signs a stream's batches: a device's key, or an integration's account. */
+type BatchSigner = Parameters<typeof signBatch>[0];
+
+/** A connected vehicle's telemetry stream: its signer, what it reports, its state carried from week to week. */
+interface Stream {
+  v: FleetVehicle;
+  signer: BatchSigner;
+  vv: VirtualVehicle;
+  signals: Set<SignalName>;
+  /** Block time of the vehicle's sale: its device was unpaired (its connections removed) then; it reports no more. */
+  soldAt?: number;
 }
 
 /** One reconciliation check: two totals that must be equal, to the wei. */
@@ -84,16 +140,19 @@ export interface DemoResult {
   distributionsDir: string;
   /** The week the oracle first published a tampered root: the watcher revoked it (false when weeks < 2). */
   tamperedWeekCaught: boolean;
+  /** Every week's telemetry through the node (the pending week of `pendingWeek` included). */
+  telemetry: TelemetryWeek[];
 }
 
-/** Runs a task in process with its printing silenced. */
+/** Runs a task in process with its printing silenced (kept in `lines` when given). */
 async function run<T = unknown>(
   hre: HardhatRuntimeEnvironment,
   name: string,
   args: Record<string, unknown>,
+  lines?: string[],
 ): Promise<T> {
   const log = console.log;
-  console.log = () => undefined;
+  console.log = lines ? (...a: unknown[]) => void lines.push(a.map(String).join(" ")) : () => undefined;
   try {
     return (await hre.run(name, args)) as T;
   } finally {
@@ -159,6 +218,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
   const distributionsDir = path.join(dir, "distributions");
   const savedDir = process.env[DEPLOYMENTS_DIR_ENV];
   process.env[DEPLOYMENTS_DIR_ENV] = dir;
+  let node: DemoNode | undefined;
+  let returned = false;
   try {
     say(
       `DIMO demo on "${hre.network.name}": ${o.vehicles} vehicles, ${o.owners} owners, ${o.weeks} weeks, seed ${o.seed}`,
@@ -233,6 +294,20 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     const connected = fleet.filter((v) => v.connection !== "none");
     const connBar = bar("Devices & connections", connected.length);
     const counts: Record<string, number> = { hardware: 0, software: 0, oem: 0 };
+    // Each connected vehicle's telemetry stream: who signs its batches, what it reports, its state week to week.
+    const streams: Stream[] = [];
+    const origin = prng(o.seed * 613 + 5);
+    const virtual = (v: FleetVehicle, deviceId: string, integration: string): VirtualVehicle => ({
+      vehicleId: String(firstId + v.index),
+      deviceId,
+      integration,
+      electric: isPlugIn(v),
+      lat: 48_137_000 + Math.floor((origin() - 0.5) * 400_000),
+      lon: 11_575_000 + Math.floor((origin() - 0.5) * 600_000),
+      odometer: Math.max(0, 2026 - v.year) * 12_000_000 + Math.floor(origin() * 5_000_000),
+      level: 300 + Math.floor(origin() * 600),
+      sequence: 0,
+    });
     for (const v of connected) {
       const id = firstId + v.index;
       const owner = ownerSigner(v.owner);
@@ -253,6 +328,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
         const ownerSig = await owner.signTypedData(regDomain, PAIR_DEVICE_TYPES, msg);
         const deviceSig = await key.signTypedData(regDomain, PAIR_DEVICE_TYPES, msg);
         await wait(vehicles.connect(owner).pairDevice(id, deviceId, deadline, ownerSig, deviceSig), "pairDevice");
+        streams.push({ v, signer: key, vv: virtual(v, deviceId.toString(), ethers.ZeroAddress), signals: new Set() });
       } else {
         const integration = v.connection === "software" ? software : oem;
         const msg = {
@@ -263,11 +339,40 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
         };
         const sig = await owner.signTypedData(regDomain, CONNECTION_CONSENT_TYPES, msg);
         await wait(vehicles.connect(integration).attestConnection(id, deadline, sig), "attestConnection");
+        streams.push({ v, signer: integration, vv: virtual(v, "0", integration.address), signals: new Set() });
       }
+      for (const t of reportedSignals(v)) streams[streams.length - 1].signals.add(t);
       counts[v.connection]++;
       connBar.tick();
     }
     connBar.stop();
+    // Faulty installs: devices the manufacturer minted that were never paired (they report anyway, and are refused).
+    const faultyPerKind = Math.max(1, Math.ceil(o.vehicles / 200));
+    const strays: { key: InstanceType<typeof ethers.Wallet>; deviceId: string; sequence: number }[] = [];
+    for (let k = 0; k < faultyPerKind; k++) {
+      const key = new ethers.Wallet(ethers.keccak256(ethers.toUtf8Bytes(`dimo-demo:${o.seed}:${firstId}:stray:${k}`)));
+      await wait(
+        devices.connect(manufacturer).mintDevice(ownerAddress[0], key.address, `AP-STRAY-${firstId}-${k}`, "7"),
+        "mintDevice",
+      );
+      strays.push({ key, deviceId: (await devices.deviceIdOfKey(key.address)).toString(), sequence: 0 });
+    }
+    const forger = new ethers.Wallet(ethers.keccak256(ethers.toUtf8Bytes(`dimo-demo:${o.seed}:forger`)));
+    // Devices report from the second after the last pairing or connection on.
+    const telemetryFrom = (await now()) + 1;
+    const fromBlock = Math.min(c.VehicleRegistry.blockNumber, c.DeviceRegistry.blockNumber);
+    node = await startDemoNode({
+      provider: ethers.provider,
+      chainId: Number(chainId),
+      vehicleRegistry: c.VehicleRegistry.address,
+      deviceRegistry: c.DeviceRegistry.address,
+      fromBlock,
+      sqliteFile: path.join(dir, "telemetry.sqlite"),
+    });
+    say(
+      `Telemetry node on ${node.url} (SQLite ${path.basename(node.sqliteFile)} in the work directory; ` +
+        `registry index from block ${fromBlock}, following the chain)`,
+    );
     const referrals = fleet.filter((v) => v.referrer !== undefined).length;
     const sales = fleet.filter((v) => v.soldInWeek !== undefined);
     say(
@@ -293,6 +398,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
 
     // ---------------------------------------------------------------- weeks
     const files: string[] = [];
+    const telemetry: TelemetryWeek[] = [];
+    const telemetryProblems: string[] = [];
     let credits: string | undefined;
     let creditsWeek = -1;
     let slashCompensation = 0n;
@@ -307,13 +414,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     const weekBar = bar("Weeks", o.weeks);
     for (let week = 0; week < o.weeks; week++) {
       if (o.failAt === `week:${week}`) throw new Error(`injected failure at week ${week} (${DEMO_FAIL_AT_ENV})`);
-      for (const v of sales.filter((s) => s.soldInWeek === week)) {
-        const from = ownerSigner(v.owner);
-        await wait(
-          vehicles.connect(from).transferFrom(ownerAddress[v.owner], ownerAddress[v.buyer!], firstId + v.index),
-          "transferFrom (sale)",
-        );
-      }
+      if (week === 0) await sell(0);
       const out = await publishWeek(week);
       await increase(DAY);
       await wait(distributor.activateRoot(), "activateRoot");
@@ -327,6 +428,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
           addGas("claim", await gasOfBlocks(b + 1, await ethers.provider.getBlockNumber()));
         }
       }
+      // Next week's sales now, early in that week: the DAO story below moves the chain's clock by 10 days.
+      if (week + 1 < o.weeks) await sell(week + 1);
       if (week === 1 && week + 1 < o.weeks) {
         const story = await daoStory();
         slashCompensation = story.compensation;
@@ -337,24 +440,87 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     }
     weekBar.stop();
 
+    /** The vehicles sold in `week` change hands (a transfer unpairs the device and removes the connections). */
+    async function sell(week: number): Promise<void> {
+      for (const v of sales.filter((s) => s.soldInWeek === week)) {
+        const from = ownerSigner(v.owner);
+        const r = await wait(
+          vehicles.connect(from).transferFrom(ownerAddress[v.owner], ownerAddress[v.buyer!], firstId + v.index),
+          "transferFrom (sale)",
+        );
+        const stream = streams.find((st) => st.v === v);
+        if (stream) stream.soldAt = (await ethers.provider.getBlock(r.blockNumber))!.timestamp;
+      }
+    }
+
     // Snapshot → compute → verify → publish of one week (its root then waits out the challenge window).
     async function publishWeek(week: number): Promise<string> {
       await increaseTo(record.genesis + (week + 1) * WEEK + 60);
       const snapshot = path.join(dir, `vehicles-${week}.csv`);
       await run(hre, "registry:snapshot", { out: snapshot });
-      const activity = path.join(dir, `activity-${week}.csv`);
-      fs.writeFileSync(
-        activity,
-        activityCsv(fleet, week, o.weeks, o.seed, firstId, (i) => ownerAddress[i]),
+      // The week's telemetry through the node, then the week's activity derived from the batches it stored
+      // (rewards:activity's logic) into the week's folder: activity, signed batches, summary with the commitment.
+      const [weekStart, weekEnd] = (await Promise.all([vault.weekStart(week), vault.weekStart(week + 1)])).map(Number);
+      const tally = await driveWeek(week, weekStart, weekEnd);
+      const weekDir = path.join(distributionsDir, `week-${week}`);
+      const snapshotVehicleIds = new Set(
+        parseSnapshotCsv(fs.readFileSync(snapshot), path.basename(snapshot)).map((v) => String(v.vehicleId)),
       );
+      // Referral codes are the oracle's input, not telemetry: given in week 0's activity rows.
+      const referralCodes =
+        week === 0
+          ? new Map(
+              fleet
+                .filter((v) => v.referrer !== undefined)
+                .map((v) => [String(firstId + v.index), ownerAddress[v.referrer!]]),
+            )
+          : undefined;
+      const store = await openStore({ sqliteFile: node!.sqliteFile });
+      let derived;
+      try {
+        derived = await writeWeekActivity({
+          store,
+          week,
+          weekStart,
+          weekEnd,
+          outDir: weekDir,
+          snapshotVehicleIds,
+          referralCodes,
+        });
+      } finally {
+        await store.close();
+      }
+      const activity = derived.files.activity;
       const out = path.join(distributionsDir, `week-${week}.json`);
       const previous = week === 0 ? undefined : files[week - 1];
       const weekCredits = week === creditsWeek ? credits : undefined;
       const inputs = { activity, snapshot, previous, credits: weekCredits, referralBudget: "1000" };
       await run(hre, "rewards:compute", { week: String(week), out, ...inputs });
-      await run(hre, "rewards:verify", { file: out, ...inputs });
+      // verify re-checks every published signed batch (its signature and pairing against the chain) and re-derives
+      // the activity from them.
+      const verified: string[] = [];
+      await run(hre, "rewards:verify", { file: out, ...inputs, telemetryDir: weekDir }, verified);
       files.push(out);
       serveInputs(week, inputs);
+      const header = readDistribution(out, { keepEarnings: false }).telemetry;
+      telemetry.push({
+        week,
+        ...tally,
+        counted: derived.batches,
+        activeVehicles: derived.activeVehicles,
+        vehicles: derived.vehicles,
+        commitmentRoot: derived.commitmentRoot,
+        header,
+        verified: verified.find((l) => l.includes("signed batches give")) ?? verified.join(" / "),
+      });
+      if (derived.batches !== tally.accepted)
+        telemetryProblems.push(
+          `week ${week}: the activity counted ${derived.batches} batches, the node accepted ${tally.accepted}`,
+        );
+      if (header?.commitmentRoot !== derived.commitmentRoot || header?.batches !== derived.batches)
+        telemetryProblems.push(
+          `week ${week}: the distribution header's telemetry (${header ? `${header.batches} batches, ${header.commitmentRoot}` : "none"}) is not the activity's (${derived.batches} batches, ${derived.commitmentRoot})`,
+        );
       // One week the oracle first publishes a tampered root; the watcher beside it revokes it in its window.
       if (week === TAMPERED_WEEK) watcher.caught = await tamperedRootCaught(week, out);
       const before = await ethers.provider.getBlockNumber();
@@ -372,10 +538,110 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     function serveInputs(week: number, inputs: { activity: string; snapshot: string; credits?: string }): void {
       const to = path.join(distributionsDir, `week-${week}`);
       fs.mkdirSync(to, { recursive: true });
+      // The activity (with its signed batches) was derived into the week's folder already.
       for (const f of [inputs.activity, inputs.snapshot, inputs.credits])
-        if (f) fs.copyFileSync(f, path.join(to, path.basename(f)));
+        if (f && path.resolve(path.dirname(f)) !== path.resolve(to))
+          fs.copyFileSync(f, path.join(to, path.basename(f)));
       fs.writeFileSync(path.join(to, "referral-budget.txt"), "1000\n");
     }
+    /**
+     * Week `week` on the road, posted to the node once it has ended: every active connected vehicle's trips (and an
+     * EV's charging) as signed batches from its device or integration, then a few faulty devices' bad batches — a
+     * forged signature, an unpaired device, a replayed sequence, a value out of range — which the node must refuse
+     * with that code. Honest batches must all be accepted. Returns the node's answers.
+     */
+    async function driveWeek(
+      week: number,
+      weekStart: number,
+      weekEnd: number,
+    ): Promise<{ accepted: number; refused: Record<string, number> }> {
+      await node!.sync();
+      const plans = weekPlans(fleet, week, o.weeks, o.seed);
+      const rand = prng(o.seed * 104_723 + week * 7_919 + 3);
+      const registry = c.VehicleRegistry.address;
+      const chain = Number(chainId);
+      const tally = { accepted: 0, refused: {} as Record<string, number> };
+      const honestRefused: Record<string, number> = {};
+      const send = async (signed: SignedBatch, expected: string, what: string) => {
+        const code = await node!.post(signed);
+        if (code === "accepted") tally.accepted++;
+        else tally.refused[code] = (tally.refused[code] ?? 0) + 1;
+        if (code === expected) return;
+        if (expected === "accepted") honestRefused[code] = (honestRefused[code] ?? 0) + 1;
+        else telemetryProblems.push(`week ${week}: ${what} was answered ${code}, expected ${expected}`);
+      };
+      const from = Math.max(weekStart, telemetryFrom);
+      const drove: { st: Stream; last: TelemetryBatch }[] = [];
+      for (const st of streams) {
+        const plan = plans[st.v.index];
+        if (!plan.active || (st.soldAt !== undefined && st.soldAt <= from)) continue;
+        // A pairing holds until the second before its unpairing's block time.
+        const to = Math.min(weekEnd, (st.soldAt ?? Infinity) - 1);
+        const batches = simulateWeek(st.vv, from, to, { ...plan, signals: st.signals }, rand);
+        for (const b of batches) await send(await signBatch(st.signer, b, chain, registry), "accepted", "");
+        // Its last trip (a charging batch has no odometer to inflate) is what a faulty device would garble.
+        const trip = batches.filter((b) => b.signals.some((x) => x.name === "odometer")).pop();
+        if (trip && st.vv.deviceId !== "0" && st.soldAt === undefined) drove.push({ st, last: trip });
+      }
+      for (const [code, n] of Object.entries(honestRefused))
+        telemetryProblems.push(`week ${week}: ${n} honest batches were refused (${code})`);
+      // The faulty devices of the week: hardware devices that drove, picked by the seed.
+      for (let i = drove.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [drove[i], drove[j]] = [drove[j], drove[i]];
+      }
+      const longer = (b: TelemetryBatch): TelemetryBatch["signals"] =>
+        b.signals.map((x) => (x.name === "odometer" ? { ...x, values: [x.values[0] + 50_000] } : x));
+      for (let k = 0; k < faultyPerKind; k++) {
+        const [forged, replayed, broken] = [drove[3 * k], drove[3 * k + 1], drove[3 * k + 2]];
+        if (forged) {
+          // Another key signs for a paired device, claiming 50 km more.
+          const b = { ...forged.last, sequence: forged.st.vv.sequence + 1, signals: longer(forged.last) };
+          await send(await signBatch(forger, b, chain, registry), "bad_signature", "a forged batch");
+        }
+        if (replayed) {
+          // The device sends its last batch's sequence again, with 50 km more on the odometer.
+          const b = { ...replayed.last, signals: longer(replayed.last) };
+          await send(
+            await signBatch(replayed.st.signer, b, chain, registry),
+            "sequence_replayed",
+            "a replayed sequence",
+          );
+        }
+        if (broken) {
+          // A faulty GPS: latitude 91°.
+          const b = {
+            ...broken.last,
+            sequence: broken.st.vv.sequence + 1,
+            signals: broken.last.signals.map((x) =>
+              x.name === "location" ? { ...x, values: [91_000_000, x.values[1]] } : x,
+            ),
+          };
+          await send(await signBatch(broken.st.signer, b, chain, registry), "value_out_of_range", "a latitude of 91°");
+        }
+        // A device that was never paired reports a trip for a vehicle.
+        const stray = strays[k];
+        const target = drove[k]?.st ?? streams[k];
+        if (!target) continue;
+        const vv: VirtualVehicle = {
+          ...target.vv,
+          deviceId: stray.deviceId,
+          integration: ethers.ZeroAddress,
+          sequence: stray.sequence,
+        };
+        for (const b of simulateWeek(
+          vv,
+          from,
+          weekEnd,
+          { trips: 1, charges: false, signals: new Set(["location", "odometer"]) },
+          rand,
+        ))
+          await send(await signBatch(stray.key, b, chain, registry), "device_not_paired", "an unpaired device's batch");
+        stray.sequence = vv.sequence;
+      }
+      return tally;
+    }
+
     async function tamperedRootCaught(week: number, honest: string): Promise<boolean> {
       // 1 DIMO moved from the first account to the last, the tree rebuilt: a file that passes publish's checks.
       const { root: _root, tree: _tree, cachedLayer: _layer, ...d } = readDistribution(honest);
@@ -535,9 +801,6 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       claimed,
       claimedWeekly + claimedAtEnd + claimedRelayed + claimedBatched,
     );
-    const mismatches = checks
-      .filter((k) => k.left !== k.right)
-      .map((k) => `${k.what}: ${k.left} != ${k.right} (difference ${k.left - k.right} wei)`);
     if (o.pendingWeek) {
       const out = await publishWeek(o.weeks);
       const pending = await distributor.pendingRoot();
@@ -546,8 +809,35 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
           `${new Date(Number(pending.activatesAt) * 1000).toISOString()} (${path.basename(out)})`,
       );
     }
+    // What the devices were answered is what the node counted.
+    const sum = (f: (t: TelemetryWeek) => number) => telemetry.reduce((n, t) => n + f(t), 0);
+    const refusedBy: Record<string, number> = {};
+    for (const t of telemetry) for (const [k, n] of Object.entries(t.refused)) refusedBy[k] = (refusedBy[k] ?? 0) + n;
+    const accepted = sum((t) => t.accepted);
+    const nodeRefused = node.counters.refused as Record<string, number>;
+    if (node.counters.accepted !== accepted)
+      telemetryProblems.push(`the node counted ${node.counters.accepted} accepted batches, the devices ${accepted}`);
+    for (const k of new Set([...Object.keys(refusedBy), ...Object.keys(nodeRefused)]))
+      if ((nodeRefused[k] ?? 0) !== (refusedBy[k] ?? 0))
+        telemetryProblems.push(
+          `the node counted ${nodeRefused[k] ?? 0} ${k} refusals, the devices ${refusedBy[k] ?? 0}`,
+        );
+    const mismatches = checks
+      .filter((k) => k.left !== k.right)
+      .map((k) => `${k.what}: ${k.left} != ${k.right} (difference ${k.left - k.right} wei)`)
+      .concat(telemetryProblems);
+    const byReason = (r: Record<string, number>) =>
+      Object.entries(r)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ") || "none";
     const summary: [string, string][] = [
       ["weeks / vehicles / owners", `${o.weeks} / ${o.vehicles} / ${o.owners}`],
+      [
+        "signed batches accepted / refused",
+        `${accepted} / ${sum((t) => Object.values(t.refused).reduce((a, b) => a + b, 0))} (${byReason(refusedBy)})`,
+      ],
+      ["batches counted in the weeks' roots", String(sum((t) => t.counted))],
       ["issuance schedule (amountOfWeeks)", dimo(schedule)],
       ["issuance released (vault)", dimo(released)],
       ["funded (distributor)", dimo(funded)],
@@ -575,6 +865,15 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     const seconds = (Date.now() - t0) / 1000;
     if (verbose) {
       const width = Math.max(...summary.map(([k]) => k.length), ...Object.keys(gas).map((k) => k.length));
+      console.log(`\nTelemetry through the node (${node.url}; devices → node → weekly activity → root)`);
+      for (const t of telemetry) {
+        const refused = Object.values(t.refused).reduce((a, b) => a + b, 0);
+        console.log(
+          `  week ${String(t.week).padEnd(3)} accepted ${String(t.accepted).padStart(5)}, refused ${String(refused).padStart(3)} ` +
+            `(${byReason(t.refused)}); counted ${t.counted}, ${t.activeVehicles}/${t.vehicles} vehicles active, ` +
+            `commitment ${t.commitmentRoot.slice(0, 10)}…${t.header ? " in the header" : " NOT in the header"}`,
+        );
+      }
       console.log("\nSummary");
       for (const [k, v] of summary) console.log(`  ${k.padEnd(width)}  ${v}`);
       console.log("\nGas per action (average)");
@@ -589,8 +888,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
         );
       }
       if (mismatches.length === 0) console.log(`  OK: all ${checks.length} checks hold`);
+      for (const p of telemetryProblems) console.log(`  TELEMETRY  ${p}`);
       console.log(`\nDone in ${seconds.toFixed(1)} s`);
     }
+    returned = true;
     return {
       ok: mismatches.length === 0,
       mismatches,
@@ -601,11 +902,13 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       dir,
       distributionsDir,
       tamperedWeekCaught: watcher.caught,
+      telemetry,
     };
   } finally {
-    // A failed step must not leave a bar's timer running (the process would never exit).
+    // A failed step must not leave a bar's timer running, nor the node listening (the process would never exit).
     for (const b of bars) b.stop();
-    if (!o.keepDir) fs.rmSync(dir, { recursive: true, force: true });
+    await node?.close();
+    if (!o.keepDir || !returned) fs.rmSync(dir, { recursive: true, force: true });
     if (savedDir === undefined) delete process.env[DEPLOYMENTS_DIR_ENV];
     else process.env[DEPLOYMENTS_DIR_ENV] = savedDir;
   }

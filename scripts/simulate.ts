@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     const deadline = (await latest()) + 3600;
     const msg = {
       vehicleId,
+      vehicleEpoch: await vehicles.ownershipEpoch(vehicleId),
       deviceId,
       ownerNonce: await vehicles.nonces(owner.address),
       deviceNonce: await vehicles.nonces(key.address),

@@ -55,7 +55,7 @@ export function checkCliArgs(argv: readonly string[], spec: CliSpec): "help" | "
 export const DEMO_OPTIONS: Record<string, string> = {
   vehicles: "synthetic vehicles (default 500, DEMO_VEHICLES)",
   weeks: "weeks simulated (default 8, DEMO_WEEKS)",
-  seed: "random seed of the fleet and activity (default 1, DEMO_SEED)",
+  seed: "random seed of the fleet and its driving (default 1, DEMO_SEED)",
   owners: "vehicle owners (default 40% of the vehicles, 10-800, DEMO_OWNERS)",
 };
 
@@ -63,7 +63,7 @@ export const DEMO_CLI: CliSpec = {
   command: "npm run demo",
   options: { ...DEMO_OPTIONS, network: "hardhat (in-process, default) or localhost (a running `npx hardhat node`)" },
   about:
-    "Runs the whole DIMO suite on a synthetic fleet: deploy, weekly rewards, a data consumer's freeze and slash, claims, then a summary and a reconciliation (exit 1 on any mismatch or failed step).",
+    "Runs the whole DIMO suite on a synthetic fleet: deploy, devices signing their trips to the network node (a few faulty ones refused), weekly rewards from what it stored, a data consumer's freeze and slash, claims, then batches accepted/refused, a summary and a reconciliation (exit 1 on any mismatch or failed step).",
 };
 
 export const APP_CLI: CliSpec = {

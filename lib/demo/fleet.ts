@@ -1,7 +1,9 @@
 /**
- * Pure helpers of the demo (scripts/demo.ts): a seeded PRNG, a synthetic fleet and its weekly activity.
- * Nothing here touches the chain; the same seed always gives the same fleet and the same weeks.
+ * Pure helpers of the demo (scripts/demo.ts): a seeded PRNG, a synthetic fleet and what each vehicle does each
+ * week (the simulator, lib/telemetry/simulator.ts, turns that into signed batches for the node). Nothing here
+ * touches the chain; the same seed always gives the same fleet and the same weeks.
  */
+import type { SignalName } from "../telemetry/settings";
 
 /** mulberry32: small, fast, deterministic. Returns floats in [0, 1). */
 export function prng(seed: number): () => number {
@@ -16,6 +18,7 @@ export function prng(seed: number): () => number {
 }
 
 export const POWERTRAIN_NAMES = ["ICE", "HEV", "PHEV", "BEV"] as const;
+/** The data types a vehicle may report (the telemetry signal names, lib/telemetry/settings.ts). */
 export const DATA_TYPES = [
   "location",
   "odometer",
@@ -25,7 +28,7 @@ export const DATA_TYPES = [
   "speed",
   "engine_load",
   "charging_status",
-] as const;
+] as const satisfies readonly SignalName[];
 
 const MODELS: [string, string, number][] = [
   ["Tesla", "Model 3", 3],
@@ -137,25 +140,43 @@ export function isActive(v: FleetVehicle, week: number, weeks: number, rnd: () =
   }
 }
 
-/** The activity CSV rows of one week (header included), for vehicles `firstId .. firstId + n - 1`. */
-export function activityCsv(
-  fleet: FleetVehicle[],
-  week: number,
-  weeks: number,
-  seed: number,
-  firstId: number,
-  ownerAddress: (owner: number) => string,
-): string {
+/** What one vehicle of the fleet does in a week: the demo's simulator drives its device or integration by it. */
+export interface VehicleWeek {
+  /** Driven this week (its device reports); an idle vehicle sends nothing and is inactive. */
+  active: boolean;
+  /** Trips, one signed batch each (0 when idle). */
+  trips: number;
+  /** A plug-in vehicle (PHEV, BEV) that charges after its last trip. */
+  charges: boolean;
+}
+
+/** Every vehicle's week `week`, in fleet order (deterministic in the seed; `isActive` decides who drives). */
+export function weekPlans(fleet: FleetVehicle[], week: number, weeks: number, seed: number): VehicleWeek[] {
   const rnd = prng(seed * 7919 + week * 104729 + 1);
-  const lines = ["vehicle_id,active,km_driven,data_types,referral_code"];
-  for (const v of fleet) {
+  return fleet.map((v) => {
     const active = isActive(v, week, weeks, rnd);
-    const km = active ? Math.floor(rnd() * 400) : 0;
-    const types = active ? v.dataTypes.join(";") : "";
-    const ref = week === 0 && v.referrer !== undefined ? ownerAddress(v.referrer) : "";
-    lines.push(`${firstId + v.index},${active},${km},${types},${ref}`);
-  }
-  return lines.join("\n") + "\n";
+    return {
+      active,
+      trips: active ? 1 + Math.floor(rnd() * 2) : 0,
+      charges: active && isPlugIn(v) && rnd() < 0.8,
+    };
+  });
+}
+
+/** PHEV or BEV: it charges, reports charging_status, and earns in the green pool. */
+export function isPlugIn(v: FleetVehicle): boolean {
+  return v.powertrain >= 2;
+}
+
+/**
+ * The signals a vehicle's device or integration reports: location and odometer always (the trip and its km),
+ * plus its `dataTypes` a powertrain can have (charging_status for a plug-in only, engine_load not for a BEV).
+ */
+export function reportedSignals(v: FleetVehicle): SignalName[] {
+  const extra = v.dataTypes.filter(
+    (t) => (t !== "charging_status" || isPlugIn(v)) && (t !== "engine_load" || v.powertrain !== 3),
+  ) as SignalName[];
+  return [...new Set<SignalName>(["location", "odometer", ...extra])];
 }
 
 /** Parses `--vehicles N --weeks N --seed N` (or `--vehicles=N`) from argv, then env, then defaults. */

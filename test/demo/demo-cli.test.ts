@@ -89,11 +89,13 @@ describe("npm run demo / npm run app on the command line", function () {
     expect(r.hung, "the demo hung after the failure").to.equal(false);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include("injected failure at week 1");
+    expect(r.stdout, "the telemetry node had started").to.match(/Telemetry node on http:\/\/127\.0\.0\.1:\d+ /);
     const left = [...demoDirs()].filter((d) => !before.has(d));
     expect(left, "temporary folders left behind").to.deep.equal([]);
   });
 
-  it("app: a failed demo step kills the node child and exits 1 instead of hanging", async function () {
+  it("app: a failed demo step kills the node child and exits 1 instead of hanging; no work folder is left", async function () {
+    const before = demoDirs();
     const rpcPort = await freePort();
     const port = await freePort();
     const r = await runScript(
@@ -105,5 +107,7 @@ describe("npm run demo / npm run app on the command line", function () {
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include("injected failure at week 1");
     expect(await portInUse(rpcPort), "the node child still listens").to.equal(false);
+    const left = [...demoDirs()].filter((d) => !before.has(d));
+    expect(left, "temporary folders left behind").to.deep.equal([]);
   });
 });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import hre, { ethers } from "hardhat";
 import { runDemo } from "../../scripts/demo";
-import { activityCsv, demoOptions, makeFleet } from "../../lib/demo/fleet";
+import { demoOptions, makeFleet, weekPlans } from "../../lib/demo/fleet";
 
 describe("demo (npm run demo), smoke run", function () {
   this.timeout(120_000);
@@ -28,13 +28,13 @@ describe("demo (npm run demo), smoke run", function () {
     expect(() => demoOptions(["--weeks", "x"], {})).to.throw(/--weeks/);
   });
 
-  it("generates the same fleet and activity from the same seed", function () {
+  it("generates the same fleet and weeks from the same seed", function () {
     const o = { vehicles: 100, owners: 40, weeks: 6, seed: 3 };
     expect(makeFleet(o)).to.deep.equal(makeFleet(o));
     expect(makeFleet(o)).to.not.deep.equal(makeFleet({ ...o, seed: 4 }));
     const f = makeFleet(o);
-    const owner = (i: number) => `0x${i.toString(16).padStart(40, "0")}`;
-    expect(activityCsv(f, 2, 6, 3, 1, owner)).to.equal(activityCsv(f, 2, 6, 3, 1, owner));
+    expect(weekPlans(f, 2, 6, 3)).to.deep.equal(weekPlans(f, 2, 6, 3));
+    expect(weekPlans(f, 2, 6, 3)).to.not.deep.equal(weekPlans(f, 3, 6, 3));
     expect(new Set(f.map((v) => v.owner)).size).to.equal(40);
   });
 
@@ -53,6 +53,35 @@ describe("demo (npm run demo), smoke run", function () {
     const line = (k: string) => r.summary.find(([key]) => key === k)?.[1];
     expect(line("  relayed (claimToWithSig)")).to.match(/^[\d,.]+ DIMO$/);
     expect(line("  batched (claimMany)")).to.match(/^[\d,.]+ DIMO$/);
+    // Every week's root came from signed batches through the node: the devices' batches accepted, the faulty ones
+    // refused by reason, the accepted ones counted into the activity, committed to in the distribution header, and
+    // re-checked by rewards:verify from the published batches.
+    expect(r.telemetry.map((t) => t.week)).to.deep.equal([0, 1, 2]);
+    for (const t of r.telemetry) {
+      const w = `week ${t.week}`;
+      expect(t.accepted, `${w}: batches accepted`).to.be.above(20);
+      expect(t.refused, `${w}: one fault of each kind`).to.deep.equal({
+        bad_signature: 1,
+        device_not_paired: 1,
+        sequence_replayed: 1,
+        value_out_of_range: 1,
+      });
+      expect(t.counted, `${w}: the activity counts what the node accepted`).to.equal(t.accepted);
+      expect(t.activeVehicles, `${w}: active vehicles`).to.be.above(10).and.below(t.vehicles);
+      expect(t.header, `${w}: the header's telemetry commitment`).to.deep.include({
+        commitmentRoot: t.commitmentRoot,
+        batches: t.counted,
+      });
+      expect(t.header!.batchesFile.name).to.equal(`telemetry-week-${t.week}.jsonl`);
+      expect(t.header!.activityFile.name).to.equal(`activity-week-${t.week}.csv`);
+      expect(t.verified, `${w}: rewards:verify`).to.include(
+        `its activity is what the ${t.counted} published signed batches give (commitment ${t.commitmentRoot})`,
+      );
+    }
+    expect(line("signed batches accepted / refused")).to.equal(
+      `${r.telemetry.reduce((n, t) => n + t.accepted, 0)} / 12 ` +
+        "(bad_signature 3, device_not_paired 3, sequence_replayed 3, value_out_of_range 3)",
+    );
     expect(fs.existsSync(r.dir), "the work folder was left behind").to.equal(false);
   });
 });

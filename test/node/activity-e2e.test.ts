@@ -3,15 +3,19 @@
  * `rewards:activity` derives the week from them; a forged batch and a batch of an unpaired device are
  * refused and counted nowhere. The published batches re-derive the same activity and root.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import { getAddress } from "ethers";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import hre from "hardhat";
 import { parseActivityCsv } from "../../lib/rewards/activity";
 import { WeekActivityBuilder, batchCommitmentRoot, summarizeBatch } from "../../lib/telemetry/activity";
 import { batchDigest, integrationOf, parseSignedBatch, recoverSigner } from "../../lib/telemetry/format";
+import { InputError } from "../../lib/errors";
+import { writeWeekActivity } from "../../node/activity";
 import { openStore } from "../../node/store";
 import { freshSqliteFile } from "../helpers/telemetry-db";
 import { deviceKey } from "../registry/fixtures";
@@ -102,5 +106,45 @@ describe("telemetry end to end: device → node → weekly activity", function (
       .to.equal(r.commitmentRoot)
       .and.equal(summary.commitmentRoot);
     expect(rebuilt.result()[0]).to.deep.include({ meters: trips + between, connectedSeconds: 1200 });
+  });
+
+  it("writes the oracle's referral codes into their rows, under the file's hash; refuses one without a row", async function () {
+    const store = await openStore({ sqliteFile: freshSqliteFile() });
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-activity-"));
+    const referrer = getAddress("0x00000000000000000000000000000000000000aa");
+    const week = { store, week: 0, weekStart: 1_796_000_000, weekEnd: 1_796_604_800, outDir };
+    try {
+      const snapshotVehicleIds = new Set(["1", "2"]);
+      const r = await writeWeekActivity({ ...week, snapshotVehicleIds, referralCodes: new Map([["2", referrer]]) });
+      const csv = fs.readFileSync(r.files.activity, "utf8");
+      expect(csv.trim().split("\n").slice(1)).to.deep.equal(["1,false,0,,", `2,false,0,,${referrer}`]);
+      const summary = JSON.parse(fs.readFileSync(r.files.summary, "utf8"));
+      expect(summary.files.activity.sha256).to.equal(createHash("sha256").update(csv).digest("hex"));
+      const rows = parseActivityCsv(Buffer.from(csv), "activity.csv", snapshotVehicleIds);
+      expect(rows.map((x) => x.referralCode)).to.deep.equal([null, referrer]);
+
+      // A code for a vehicle the file has no row for is refused, and nothing of the week is (re)written.
+      const other = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-activity-"));
+      let refused: unknown;
+      try {
+        await writeWeekActivity({
+          ...week,
+          outDir: other,
+          snapshotVehicleIds,
+          referralCodes: new Map([["3", referrer]]),
+        });
+      } catch (e) {
+        refused = e;
+      }
+      expect(refused).to.be.instanceOf(InputError);
+      expect((refused as Error).message).to.equal(
+        "referral codes vehicle 3: is not in the snapshot: it has no activity row",
+      );
+      expect(fs.readdirSync(other)).to.deep.equal([]);
+      fs.rmSync(other, { recursive: true, force: true });
+    } finally {
+      await store.close();
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
   });
 });
