@@ -277,14 +277,14 @@ describe("VehicleRegistry: review fixes", function () {
   });
 
   describe("the packed vehicle record", function () {
-    // Header 5 bytes: a make and model of 27 bytes together fill the first word, 28 spill into a second, 59 fill
-    // two, 60 spill into a third, 64 (the longest) use three.
+    // The catalogue's model record (ModelRecord): a 2-byte header, so a make and model of 30 bytes together fill
+    // the first word, 31 spill into a second, 62 fill two, 63 spill into a third, 64 (the longest) use three.
     for (const [makeLength, modelLength] of [
       [1, 1],
-      [13, 14],
-      [14, 14],
-      [27, 32],
-      [28, 32],
+      [1, 29],
+      [1, 30],
+      [30, 32],
+      [32, 31],
       [32, 32],
     ]) {
       it(`stores and shows a ${makeLength}-byte make and a ${modelLength}-byte model exactly`, async function () {

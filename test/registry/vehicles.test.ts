@@ -606,26 +606,6 @@ describe("VehicleRegistry: vehicles", function () {
           expect(await vehicles.totalModels()).to.equal(0n);
         });
       }
-
-      // The first word holds a 2-byte header and 30 bytes of text: both sides of each word boundary round-trip.
-      for (const [makeLength, modelLength] of [
-        [1, 29],
-        [1, 30],
-        [30, 32],
-        [32, 30],
-        [32, 31],
-        [32, 32],
-      ]) {
-        it(`stores and returns a ${makeLength}-byte make and a ${modelLength}-byte model exactly`, async function () {
-          const { vehicles, carol } = await loadFixture(registryFixture);
-          const make = "abcdefghijklmnopqrstuvwxyz0123456789".slice(0, makeLength);
-          const model = "ZYXWVUTSRQPONMLKJIHGFEDCBA-9876543210".slice(0, modelLength);
-          await vehicles.connect(carol).catalogueModel(make, model);
-          await vehicles.connect(carol).catalogueModel("X", "Y"); // the next entry's words must not overlap
-          expect(await vehicles.catalogue(1n)).to.deep.equal([make, model]);
-          expect(await vehicles.catalogue(2n)).to.deep.equal(["X", "Y"]);
-        });
-      }
     });
 
     describe("catalogue", function () {

@@ -26,9 +26,6 @@ contract CreditsHandler is HandlerBase {
     uint256 public constant MAX_PRICE = 1e17; // wei per credit the Timelock sets (invalid values tried apart)
     uint256 public constant BATCH_MAX = 3;
 
-    bytes32 private constant _DOMAIN_TYPEHASH = keccak256(
-        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-    );
     bytes32 private constant _RECEIPT_TYPEHASH = keccak256(
         "Receipt(address consumer,address node,uint256 cumulativeCredits,uint256 sequence,uint256 maxPricePerCredit)"
     );
@@ -425,18 +422,10 @@ contract CreditsHandler is HandlerBase {
         uint256 chainId,
         address verifyingContract
     ) private pure returns (bytes memory) {
-        bytes32 domain = keccak256(
-            abi.encode(_DOMAIN_TYPEHASH, keccak256("DIMO DataCredits"), keccak256("1"), chainId, verifyingContract)
-        );
         bytes32 structHash = keccak256(
             abi.encode(_RECEIPT_TYPEHASH, r.consumer, r.node, r.cumulativeCredits, r.sequence, r.maxPricePerCredit)
         );
-        (uint8 v, bytes32 rr, bytes32 s) = vm.sign(key, _digest(domain, structHash));
-        return abi.encodePacked(rr, s, v);
-    }
-
-    function _digest(bytes32 domain, bytes32 structHash) private pure returns (bytes32) {
-        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+        return _sign(key, _domain("DIMO DataCredits", chainId, verifyingContract), structHash);
     }
 
     // ---------------------------------------------------------------- calls (the only place that calls in)

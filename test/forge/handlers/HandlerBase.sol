@@ -16,6 +16,9 @@ import {ConsumerStaking} from "../../../contracts/staking/ConsumerStaking.sol";
 abstract contract HandlerBase {
     Vm internal constant vm = Vm(VM_ADDRESS);
     uint256 public constant MAX_WARP = 10 days; // seconds per warp action
+    bytes32 private constant _DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
 
     Suite public immutable suite;
     // Resolved once: a `vm.prank` applies to the very next call, which must be the action, not a getter.
@@ -47,6 +50,23 @@ abstract contract HandlerBase {
 
     function _actor(uint256 seed) internal view returns (address) {
         return _actors[seed % _actors.length];
+    }
+
+    /// @dev An EIP-712 domain separator (version "1"), recomputed here rather than read from the contract.
+    function _domain(string memory name, uint256 chainId, address verifyingContract) internal pure returns (bytes32) {
+        return
+            keccak256(abi.encode(_DOMAIN_TYPEHASH, keccak256(bytes(name)), keccak256("1"), chainId, verifyingContract));
+    }
+
+    /// @dev The EIP-712 digest of a struct hash under a domain.
+    function _digest(bytes32 domain, bytes32 structHash) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+    }
+
+    /// @dev `key`'s 65-byte signature (r ‖ s ‖ v) of a struct hash under a domain.
+    function _sign(uint256 key, bytes32 domain, bytes32 structHash) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, _digest(domain, structHash));
+        return abi.encodePacked(r, s, v);
     }
 
     function _count(bytes32 action, bool ok) internal {

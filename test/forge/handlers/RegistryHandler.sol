@@ -83,9 +83,6 @@ contract RegistryHandler is HandlerBase {
     bytes32 public constant SOFTWARE_ROLE = keccak256("SOFTWARE_INTEGRATION_ROLE");
     bytes32 public constant OEM_ROLE = keccak256("OEM_INTEGRATION_ROLE");
 
-    bytes32 private constant _DOMAIN_TYPEHASH = keccak256(
-        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-    );
     bytes32 private constant _MINT_TYPEHASH = keccak256(
         "MintVehicle(address owner,string make,string model,uint16 year,uint8 powertrain,bytes32 vinCommitment,uint256 nonce,uint256 deadline)"
     );
@@ -1047,16 +1044,6 @@ contract RegistryHandler is HandlerBase {
     }
 
     // ---------------------------------------------------------------- signing
-
-    function _domain(string memory name, uint256 chainId, address verifyingContract) private pure returns (bytes32) {
-        return
-            keccak256(abi.encode(_DOMAIN_TYPEHASH, keccak256(bytes(name)), keccak256("1"), chainId, verifyingContract));
-    }
-
-    function _sign(uint256 key, bytes32 domain, bytes32 structHash) private pure returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
-        return abi.encodePacked(r, s, v);
-    }
 
     function _mintStructHash(
         address owner,
