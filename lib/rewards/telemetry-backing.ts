@@ -12,7 +12,6 @@
  *
  * Pure: the caller reads the files and the chain's events.
  */
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { InputError } from "../errors";
 import { parseJsonFile } from "../json-file";
@@ -28,7 +27,7 @@ import {
 import { type BindingsView, checkBatchSigner } from "../telemetry/bindings";
 import { batchDigest, parseSignedBatch } from "../telemetry/format";
 import { type ActivityRow, compareVehicleIds } from "./activity";
-import type { TelemetryCommitment } from "./distribution";
+import { sha256Hex, type TelemetryCommitment } from "./distribution";
 import type { Difference } from "./verify";
 
 const bareSha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits (SHA-256)");
@@ -117,7 +116,7 @@ const BACKED = "backed by signed batches";
 export async function checkPublishedBatches(p: PublishedBatches): Promise<Difference[]> {
   const out: Difference[] = [];
   const t = p.telemetry;
-  const batchesSha = `0x${createHash("sha256").update(p.batches.bytes).digest("hex")}`;
+  const batchesSha = sha256Hex(p.batches.bytes);
   if (batchesSha !== t.batchesFile.sha256)
     out.push({
       where: p.batches.source,
