@@ -86,7 +86,9 @@ async function load(url: string, token: string, connections: number, seconds: nu
     errors: result.errors + result.timeouts,
   };
   if (r.non2xx > 0 || r.errors > 0) {
-    throw new Error(`bench:data: ${r.non2xx} non-2xx answers and ${r.errors} errors/timeouts at ${url}: the bench measures served reads only`);
+    throw new Error(
+      `bench:data: ${r.non2xx} non-2xx answers and ${r.errors} errors/timeouts at ${url}: the bench measures served reads only`,
+    );
   }
   return r;
 }

@@ -4,9 +4,17 @@
  * (node/registry-index.ts) following the demo's chain through the demo's provider — the in-process Hardhat network
  * or `--network localhost` alike, so no RPC bridge is needed — and its clock the chain's (the demo moves chain time
  * by weeks). The demo's devices POST their signed batches to it over HTTP, as `npm run simulate`'s do.
+ *
+ * With `consent` (DataAccess and ConsumerStaking) it also serves the read API under on-chain consent, as `node:data`
+ * does when the deployment record names them: sign-in with Ethereum, consent-checked reads, the access log. Its
+ * sign-in domain is `DEMO_NODE_DOMAIN` (the SDK takes domain, URI and chain from the nonce answer).
  */
+import fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Provider } from "ethers";
+import { CONSENT_INDEX_DEFAULTS, ConsentIndex } from "../lib/consent/chain-index";
+import { formatLogLine, type LogHead } from "../lib/consent/access-log";
+import { generateTokenKey, parseTokenKey } from "../lib/consent/siwe";
 import type { SignedBatch } from "../lib/telemetry/format";
 import { NODE_DEFAULTS } from "../lib/telemetry/settings";
 import { RegistryIndex } from "../node/registry-index";
@@ -22,7 +30,11 @@ export interface DemoNodeOptions {
   fromBlock: number;
   /** The SQLite file of the store (the embedded default: no setup, no DATABASE_URL). */
   sqliteFile: string;
+  /** DataAccess and ConsumerStaking: serve reads under consent (indexed from `fromBlock`). */
+  consent?: { access: string; staking: string };
 }
+
+export const DEMO_NODE_DOMAIN = "data.dimo-demo.local";
 
 export interface DemoNode {
   /** `http://127.0.0.1:<port>`. */
@@ -34,7 +46,9 @@ export interface DemoNode {
   post(signed: SignedBatch): Promise<string>;
   /** The node's own counts of accepted and refused batches since it started. */
   counters: IngestCounters;
-  /** Stops the server, the index's poller and the store (idempotent). */
+  /** Writes the node's whole access log as JSON Lines (what `staking:evidence --log` reads); returns its head. */
+  exportAccessLog(file: string): Promise<LogHead>;
+  /** Stops the server, the indexes' pollers and the store (idempotent). */
   close(): Promise<void>;
 }
 
@@ -58,11 +72,35 @@ export async function startDemoNode(o: DemoNodeOptions): Promise<DemoNode> {
   const now = () => seen.ts + Math.floor((Date.now() - seen.at) / 1000);
   let closed = false;
   let listening = false;
-  const app = buildNode({ store, index, chainId: o.chainId, registry: o.vehicleRegistry, now });
+  const consent =
+    o.consent === undefined
+      ? undefined
+      : new ConsentIndex(
+          o.provider,
+          { vehicles: o.vehicleRegistry, ...o.consent },
+          { ...CONSENT_INDEX_DEFAULTS, fromBlock: o.fromBlock },
+        );
+  const app = buildNode({
+    store,
+    index,
+    chainId: o.chainId,
+    registry: o.vehicleRegistry,
+    now,
+    dataApi:
+      consent === undefined
+        ? undefined
+        : {
+            siwe: { domain: DEMO_NODE_DOMAIN, uri: `https://${DEMO_NODE_DOMAIN}`, chainId: o.chainId },
+            tokenKey: parseTokenKey(generateTokenKey(), "demo node", "tokenKey"),
+            consent,
+            provider: o.provider,
+          },
+  });
   const close = async () => {
     if (closed) return;
     closed = true;
     await index.stop();
+    await consent?.stop();
     if (listening) await app.close();
     await store.close();
   };
@@ -71,6 +109,7 @@ export async function startDemoNode(o: DemoNodeOptions): Promise<DemoNode> {
     await index.load();
     await index.poll();
     index.start(NODE_DEFAULTS.pollIntervalMs);
+    await consent?.start();
     await app.listen({ host: "127.0.0.1", port: 0 });
     listening = true;
   } catch (e) {
@@ -87,7 +126,16 @@ export async function startDemoNode(o: DemoNodeOptions): Promise<DemoNode> {
       // The first poll may join one in flight that read an older head; the second reads the chain as it is now.
       await index.poll();
       await index.poll();
+      if (consent) {
+        await consent.poll();
+        await consent.poll();
+      }
       await readClock();
+    },
+    async exportAccessLog(file) {
+      const entries = await store.accessLog({});
+      fs.writeFileSync(file, entries.map(formatLogLine).join(""));
+      return store.accessLogHead();
     },
     async post(signed) {
       const res = await fetch(`${url}/v1/batches`, {

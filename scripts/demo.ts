@@ -48,6 +48,7 @@ import { simulateWeek, type VirtualVehicle } from "../lib/telemetry/simulator";
 import { writeWeekActivity } from "../node/activity";
 import { openStore } from "../node/store";
 import { startDemoNode, type DemoNode } from "./demo-node";
+import { DataApiError, DataClient } from "../lib/consent/sdk";
 import { formatDimoRounded } from "../lib/units";
 import { checkCliArgs, DEMO_CLI, DEMO_FAIL_AT_ENV, usage } from "../lib/demo/cli-args";
 import {
@@ -127,6 +128,17 @@ export interface ReconciliationCheck {
   right: bigint;
 }
 
+/** The staked consumer's reads through the node's data API (issue 14), and the evidence they became. */
+export interface ConsumerReads {
+  /** Reads served, and the signal values (or history buckets) they returned. */
+  served: number;
+  rows: number;
+  /** Each refusal the story expected: what was asked, the code expected and the code the node answered. */
+  refusals: { what: string; expected: string; got: string }[];
+  /** The access log exported after the freeze, as `staking:evidence` turned it into the slash's evidence. */
+  evidence?: { file: string; hash: string; reads: number; vehicles: number; logEntries: number };
+}
+
 export interface DemoResult {
   ok: boolean;
   mismatches: string[];
@@ -142,6 +154,8 @@ export interface DemoResult {
   tamperedWeekCaught: boolean;
   /** Every week's telemetry through the node (the pending week of `pendingWeek` included). */
   telemetry: TelemetryWeek[];
+  /** The consumer's reads, refusals and slash evidence (weeks ≥ 2; null in shorter runs). */
+  reads: ConsumerReads | null;
 }
 
 /** Runs a task in process with its printing silenced (kept in `lines` when given). */
@@ -360,7 +374,12 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     const forger = new ethers.Wallet(ethers.keccak256(ethers.toUtf8Bytes(`dimo-demo:${o.seed}:forger`)));
     // Devices report from the second after the last pairing or connection on.
     const telemetryFrom = (await now()) + 1;
-    const fromBlock = Math.min(c.VehicleRegistry.blockNumber, c.DeviceRegistry.blockNumber);
+    const fromBlock = Math.min(
+      c.VehicleRegistry.blockNumber,
+      c.DeviceRegistry.blockNumber,
+      c.DataAccess.blockNumber,
+      c.ConsumerStaking.blockNumber,
+    );
     node = await startDemoNode({
       provider: ethers.provider,
       chainId: Number(chainId),
@@ -368,6 +387,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       deviceRegistry: c.DeviceRegistry.address,
       fromBlock,
       sqliteFile: path.join(dir, "telemetry.sqlite"),
+      consent: { access: c.DataAccess.address, staking: c.ConsumerStaking.address },
     });
     say(
       `Telemetry node on ${node.url} (SQLite ${path.basename(node.sqliteFile)} in the work directory; ` +
@@ -410,6 +430,15 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       caught: false,
       args: { files: distributionsDir, once: true, state: path.join(dir, "watch.json"), guardianAccount: "1" },
     };
+    // The consumer reads through the SDK, on the chain's clock (the node's: the demo moves time by weeks).
+    let chainNow = await now();
+    const syncNode = async () => {
+      await node!.sync();
+      chainNow = await now();
+    };
+    const reader = new DataClient({ baseUrl: node.url, signer: consumer, now: () => chainNow });
+    const reads: ConsumerReads | null = o.weeks >= 2 ? { served: 0, rows: 0, refusals: [] } : null;
+    const granted: { id: string; types: string; owner: number }[] = [];
     await consumerStory();
     const weekBar = bar("Weeks", o.weeks);
     for (let week = 0; week < o.weeks; week++) {
@@ -430,6 +459,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       }
       // Next week's sales now, early in that week: the DAO story below moves the chain's clock by 10 days.
       if (week + 1 < o.weeks) await sell(week + 1);
+      if (week === 1 && reads) await readStory(reads);
       if (week === 1 && week + 1 < o.weeks) {
         const story = await daoStory();
         slashCompensation = story.compensation;
@@ -668,18 +698,104 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
         (v) => v.owner < LOCAL_OWNERS && v.connection !== "none" && v.soldInWeek === undefined,
       );
       for (const [i, v] of readable.slice(0, 5).entries()) {
+        const types = i % 2 ? "location" : "location,odometer";
         await run(hre, "access:grant", {
           vehicle: String(firstId + v.index),
           consumer: consumer.address,
-          types: i % 2 ? "location" : "location,odometer",
+          types,
           expires: "+90d",
           ownerAccount: String(10 + v.owner),
         });
+        granted.push({ id: String(firstId + v.index), types, owner: v.owner });
+      }
+    }
+
+    /** A read the story expects the node to refuse with `expected`: the code it answered (or "served"). */
+    async function refused(r: ConsumerReads, what: string, expected: string, read: () => Promise<unknown>) {
+      let got = "served";
+      try {
+        await read();
+      } catch (e) {
+        if (!(e instanceof DataApiError)) throw e;
+        got = e.code;
+      }
+      r.refusals.push({ what, expected, got });
+    }
+
+    // After week 0's telemetry is stored: the consumer signs in (SIWE) and reads its granted vehicles through the
+    // SDK; the node refuses a vehicle without a grant, odometer under a location-only grant, and a revoked grant.
+    async function readStory(r: ConsumerReads): Promise<void> {
+      await syncNode();
+      await reader.signIn();
+      for (const g of granted) {
+        const signals = await reader.latest(g.id, g.types.split(","));
+        r.served++;
+        r.rows += signals.filter((s) => s.values !== null).length;
+      }
+      if (granted.length > 0) {
+        const weekAgo = chainNow - WEEK;
+        const page = await reader.history(granted[0].id, {
+          names: ["location"],
+          from: weekAgo,
+          interval: DAY,
+          agg: "last",
+        });
+        r.served++;
+        r.rows += page.buckets.length;
+      }
+      const notGranted = fleet.find((v) => !granted.some((g) => g.id === String(firstId + v.index)));
+      if (notGranted) {
+        await refused(r, `vehicle #${firstId + notGranted.index} (no grant)`, "NO_GRANT", () =>
+          reader.latest(String(firstId + notGranted.index), ["location"]),
+        );
+      }
+      const locationOnly = granted.find((g) => g.types === "location");
+      if (locationOnly) {
+        await refused(r, `odometer of vehicle #${locationOnly.id} (location only)`, "DATA_TYPE_NOT_GRANTED", () =>
+          reader.latest(locationOnly.id, ["odometer"]),
+        );
+      }
+      if (granted.length >= 3) {
+        // The last granting driver changes their mind.
+        const g = granted[granted.length - 1];
+        await run(hre, "access:revoke", { vehicle: g.id, consumer: consumer.address, account: String(10 + g.owner) });
+        await syncNode();
+        await refused(r, `vehicle #${g.id} after its driver revoked`, "GRANT_REVOKED", () =>
+          reader.latest(g.id, ["location"]),
+        );
       }
     }
 
     async function daoStory(): Promise<{ compensation: bigint; credits: string }> {
       await wait(staking.connect(guardian).freeze(consumer.address), "guardian freeze");
+      // The freeze takes effect on reads as soon as the node has indexed it; the access log is the evidence.
+      let evidenceFile: string | undefined;
+      if (reads && granted.length > 0) {
+        await syncNode();
+        await refused(reads, `vehicle #${granted[0].id} after the guardian froze the consumer`, "CONSUMER_FROZEN", () =>
+          reader.latest(granted[0].id, ["location"]),
+        );
+        const logFile = path.join(dir, "access-log.jsonl");
+        const head = await node!.exportAccessLog(logFile);
+        const ev = await run<{
+          out: string;
+          evidenceHash: string;
+          evidence: { summary: { reads: number; readsByVehicle: Record<string, number> } };
+        }>(hre, "staking:evidence", {
+          consumer: consumer.address,
+          log: logFile,
+          headCount: String(head.count),
+          headHash: head.hash,
+        });
+        evidenceFile = ev.out;
+        reads.evidence = {
+          file: path.basename(ev.out),
+          hash: ev.evidenceHash,
+          reads: ev.evidence.summary.reads,
+          vehicles: Object.keys(ev.evidence.summary.readsByVehicle).length,
+          logEntries: head.count,
+        };
+      }
       await run(hre, "gov:delegate", { to: "self", from: "2" });
       await run(hre, "gov:delegate", { to: "self", from: "3" });
       await increase(60);
@@ -689,6 +805,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
         compensation: "15000",
         remainder: "burn",
         evidence: "ipfs://demo-evidence-of-misuse",
+        ...(evidenceFile === undefined ? {} : { evidenceFile }),
         from: "2",
       });
       const proposal = proposed.proposalId.toString();
@@ -822,10 +939,13 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
         telemetryProblems.push(
           `the node counted ${nodeRefused[k] ?? 0} ${k} refusals, the devices ${refusedBy[k] ?? 0}`,
         );
+    const readProblems = (reads?.refusals ?? [])
+      .filter((r) => r.got !== r.expected)
+      .map((r) => `consumer read of ${r.what}: expected ${r.expected}, the node answered ${r.got}`);
     const mismatches = checks
       .filter((k) => k.left !== k.right)
       .map((k) => `${k.what}: ${k.left} != ${k.right} (difference ${k.left - k.right} wei)`)
-      .concat(telemetryProblems);
+      .concat(telemetryProblems, readProblems);
     const byReason = (r: Record<string, number>) =>
       Object.entries(r)
         .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -838,6 +958,22 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
         `${accepted} / ${sum((t) => Object.values(t.refused).reduce((a, b) => a + b, 0))} (${byReason(refusedBy)})`,
       ],
       ["batches counted in the weeks' roots", String(sum((t) => t.counted))],
+      ...(reads
+        ? ([
+            [
+              "consumer reads served / refused",
+              `${reads.served} (${reads.rows} values) / ${reads.refusals.length} (` +
+                reads.refusals.map((r) => r.got).join(", ") +
+                ")",
+            ],
+            [
+              "slash evidence (access log)",
+              reads.evidence
+                ? `${reads.evidence.reads} reads of ${reads.evidence.vehicles} vehicles, ${reads.evidence.logEntries} log entries, evidenceHash ${reads.evidence.hash}`
+                : "none",
+            ],
+          ] as [string, string][])
+        : []),
       ["issuance schedule (amountOfWeeks)", dimo(schedule)],
       ["issuance released (vault)", dimo(released)],
       ["funded (distributor)", dimo(funded)],
@@ -903,6 +1039,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       distributionsDir,
       tamperedWeekCaught: watcher.caught,
       telemetry,
+      reads,
     };
   } finally {
     // A failed step must not leave a bar's timer running, nor the node listening (the process would never exit).

@@ -82,6 +82,18 @@ describe("demo (npm run demo), smoke run", function () {
       `${r.telemetry.reduce((n, t) => n + t.accepted, 0)} / 12 ` +
         "(bad_signature 3, device_not_paired 3, sequence_replayed 3, value_out_of_range 3)",
     );
+    // The staked consumer read its granted vehicles through the SDK and was refused exactly where consent ends;
+    // its access log became the slash proposal's evidence.
+    expect(r.reads, "consumer reads").to.not.equal(null);
+    expect(r.reads!.refusals.map((x) => [x.expected, x.got])).to.deep.equal(
+      ["NO_GRANT", "DATA_TYPE_NOT_GRANTED", "GRANT_REVOKED", "CONSUMER_FROZEN"].map((c) => [c, c]),
+    );
+    expect(r.reads!.served).to.be.above(3);
+    expect(r.reads!.evidence, "evidence").to.deep.include({ reads: r.reads!.served, logEntries: r.reads!.served });
+    expect(r.reads!.evidence!.hash).to.match(/^0x[0-9a-f]{64}$/);
+    expect(line("consumer reads served / refused")).to.equal(
+      `${r.reads!.served} (${r.reads!.rows} values) / 4 (NO_GRANT, DATA_TYPE_NOT_GRANTED, GRANT_REVOKED, CONSUMER_FROZEN)`,
+    );
     expect(fs.existsSync(r.dir), "the work folder was left behind").to.equal(false);
   });
 });
