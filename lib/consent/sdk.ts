@@ -171,7 +171,10 @@ export interface DataClientOptions {
   signer: MessageSigner & Partial<Pick<TypedDataSigner, "signTypedData">>;
   /** Signs the DataCredits receipts (default: `signer`). */
   receiptSigner?: TypedDataSigner;
-  /** Highest price per credit (wei) the client signs; default: the node's price when the terms were first fetched. */
+  /**
+   * Highest price per credit (wei) the client signs; default: the node's price at the first paid read, so a later
+   * Timelock rise surfaces as PaymentRequiredError (PRICE_ABOVE_SIGNED) instead of being signed silently.
+   */
   maxPricePerCredit?: bigint;
   /** Seconds a sign-in message stays valid (at most the node's 600). */
   messageLifetimeSeconds?: number;
@@ -186,7 +189,7 @@ export class DataClient {
   /** The reads this client was served and paid for: k and cumulative(k) (undefined until known). */
   private _tally: { sequence: number; cumulativeCredits: number } | undefined;
   private _signed: { sequence: number; cumulativeCredits: number; maxPricePerCredit: bigint; header: string } | undefined;
-  /** Highest price per credit signed: `maxPricePerCredit`, else the price when the terms were first fetched. */
+  /** Highest price per credit signed: `maxPricePerCredit`, else the node's price at the first paid read. */
   private _cap: bigint | undefined;
   /** The `credits` of the last served read (undefined when the node does not charge). */
   lastCredits: ReadCredits | undefined;
@@ -381,7 +384,11 @@ export class DataClient {
       if (!(e instanceof PaymentRequiredError) || !(await this._settle(e))) throw e;
       answer = await attempt();
     }
-    if (answer.credits !== undefined) this._account(answer.credits, resultSize(answer));
+    if (answer.credits !== undefined) {
+      this._account(answer.credits, resultSize(answer));
+      // The terms once, at the first paid read: their price is the cap unless `maxPricePerCredit` was given.
+      if (this._cap === undefined) this._cap = this._opts.maxPricePerCredit ?? (await this.terms()).pricePerCredit;
+    }
     return answer;
   }
 
