@@ -238,7 +238,13 @@ export function registerDataApi(
     // At most one credit per name asked.
     const admitted = await credits?.admit(req, q.names.asked.length, t);
     const signals = await readLatest(store, permit);
-    const paid = await logPaid(permit, t, signals.filter((s) => s.values !== null).length, { from: t, to: t }, admitted);
+    const paid = await logPaid(
+      permit,
+      t,
+      signals.filter((s) => s.values !== null).length,
+      { from: t, to: t },
+      admitted,
+    );
     return { vehicleId: permit.vehicleId.toString(), signals, ...paid };
   });
 
@@ -366,8 +372,8 @@ function paymentGate(deps: DataApiDeps & { store: TelemetryStore; now: () => num
 
   const termsAt = (price: bigint) => ({ dataCredits, chainId, node, pricePerCredit: price.toString() });
 
-  /** The index's price (fresh), the consumer's count and the terms. */
-  const context = async (consumer: string) => {
+  /** The index's price (fresh), else INDEX_STALE. */
+  const priceNow = (): bigint => {
     consent.assertFresh();
     const price = consent.credits.pricePerCredit;
     if (price === 0n) {
@@ -377,6 +383,12 @@ function paymentGate(deps: DataApiDeps & { store: TelemetryStore; now: () => num
         { dataCredits },
       );
     }
+    return price;
+  };
+
+  /** The price, the consumer's count and the terms. */
+  const context = async (consumer: string) => {
+    const price = priceNow();
     return { price, count: await store.readCount(consumer), terms: termsAt(price) };
   };
 
@@ -480,7 +492,7 @@ function paymentGate(deps: DataApiDeps & { store: TelemetryStore; now: () => num
     headerOf,
     verify,
 
-    terms: async () => termsAt((await context(node)).price),
+    terms: () => termsAt(priceNow()),
 
     /** A concurrent read of the consumer was logged between admission and logging. */
     moved: (e: ReadCountMoved) =>
@@ -508,7 +520,13 @@ function paymentGate(deps: DataApiDeps & { store: TelemetryStore; now: () => num
       const available = availableOf(account);
       const signedCredits = BigInt(count.credits);
       if (
-        !canServe({ available, pricePerCredit: price, redeemedCredits: channel.credits, signedCredits, credits: BigInt(maxNew) })
+        !canServe({
+          available,
+          pricePerCredit: price,
+          redeemedCredits: channel.credits,
+          signedCredits,
+          credits: BigInt(maxNew),
+        })
       ) {
         // A valid receipt is kept all the same: it pays the reads already served.
         if (receipt !== undefined) await store.saveReceipt(receipt, count).catch(() => undefined);

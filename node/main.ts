@@ -169,7 +169,9 @@ async function main(): Promise<void> {
     app.log.info({ cursor: consent.cursor }, "consent index caught up");
     if (credits !== undefined) {
       if (consent.credits.pricePerCredit === 0n)
-        fail(`DataCredits ${credits.dataCredits}: no PriceSet indexed; --from-block must be at or before its deployment`);
+        fail(
+          `DataCredits ${credits.dataCredits}: no PriceSet indexed; --from-block must be at or before its deployment`,
+        );
       app.log.info({ ...credits, pricePerCredit: consent.credits.pricePerCredit.toString() }, "reads are paid");
     }
   }

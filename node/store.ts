@@ -416,7 +416,7 @@ function migrations(kind: StoreKind): Record<string, Migration> {
           .execute();
         const k = db as unknown as Kysely<Database>;
         const counts = new Map<string, ReadCount>();
-        for (let after = -1; ; ) {
+        for (let after = -1; ;) {
           const rows = await k
             .selectFrom("access_log")
             .select(["seq", "consumer", "entry_json"])
@@ -435,7 +435,10 @@ function migrations(kind: StoreKind): Record<string, Migration> {
         }
         const values = [...counts].map(([consumer, c]) => ({ consumer, reads: c.reads, credits: c.credits }));
         for (let i = 0; i < values.length; i += 500)
-          await k.insertInto("consumer_reads").values(values.slice(i, i + 500)).execute();
+          await k
+            .insertInto("consumer_reads")
+            .values(values.slice(i, i + 500))
+            .execute();
       },
     },
   };

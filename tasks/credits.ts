@@ -38,7 +38,10 @@ task("data:credits", "A consumer's data credits: balance, redeemed, pending with
 
 task("data:redeem", "Redeems the DataCredits receipts the node holds (its store), from the node operator's account")
   .addParam("node", "the node's address (NODE_ADDRESS of node:data); must be an account of the network's config")
-  .addOptionalParam("db", "the node's SQLite file (default data/node/<network>.sqlite; DATABASE_URL selects PostgreSQL)")
+  .addOptionalParam(
+    "db",
+    "the node's SQLite file (default data/node/<network>.sqlite; DATABASE_URL selects PostgreSQL)",
+  )
   .addFlag("dryRun", "print what would be redeemed, send nothing")
   .setAction(async (args: { node: string; db?: string; dryRun: boolean }, hre) => {
     if (!isAddress(args.node)) throw new InputError("data:redeem", "--node", `not an address (${args.node})`);
@@ -63,7 +66,10 @@ task("data:redeem", "Redeems the DataCredits receipts the node holds (its store)
       const lines = redemptionLines(r.plan, formatEther);
       for (const l of lines) console.log(l);
       if (args.dryRun) console.log("dry run: nothing sent");
-      else console.log(`charged ${formatEther(r.charged)} DIMO in ${r.transactions.length} transaction(s) ${r.transactions.join(" ")}`);
+      else
+        console.log(
+          `charged ${formatEther(r.charged)} DIMO in ${r.transactions.length} transaction(s) ${r.transactions.join(" ")}`,
+        );
       return r;
     } finally {
       await store.close();

@@ -97,7 +97,8 @@ export function errorOf(
   field: string | null,
   details: Readonly<Record<string, unknown>> = {},
 ): DataApiError {
-  if (status === 402 && code === "CREDITS_EXHAUSTED") return new CreditsExhaustedError(code, status, message, field, details);
+  if (status === 402 && code === "CREDITS_EXHAUSTED")
+    return new CreditsExhaustedError(code, status, message, field, details);
   if (status === 402) return new PaymentRequiredError(code, status, message, field, details);
   if (status === 401) return new NotSignedInError(code, status, message, field);
   if (status === 400) return new BadRequestError(code, status, message, field);
@@ -188,7 +189,8 @@ export class DataClient {
   private _terms: CreditsTerms | undefined;
   /** The reads this client was served and paid for: k and cumulative(k) (undefined until known). */
   private _tally: { sequence: number; cumulativeCredits: number } | undefined;
-  private _signed: { sequence: number; cumulativeCredits: number; maxPricePerCredit: bigint; header: string } | undefined;
+  private _signed:
+    { sequence: number; cumulativeCredits: number; maxPricePerCredit: bigint; header: string } | undefined;
   /** Highest price per credit signed: `maxPricePerCredit`, else the node's price at the first paid read. */
   private _cap: bigint | undefined;
   /** The `credits` of the last served read (undefined when the node does not charge). */
@@ -348,13 +350,16 @@ export class DataClient {
       maxPricePerCredit: max,
     });
     const domain = creditsDomain(terms.chainId, terms.dataCredits);
-    const signature = await signer.signTypedData(
-      { ...domain, chainId: Number(domain.chainId) },
-      RECEIPT_TYPES,
-      { ...receipt },
-    );
+    const signature = await signer.signTypedData({ ...domain, chainId: Number(domain.chainId) }, RECEIPT_TYPES, {
+      ...receipt,
+    });
     const header = encodeReceiptHeader({ ...receipt, signature });
-    this._signed = { sequence: tally.sequence, cumulativeCredits: tally.cumulativeCredits, maxPricePerCredit: max, header };
+    this._signed = {
+      sequence: tally.sequence,
+      cumulativeCredits: tally.cumulativeCredits,
+      maxPricePerCredit: max,
+      header,
+    };
     return header;
   }
 
@@ -364,7 +369,10 @@ export class DataClient {
    * node's count when this client has none yet (a new session), re-signs after a price change within
    * `maxPricePerCredit`; then checks the answer's `credits` against what it returned (`resultSize`).
    */
-  private async _read<T extends { credits?: ReadCredits }>(path: string, resultSize: (answer: T) => number): Promise<T> {
+  private async _read<T extends { credits?: ReadCredits }>(
+    path: string,
+    resultSize: (answer: T) => number,
+  ): Promise<T> {
     await this._ensureToken();
     const attempt = async (): Promise<T> => {
       const extra: Record<string, string> =
@@ -413,7 +421,11 @@ export class DataClient {
   /** Checks a served read's `credits` against the tally and the answer, and moves the tally. */
   private _account(c: ReadCredits, returned: number): void {
     const prev = this._tally ?? { sequence: 0, cumulativeCredits: 0 };
-    if (c.sequence !== prev.sequence + 1 || c.charged !== returned || c.cumulativeCredits !== prev.cumulativeCredits + returned) {
+    if (
+      c.sequence !== prev.sequence + 1 ||
+      c.charged !== returned ||
+      c.cumulativeCredits !== prev.cumulativeCredits + returned
+    ) {
       throw new DataApiError(
         "BAD_RESPONSE",
         200,

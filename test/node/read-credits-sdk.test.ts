@@ -19,7 +19,12 @@ const PRICE = 10n ** 15n; // wei per credit, DATA_CREDITS_DEFAULTS
 async function paidFixture() {
   const f = await readDataFixture();
   const credits = await ethers.getContractAt("DataCredits", f.record.contracts.DataCredits.address);
-  return { ...f, credits, creditsAddress: f.record.contracts.DataCredits.address, operator: (await ethers.getSigners())[16] };
+  return {
+    ...f,
+    credits,
+    creditsAddress: f.record.contracts.DataCredits.address,
+    operator: (await ethers.getSigners())[16],
+  };
 }
 
 /** The SDK paying for reads against the real node (listening on 127.0.0.1), over the embedded store. */
@@ -93,7 +98,11 @@ describe("lib/consent/sdk paying for reads (sqlite store)", function () {
     const logged = (await store.accessLog()).reduce((n, e) => n + e.resultSize, 0);
     expect(r.charged).to.equal(BigInt(logged) * PRICE);
     await node.consent.poll();
-    expect(await client.credits()).to.deep.include({ redeemed: 5n * PRICE, redeemedCredits: 5n, balance: DIMO(1) - 5n * PRICE });
+    expect(await client.credits()).to.deep.include({
+      redeemed: 5n * PRICE,
+      redeemedCredits: 5n,
+      balance: DIMO(1) - 5n * PRICE,
+    });
   });
 
   it("a new session takes up the node's count from RECEIPT_REQUIRED and signs it", async function () {
@@ -121,7 +130,12 @@ describe("lib/consent/sdk paying for reads (sqlite store)", function () {
     const e = await refusal(client.latest(f.vehicleIds[0], ["odometer"]));
     expect(e).to.be.instanceOf(PaymentRequiredError);
     expect([e.code, e.field]).to.deep.equal(["PRICE_ABOVE_SIGNED", "receipt.maxPricePerCredit"]);
-    const willing = new DataClient({ baseUrl, signer: f.consumerA, now: () => clock.now, maxPricePerCredit: 2n * PRICE });
+    const willing = new DataClient({
+      baseUrl,
+      signer: f.consumerA,
+      now: () => clock.now,
+      maxPricePerCredit: 2n * PRICE,
+    });
     expect((await willing.latest(f.vehicleIds[0], ["odometer"]))[0].values).to.deep.equal([200]);
   });
 });

@@ -5,6 +5,8 @@
  * On the in-process Hardhat network, against both stores.
  */
 import { expect } from "chai";
+import { Client } from "pg";
+import SQLite from "better-sqlite3";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -19,9 +21,29 @@ import { redeemHeld } from "../../node/redeem";
 import type { TelemetryStore } from "../../node/store";
 import { STORE_TARGETS, type StoreLocation } from "../helpers/telemetry-db";
 import { asDao, DIMO } from "../staking/fixtures";
-import { HOUR, postBatches, readDataFixture, readNodeOver, type ReadDataContext } from "./read-fixture";
+import { HOUR, postBatches, readDataFixture, readNodeOver } from "./read-fixture";
 
 const PRICE = 10n ** 15n; // wei per credit, DATA_CREDITS_DEFAULTS
+
+/** Runs one SQL statement on the store's database directly. */
+async function rawExec(location: StoreLocation, statement: string): Promise<void> {
+  if (location.databaseUrl !== undefined) {
+    const client = new Client({ connectionString: location.databaseUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  } else {
+    const db = new SQLite(location.sqliteFile!);
+    try {
+      db.exec(statement);
+    } finally {
+      db.close();
+    }
+  }
+}
 const NOTICE = 7 * 86_400; // seconds
 
 /** The suite with data to read (read-fixture) and DataCredits handles; the node operator is account 16. */
@@ -65,7 +87,12 @@ for (const target of STORE_TARGETS) {
       await (await f.credits.connect(consumer).deposit(consumer.address, amount)).wait();
       await node.consent.poll();
     }
-    function receipt(sequence: number, cumulativeCredits: number, maxPricePerCredit = PRICE, nodeAddress?: string): Receipt {
+    function receipt(
+      sequence: number,
+      cumulativeCredits: number,
+      maxPricePerCredit = PRICE,
+      nodeAddress?: string,
+    ): Receipt {
       return {
         consumer: f.consumerA.address,
         node: nodeAddress ?? f.operator.address,
@@ -90,8 +117,18 @@ for (const target of STORE_TARGETS) {
     const latest = (names: string, receiptHeader?: string) =>
       get(`/v1/vehicles/${v0}/signals/latest?names=${names}`, receiptHeader);
     /** Asserts a refusal (status, code, field) and that nothing was logged; returns its body. */
-    async function refused(res: { statusCode: number; json(): unknown }, code: string, field: string | null, logged: number) {
-      const body = res.json() as { code: string; message: string; field: string | null; details: Record<string, unknown> };
+    async function refused(
+      res: { statusCode: number; json(): unknown },
+      code: string,
+      field: string | null,
+      logged: number,
+    ) {
+      const body = res.json() as {
+        code: string;
+        message: string;
+        field: string | null;
+        details: Record<string, unknown>;
+      };
       expect(res.statusCode, body.message).to.equal(402);
       expect([body.code, body.field]).to.deep.equal([code, field]);
       expect(await store.accessLog()).to.have.length(logged);
@@ -134,7 +171,12 @@ for (const target of STORE_TARGETS) {
       ]);
       expect(r3.json().credits).to.deep.equal({ charged: 2, cumulativeCredits: 5, sequence: 3 });
       const held = await store.receiptOf(f.consumerA.address, f.operator.address);
-      expect(held).to.deep.include({ sequence: 2, cumulativeCredits: 3, maxPricePerCredit: PRICE, redeemedSequence: 0 });
+      expect(held).to.deep.include({
+        sequence: 2,
+        cumulativeCredits: 3,
+        maxPricePerCredit: PRICE,
+        redeemedSequence: 0,
+      });
       expect((await store.accessLog()).map((e) => e.resultSize)).to.deep.equal([2, 1, 2]);
       expect(await store.readCount(f.consumerA.address)).to.deep.equal({ reads: 3, credits: 5 });
     });
@@ -160,10 +202,25 @@ for (const target of STORE_TARGETS) {
     it("refuses a receipt whose numbers differ from the node's count, or signed by another key (RECEIPT_INVALID naming the field)", async function () {
       await deposit(f.consumerA, DIMO(1));
       await latest("odometer,location");
-      await refused(await latest("odometer", await header(receipt(1, 3))), "RECEIPT_INVALID", "receipt.cumulativeCredits", 1);
-      await refused(await latest("odometer", await header(receipt(1, 1))), "RECEIPT_INVALID", "receipt.cumulativeCredits", 1);
+      await refused(
+        await latest("odometer", await header(receipt(1, 3))),
+        "RECEIPT_INVALID",
+        "receipt.cumulativeCredits",
+        1,
+      );
+      await refused(
+        await latest("odometer", await header(receipt(1, 1))),
+        "RECEIPT_INVALID",
+        "receipt.cumulativeCredits",
+        1,
+      );
       await refused(await latest("odometer", await header(receipt(2, 2))), "RECEIPT_INVALID", "receipt.sequence", 1);
-      await refused(await latest("odometer", await header(receipt(1, 2), f.consumerB)), "RECEIPT_INVALID", "receipt.signature", 1);
+      await refused(
+        await latest("odometer", await header(receipt(1, 2), f.consumerB)),
+        "RECEIPT_INVALID",
+        "receipt.signature",
+        1,
+      );
       const otherNode = await header(receipt(1, 2, PRICE, f.outsider.address));
       await refused(await latest("odometer", otherNode), "RECEIPT_INVALID", "receipt.signature", 1);
       await refused(await latest("odometer", "not*base64url"), "RECEIPT_INVALID", "receipt", 1);
@@ -213,7 +270,10 @@ for (const target of STORE_TARGETS) {
         "receipt.maxPricePerCredit",
         1,
       );
-      expect(body.details).to.deep.include({ pricePerCredit: (2n * PRICE).toString(), maxPricePerCredit: PRICE.toString() });
+      expect(body.details).to.deep.include({
+        pricePerCredit: (2n * PRICE).toString(),
+        maxPricePerCredit: PRICE.toString(),
+      });
       const r = await latest("odometer", await header(receipt(1, 2, 2n * PRICE)));
       expect(r.statusCode, r.body).to.equal(200);
     });
@@ -221,7 +281,9 @@ for (const target of STORE_TARGETS) {
     it("serves exactly up to the available balance and refuses one credit over (CREDITS_EXHAUSTED), nothing logged", async function () {
       await deposit(f.consumerA, 5n * PRICE); // five credits
       expect((await latest("odometer,location")).json().credits.cumulativeCredits).to.equal(2); // 0 + 2 <= 5
-      expect((await latest("odometer,location", await header(receipt(1, 2)))).json().credits.cumulativeCredits).to.equal(4);
+      expect(
+        (await latest("odometer,location", await header(receipt(1, 2)))).json().credits.cumulativeCredits,
+      ).to.equal(4);
       // 4 + 2 names > 5: one credit over.
       const over = await refused(
         await latest("odometer,location", await header(receipt(2, 4))),
@@ -253,6 +315,56 @@ for (const target of STORE_TARGETS) {
       expect(ok.statusCode, ok.body).to.equal(200);
     });
 
+    it("serves one of two concurrent reads sent with the same receipt; the other is RECEIPT_INVALID, not logged", async function () {
+      await deposit(f.consumerA, DIMO(1));
+      await latest("odometer,location");
+      const h = await header(receipt(1, 2));
+      const [x, y] = await Promise.all([latest("odometer", h), latest("odometer", h)]);
+      expect([x.statusCode, y.statusCode].sort()).to.deep.equal([200, 402]);
+      const loser = x.statusCode === 402 ? x : y;
+      expect([loser.json().code, loser.json().field]).to.deep.equal(["RECEIPT_INVALID", "receipt.sequence"]);
+      expect(await store.accessLog()).to.have.length(2);
+      expect(await store.readCount(f.consumerA.address)).to.deep.equal({ reads: 2, credits: 3 });
+    });
+
+    it("counts the reads logged before payments were turned on (the log is the record of reads)", async function () {
+      await deposit(f.consumerA, DIMO(1));
+      await node.consent.stop();
+      await node.app.close();
+      node = await readNodeOver(f, store, clock); // payments off
+      token = await node.tokenOf(f.consumerA);
+      expect((await latest("odometer,location")).json()).to.not.have.property("credits");
+      await latest("odometer");
+      await node.consent.stop();
+      await node.app.close();
+      node = await readNodeOver(f, store, clock, {}, { node: f.operator.address });
+      token = await node.tokenOf(f.consumerA);
+      const body = await refused(await latest("odometer"), "RECEIPT_REQUIRED", "receipt", 2);
+      expect(body.details).to.deep.include({ sequence: 2, cumulativeCredits: 3 });
+      const r = await latest("odometer", await header(receipt(2, 3)));
+      expect(r.json().credits).to.deep.equal({ charged: 1, cumulativeCredits: 4, sequence: 3 });
+    });
+
+    it("migration 004 backfills each consumer's count from an access log written before it", async function () {
+      await deposit(f.consumerA, DIMO(1));
+      await latest("odometer,location");
+      await latest("odometer", await header(receipt(1, 2)));
+      await node.consent.stop();
+      await node.app.close();
+      await store.close();
+      // The database as a node before migration 004 left it.
+      for (const statement of [
+        "DROP TABLE consumer_reads",
+        "DROP TABLE credit_receipts",
+        "DELETE FROM telemetry_migrations WHERE name = '004_credits'",
+      ])
+        await rawExec(location, statement);
+      ({ store } = await target.open(location));
+      expect(await store.readCount(f.consumerA.address)).to.deep.equal({ reads: 2, credits: 3 });
+      expect(await store.readCount(f.consumerB.address)).to.deep.equal({ reads: 0, credits: 0 });
+      node = await readNodeOver(f, store, clock, {}, { node: f.operator.address });
+    });
+
     it("refuses the first read of a consumer without credits (CREDITS_EXHAUSTED)", async function () {
       await refused(await latest("odometer"), "CREDITS_EXHAUSTED", null, 0);
     });
@@ -278,7 +390,9 @@ for (const target of STORE_TARGETS) {
         const before = (await f.credits.week(week)).charged;
         const balance = (await f.credits.account(f.consumerA.address)).balance;
         const r = await redeemHeld({ store, dataCredits: f.creditsAddress, signer: f.operator });
-        expect(r.plan.redeem.map((x) => [x.receipt.sequence, x.credits, x.charge])).to.deep.equal([[3n, 5n, 5n * PRICE]]);
+        expect(r.plan.redeem.map((x) => [x.receipt.sequence, x.credits, x.charge])).to.deep.equal([
+          [3n, 5n, 5n * PRICE],
+        ]);
         expect(r.charged).to.equal(5n * PRICE);
         expect((await f.credits.week(week)).charged - before).to.equal(BigInt(logged) * PRICE);
         expect((await f.credits.account(f.consumerA.address)).balance).to.equal(balance - 5n * PRICE);
