@@ -14,6 +14,10 @@
  *   --uri <origin>         SIWE_URI: the origin their URI must be on (default http://<domain>)
  *   NODE_TOKEN_KEY         0x + 64 hex digits or more: the HS256 key of the bearer tokens; when unset a random key
  *                          is generated at start (tokens do not survive a restart)
+ *   --node-address <addr>  NODE_ADDRESS: the node operator's address. When the deployment record names DataCredits the
+ *                          node charges for reads (docs/data-api.md "Paying for reads"): consumers' receipts name this
+ *                          address and its key redeems them (`npx hardhat data:redeem`); required then
+ *   --free-reads           NODE_FREE_READS=1: serve reads without receipts even though the record names DataCredits
  *   DATABASE_URL           postgres://… selects PostgreSQL instead
  *   LOG_LEVEL              pino level, default info
  * SIGTERM / SIGINT: stops taking requests, finishes the in-flight ones, stops the poller, closes the store.
@@ -29,6 +33,9 @@ import { RegistryIndex } from "./registry-index";
 import { buildNode } from "./server";
 import { openStore } from "./store";
 
+function flag(name: string): boolean {
+  return process.argv.includes(`--${name}`);
+}
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   if (i === -1) return undefined;
@@ -50,6 +57,7 @@ async function main(): Promise<void> {
   let registry = arg("registry");
   let recordFromBlock = 0;
   let consentContracts: { access: string; staking: string } | undefined;
+  let dataCredits: string | undefined;
   let consentFromBlock = 0;
   if (registry !== undefined) {
     if (!isAddress(registry)) fail(`--registry: expected a 0x address, got "${registry}"`);
@@ -69,7 +77,13 @@ async function main(): Promise<void> {
       consentContracts = { access, staking };
       // The consent index must start at or before the registry's deployment (mints) and ConsumerStaking's
       // (its constructor sets the stake formula).
-      const cb = ["VehicleRegistry", "DataAccess", "ConsumerStaking"].map((n) => record.contracts?.[n]?.blockNumber);
+      const indexed = ["VehicleRegistry", "DataAccess", "ConsumerStaking"];
+      const dc = record.contracts?.DataCredits?.address;
+      if (dc && isAddress(dc)) {
+        dataCredits = dc;
+        indexed.push("DataCredits"); // its constructor sets the price (PriceSet)
+      }
+      const cb = indexed.map((n) => record.contracts?.[n]?.blockNumber);
       if (cb.every((b) => Number.isInteger(b))) consentFromBlock = Math.min(...(cb as number[]));
     }
   }
@@ -117,6 +131,17 @@ async function main(): Promise<void> {
     setInterval(() => void refresh().catch(() => undefined), NODE_DEFAULTS.pollIntervalMs).unref();
     now = () => seen.ts + Math.floor((Date.now() - seen.at) / 1000);
   }
+  const freeReads = flag("free-reads") || process.env.NODE_FREE_READS === "1";
+  let credits: { dataCredits: string; node: string } | undefined;
+  if (dataCredits !== undefined && !freeReads) {
+    const node = arg("node-address") ?? process.env.NODE_ADDRESS;
+    if (node === undefined || node === "")
+      fail(
+        "the deployment record names DataCredits: set NODE_ADDRESS (or --node-address), the operator address consumers' receipts name, or --free-reads",
+      );
+    if (!isAddress(node)) fail(`--node-address: expected a 0x address, got "${node}"`);
+    credits = { dataCredits, node };
+  }
   let consent: ConsentIndex | undefined;
   let dataApi: Parameters<typeof buildNode>[0]["dataApi"];
   if (consentContracts === undefined) {
@@ -124,7 +149,7 @@ async function main(): Promise<void> {
   } else {
     consent = new ConsentIndex(
       provider,
-      { vehicles: registry, ...consentContracts },
+      { vehicles: registry, ...consentContracts, ...(credits ? { credits: credits.dataCredits } : {}) },
       { ...CONSENT_INDEX_DEFAULTS, fromBlock: fromBlockText !== undefined ? fromBlock : consentFromBlock },
     );
     const domain = arg("domain") ?? process.env.SIWE_DOMAIN ?? `127.0.0.1:${portText}`;
@@ -135,12 +160,20 @@ async function main(): Promise<void> {
       log.warn("NODE_TOKEN_KEY unset: a random token key was generated; tokens end with this process");
     }
     const tokenKey = parseTokenKey(keyText, "environment", "NODE_TOKEN_KEY");
-    dataApi = { siwe: { domain, uri, chainId }, tokenKey, consent, provider };
+    dataApi = { siwe: { domain, uri, chainId }, tokenKey, consent, provider, credits };
+    if (credits === undefined) log.warn("reads are free (no DataCredits in the deployment record, or --free-reads)");
   }
   const app = buildNode({ store, index, chainId, registry, logger: log, now, dataApi });
   if (consent !== undefined) {
     await consent.start((e) => log.error({ err: e }, "consent index poll failed"));
     app.log.info({ cursor: consent.cursor }, "consent index caught up");
+    if (credits !== undefined) {
+      if (consent.credits.pricePerCredit === 0n)
+        fail(
+          `DataCredits ${credits.dataCredits}: no PriceSet indexed; --from-block must be at or before its deployment`,
+        );
+      app.log.info({ ...credits, pricePerCredit: consent.credits.pricePerCredit.toString() }, "reads are paid");
+    }
   }
   await index.load();
   app.log.info({ cursor: index.cursor, store: store.kind }, "registry index loaded; catching up");

@@ -7,7 +7,17 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Generated, type Migration } from "kysely";
+import { getAddress } from "ethers";
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type Generated,
+  type Migration,
+  type Selectable,
+} from "kysely";
 import { appendEntry, EMPTY_HEAD, type AccessLogEntry, type AccessRead, type LogHead } from "../lib/consent/access-log";
 import type { Database as SqliteDatabase } from "better-sqlite3";
 import type { BatchSummary } from "../lib/telemetry/activity";
@@ -75,8 +85,29 @@ interface AccessLogTable {
   entry_json: string;
   hash: string;
 }
+/** Migration 004: per consumer, its entries in this node's access log (k) and their credits (cumulative(k)). */
+interface ConsumerReadsTable {
+  consumer: string;
+  reads: number;
+  credits: number;
+}
+/** Migration 004: the latest receipt a consumer signed to this node (the one redeemed), per (consumer, node). */
+interface CreditReceiptsTable {
+  consumer: string;
+  node: string;
+  sequence: number;
+  cumulative_credits: number;
+  /** wei, decimal text (above 2^63 at the highest price). */
+  max_price_per_credit: string;
+  signature: string;
+  received_at: number;
+  /** The sequence of the last redeem of this channel `data:redeem` saw succeed (0 before any). */
+  redeemed_sequence: Generated<number>;
+}
 interface Database {
   access_log: AccessLogTable;
+  consumer_reads: ConsumerReadsTable;
+  credit_receipts: CreditReceiptsTable;
   batches: BatchesTable;
   signals: SignalsTable;
   streams: StreamsTable;
@@ -126,6 +157,36 @@ export interface SignalRange {
   to: number;
 }
 
+/** A consumer's reads in this node's access log: k and cumulative(k) (docs/data-api.md "Paying for reads"). */
+export interface ReadCount {
+  reads: number;
+  credits: number;
+}
+
+/** A stored receipt: the signed numbers and the signature (consumer and node are the channel's). */
+export interface StoredReceipt {
+  consumer: string;
+  node: string;
+  sequence: number;
+  cumulativeCredits: number;
+  maxPricePerCredit: bigint;
+  signature: string;
+  receivedAt: number;
+  /** The channel's last redeemed sequence as `data:redeem` recorded it (0 before any). */
+  redeemedSequence: number;
+}
+
+/** `appendAccess` with `expect`: the consumer's count moved (another read of it was logged first); nothing written. */
+export class ReadCountMoved extends Error {
+  constructor(
+    readonly expected: ReadCount,
+    readonly actual: ReadCount,
+  ) {
+    super(`the consumer's read count moved from ${expected.reads} to ${actual.reads} while the read was served`);
+    this.name = "ReadCountMoved";
+  }
+}
+
 /** The narrow interface the node, the tasks and the benchmarks use. */
 export interface TelemetryStore {
   readonly kind: StoreKind;
@@ -152,7 +213,25 @@ export interface TelemetryStore {
    * (a crash leaves the entry whole or absent; `seq` is the primary key, so two writers cannot both append
    * the same number). Appends from one process are serialised.
    */
-  appendAccess(read: AccessRead): Promise<AccessLogEntry>;
+  appendAccess(
+    read: AccessRead,
+    opts?: {
+      /** The consumer's count the read was admitted at: when it moved, `ReadCountMoved` and nothing written. */
+      expect?: ReadCount;
+      /** A receipt to store (replacing the channel's) in the same transaction, before the entry. */
+      receipt?: Omit<StoredReceipt, "redeemedSequence">;
+    },
+  ): Promise<AccessLogEntry>;
+  /** A consumer's entries in the access log and their credits (kept with every append; {0, 0} before any). */
+  readCount(consumer: string): Promise<ReadCount>;
+  /** The latest receipt of the channel (consumer, node), if any. */
+  receiptOf(consumer: string, node: string): Promise<StoredReceipt | undefined>;
+  /** Stores a receipt (replacing the channel's) if the consumer's count is still `expect`; `ReadCountMoved` if not. */
+  saveReceipt(receipt: Omit<StoredReceipt, "redeemedSequence">, expect: ReadCount): Promise<void>;
+  /** Every stored receipt to `node`, by consumer. */
+  receiptsOf(node: string): Promise<StoredReceipt[]>;
+  /** Records that the channel was redeemed up to `sequence` (never moves it back). */
+  markRedeemed(consumer: string, node: string, sequence: number): Promise<void>;
   /** Access log entries in order, optionally of one vehicle (and ownership epoch) and/or consumer, from `afterSeq` (exclusive), `limit` at most. */
   accessLog(filter?: {
     vehicleId?: string;
@@ -312,6 +391,56 @@ function migrations(kind: StoreKind): Record<string, Migration> {
         await db.schema.dropIndex("signals_vehicle_name_ts").execute();
       },
     },
+    "004_credits": {
+      // Paying for reads (docs/data-api.md "Paying for reads"): each consumer's count of entries in this node's log
+      // and their credits, kept by every append (so the count includes the reads logged before payments were on),
+      // and the latest receipt per channel. The counts are backfilled from the existing log.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("consumer_reads")
+          .addColumn("consumer", "text", (c) => c.primaryKey())
+          .addColumn("reads", int, (c) => c.notNull())
+          .addColumn("credits", int, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("credit_receipts")
+          .addColumn("consumer", "text", (c) => c.notNull())
+          .addColumn("node", "text", (c) => c.notNull())
+          .addColumn("sequence", int, (c) => c.notNull())
+          .addColumn("cumulative_credits", int, (c) => c.notNull())
+          .addColumn("max_price_per_credit", "text", (c) => c.notNull())
+          .addColumn("signature", "text", (c) => c.notNull())
+          .addColumn("received_at", int, (c) => c.notNull())
+          .addColumn("redeemed_sequence", int, (c) => c.notNull().defaultTo(0))
+          .addPrimaryKeyConstraint("credit_receipts_pk", ["consumer", "node"])
+          .execute();
+        const k = db as unknown as Kysely<Database>;
+        const counts = new Map<string, ReadCount>();
+        for (let after = -1; ;) {
+          const rows = await k
+            .selectFrom("access_log")
+            .select(["seq", "consumer", "entry_json"])
+            .where("seq", ">", after)
+            .orderBy("seq")
+            .limit(10_000)
+            .execute();
+          if (rows.length === 0) break;
+          for (const r of rows) {
+            const c = counts.get(r.consumer) ?? { reads: 0, credits: 0 };
+            c.reads += 1;
+            c.credits += (JSON.parse(r.entry_json) as AccessLogEntry).resultSize;
+            counts.set(r.consumer, c);
+          }
+          after = Number(rows[rows.length - 1].seq);
+        }
+        const values = [...counts].map(([consumer, c]) => ({ consumer, reads: c.reads, credits: c.credits }));
+        for (let i = 0; i < values.length; i += 500)
+          await k
+            .insertInto("consumer_reads")
+            .values(values.slice(i, i + 500))
+            .execute();
+      },
+    },
   };
 }
 
@@ -341,6 +470,43 @@ function isUniqueViolation(e: unknown): boolean {
   return err.code === "23505" || err.code === "SQLITE_CONSTRAINT_UNIQUE" || err.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
 
+async function countIn(db: Kysely<Database>, consumer: string): Promise<ReadCount> {
+  const r = await db
+    .selectFrom("consumer_reads")
+    .select(["reads", "credits"])
+    .where("consumer", "=", consumer)
+    .executeTakeFirst();
+  return r === undefined ? { reads: 0, credits: 0 } : { reads: Number(r.reads), credits: Number(r.credits) };
+}
+
+async function upsertReceipt(db: Kysely<Database>, r: Omit<StoredReceipt, "redeemedSequence">): Promise<void> {
+  const row = {
+    sequence: r.sequence,
+    cumulative_credits: r.cumulativeCredits,
+    max_price_per_credit: r.maxPricePerCredit.toString(),
+    signature: r.signature.toLowerCase(),
+    received_at: r.receivedAt,
+  };
+  await db
+    .insertInto("credit_receipts")
+    .values({ consumer: getAddress(r.consumer), node: getAddress(r.node), ...row })
+    .onConflict((oc) => oc.columns(["consumer", "node"]).doUpdateSet(row))
+    .execute();
+}
+
+function toStoredReceipt(r: Selectable<CreditReceiptsTable>): StoredReceipt {
+  return {
+    consumer: r.consumer,
+    node: r.node,
+    sequence: Number(r.sequence),
+    cumulativeCredits: Number(r.cumulative_credits),
+    maxPricePerCredit: BigInt(r.max_price_per_credit),
+    signature: r.signature,
+    receivedAt: Number(r.received_at),
+    redeemedSequence: Number(r.redeemed_sequence),
+  };
+}
+
 function toSignalRow(r: { ts: number; batch_id: number; pos: number; values_json: string }): SignalRow {
   return { ts: Number(r.ts), batchId: Number(r.batch_id), pos: Number(r.pos), values: JSON.parse(r.values_json) };
 }
@@ -353,7 +519,10 @@ class KyselyStore implements TelemetryStore {
     readonly kind: StoreKind,
   ) {}
 
-  appendAccess(read: AccessRead): Promise<AccessLogEntry> {
+  appendAccess(
+    read: AccessRead,
+    opts: { expect?: ReadCount; receipt?: Omit<StoredReceipt, "redeemedSequence"> } = {},
+  ): Promise<AccessLogEntry> {
     const run = this._appending.then(() =>
       this._db.transaction().execute(async (trx) => {
         const last = await trx
@@ -364,6 +533,10 @@ class KyselyStore implements TelemetryStore {
           .executeTakeFirst();
         const head: LogHead = last ? { count: Number(last.seq) + 1, hash: last.hash } : EMPTY_HEAD;
         const entry = appendEntry(head, read);
+        const count = await countIn(trx, entry.consumer);
+        if (opts.expect !== undefined && (count.reads !== opts.expect.reads || count.credits !== opts.expect.credits))
+          throw new ReadCountMoved(opts.expect, count);
+        if (opts.receipt !== undefined) await upsertReceipt(trx, opts.receipt);
         await trx
           .insertInto("access_log")
           .values({
@@ -376,11 +549,68 @@ class KyselyStore implements TelemetryStore {
             hash: entry.hash,
           })
           .execute();
+        await trx
+          .insertInto("consumer_reads")
+          .values({ consumer: entry.consumer, reads: 1, credits: entry.resultSize })
+          .onConflict((oc) =>
+            oc.column("consumer").doUpdateSet({
+              reads: (eb) => eb("consumer_reads.reads", "+", 1),
+              credits: (eb) => eb("consumer_reads.credits", "+", entry.resultSize),
+            }),
+          )
+          .execute();
         return entry;
       }),
     );
     this._appending = run.catch(() => undefined);
     return run;
+  }
+
+  async readCount(consumer: string): Promise<ReadCount> {
+    return countIn(this._db, getAddress(consumer));
+  }
+
+  async receiptOf(consumer: string, node: string): Promise<StoredReceipt | undefined> {
+    const r = await this._db
+      .selectFrom("credit_receipts")
+      .selectAll()
+      .where("consumer", "=", getAddress(consumer))
+      .where("node", "=", getAddress(node))
+      .executeTakeFirst();
+    return r === undefined ? undefined : toStoredReceipt(r);
+  }
+
+  saveReceipt(receipt: Omit<StoredReceipt, "redeemedSequence">, expect: ReadCount): Promise<void> {
+    // Serialised with the appends: the count cannot move between the check and the write.
+    const run = this._appending.then(() =>
+      this._db.transaction().execute(async (trx) => {
+        const count = await countIn(trx, getAddress(receipt.consumer));
+        if (count.reads !== expect.reads || count.credits !== expect.credits) throw new ReadCountMoved(expect, count);
+        await upsertReceipt(trx, receipt);
+      }),
+    );
+    this._appending = run.catch(() => undefined);
+    return run;
+  }
+
+  async receiptsOf(node: string): Promise<StoredReceipt[]> {
+    const rows = await this._db
+      .selectFrom("credit_receipts")
+      .selectAll()
+      .where("node", "=", getAddress(node))
+      .orderBy("consumer")
+      .execute();
+    return rows.map(toStoredReceipt);
+  }
+
+  async markRedeemed(consumer: string, node: string, sequence: number): Promise<void> {
+    await this._db
+      .updateTable("credit_receipts")
+      .set({ redeemed_sequence: sequence })
+      .where("consumer", "=", getAddress(consumer))
+      .where("node", "=", getAddress(node))
+      .where("redeemed_sequence", "<", sequence)
+      .execute();
   }
 
   async accessLog(

@@ -10,12 +10,15 @@
  * 1 s, fresh for 3 s, no confirmations) a revocation, expiry, transfer, freeze or stake drop takes effect within
  * 3 s. Expiries and freeze ends need no event: they are compared with the read's `now`.
  * The index must start at or before the suite's deployment block (`fromBlock`): the stake formula is set by an
- * event in ConsumerStaking's constructor.
+ * event in ConsumerStaking's constructor (and DataCredits' price by one in its constructor).
+ * With `contracts.credits` it also follows DataCredits (deposits, withdrawal requests, withdrawals, redeems, price)
+ * in the same `eth_getLogs` requests, so the read budget check (node/data-api.ts) has the same bound.
  */
 import { getAddress, Interface, type Log, type Provider } from "ethers";
 import { applyEvent, checkRead, emptyConsentState, type ConsentEvent, type ConsentState } from "./permissions";
 import type { ReadPermit, ReadQuery } from "./permissions";
 import { ConsentError } from "./errors";
+import { applyCreditsEvent, decodeCreditsLog, emptyCreditsState, type CreditsState } from "../credits/credits-state";
 
 export const CONSENT_EVENTS = new Interface([
   "event Transfer(address indexed from, address indexed to, uint256 indexed tokenId)",
@@ -35,9 +38,11 @@ export interface ConsentContracts {
   vehicles: string;
   access: string;
   staking: string;
+  /** DataCredits, when the node charges for reads: its events feed `ConsentIndex.credits` (lib/credits/credits-state.ts). */
+  credits?: string;
 }
 
-const EVENTS_OF: Record<keyof ConsentContracts, readonly string[]> = {
+const EVENTS_OF: Record<Exclude<keyof ConsentContracts, "credits">, readonly string[]> = {
   vehicles: ["Transfer", "OwnershipEpochAdvanced"],
   access: ["AccessGranted", "AccessRevoked"],
   staking: ["Staked", "UnstakeRequested", "Withdrawn", "Frozen", "Unfrozen", "Slashed", "StakeParametersSet"],
@@ -52,7 +57,7 @@ export function decodeConsentLog(
   timestamp: number,
   contracts: ConsentContracts,
 ): ConsentEvent | undefined {
-  const source = (Object.keys(contracts) as (keyof ConsentContracts)[]).find(
+  const source = (Object.keys(EVENTS_OF) as (keyof typeof EVENTS_OF)[]).find(
     (k) => getAddress(contracts[k]) === getAddress(log.address),
   );
   if (source === undefined) return undefined;
@@ -134,6 +139,8 @@ export const CONSENT_INDEX_DEFAULTS: Omit<ConsentIndexOptions, "fromBlock"> = {
 /** Keeps a ConsentState current from the chain; decides reads only while fresh. */
 export class ConsentIndex {
   readonly state: ConsentState = emptyConsentState();
+  /** DataCredits balances, channels and price (empty unless `contracts.credits` is given). */
+  readonly credits: CreditsState = emptyCreditsState();
   private _cursor: number;
   private _freshSince = -Infinity; // wall time (ms) at which the last complete poll started
   private _timer: NodeJS.Timeout | undefined;
@@ -161,6 +168,12 @@ export class ConsentIndex {
 
   /** Decides a read (`checkRead`) if the index is fresh; `INDEX_STALE` otherwise. */
   check(query: ReadQuery): ReadPermit {
+    this.assertFresh();
+    return checkRead(this.state, query);
+  }
+
+  /** Throws `INDEX_STALE` unless the index is fresh (every decision taken on its state calls it first). */
+  assertFresh(): void {
     const f = this.freshness();
     if (!f.fresh) {
       throw new ConsentError(
@@ -169,7 +182,6 @@ export class ConsentIndex {
         { ageMs: Number.isFinite(f.ageMs) ? f.ageMs : null, maxPollAgeMs: this._opts.maxPollAgeMs, cursor: f.cursor },
       );
     }
-    return checkRead(this.state, query);
   }
 
   /** One poll: reads every log up to head - confirmations and applies it. Concurrent calls share one poll. */
@@ -183,7 +195,10 @@ export class ConsentIndex {
   private async _poll(): Promise<void> {
     const startedAt = this._clock();
     const target = (await this._provider.getBlockNumber()) - this._opts.confirmations;
-    const addresses = Object.values(this._contracts).map((a) => getAddress(a));
+    const addresses = Object.values(this._contracts)
+      .filter((a): a is string => a !== undefined)
+      .map((a) => getAddress(a));
+    const credits = this._contracts.credits === undefined ? undefined : getAddress(this._contracts.credits);
     while (this._cursor < target) {
       const fromBlock = this._cursor + 1;
       const toBlock = Math.min(target, fromBlock + this._opts.logPageBlocks - 1);
@@ -191,12 +206,18 @@ export class ConsentIndex {
       logs.sort((x, y) => x.blockNumber - y.blockNumber || x.index - y.index);
       // Every block time first, then the (synchronous) reducer: a failed request leaves the state untouched.
       const times = new Map<number, number>();
-      for (const block of new Set(logs.map((l) => l.blockNumber))) {
+      const timed = logs.filter((l) => credits === undefined || getAddress(l.address) !== credits);
+      for (const block of new Set(timed.map((l) => l.blockNumber))) {
         const b = await this._provider.getBlock(block);
         if (b === null) throw new Error(`consent index: block ${block} not found`);
         times.set(block, b.timestamp);
       }
       for (const log of logs) {
+        if (credits !== undefined && getAddress(log.address) === credits) {
+          const ce = decodeCreditsLog(log);
+          if (ce !== undefined) applyCreditsEvent(this.credits, ce);
+          continue;
+        }
         const event = decodeConsentLog(log, times.get(log.blockNumber) as number, this._contracts);
         if (event !== undefined) applyEvent(this.state, event);
       }

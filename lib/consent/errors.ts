@@ -36,6 +36,12 @@ export const PERMISSION_CODES = [
   "INDEX_STALE",
   "NOT_VEHICLE_OWNER",
 ] as const;
+/**
+ * Payment refusals of a read (402, docs/data-api.md "Paying for reads"): the node serves read k+1 of a consumer only
+ * holding its receipt for reads 1..k at the current price, and only while the consumer's available DataCredits
+ * balance covers the unredeemed credits plus the read's most. Their bodies carry `details` the client acts on.
+ */
+export const CREDIT_CODES = ["RECEIPT_REQUIRED", "RECEIPT_INVALID", "PRICE_ABOVE_SIGNED", "CREDITS_EXHAUSTED"] as const;
 /** Access-log verification failures. */
 export const LOG_CODES = ["LOG_MALFORMED", "LOG_TAMPERED", "LOG_TRUNCATED"] as const;
 
@@ -43,9 +49,13 @@ export type SiweCode = (typeof SIWE_CODES)[number];
 export type TokenCode = (typeof TOKEN_CODES)[number];
 export type PermissionCode = (typeof PERMISSION_CODES)[number];
 export type LogCode = (typeof LOG_CODES)[number];
-export type ConsentCode = SiweCode | TokenCode | PermissionCode | LogCode;
+export type CreditCode = (typeof CREDIT_CODES)[number];
+export type ConsentCode = SiweCode | TokenCode | PermissionCode | LogCode | CreditCode;
 
-/** HTTP status of each refusal: 400 bad request, 401 not signed in, 403 refused by consent, 429, 503 node not ready. */
+/**
+ * HTTP status of each refusal: 400 bad request, 401 not signed in, 402 payment (receipt or credits), 403 refused by
+ * consent, 429, 503 node not ready.
+ */
 export const CONSENT_ERROR_STATUS: Readonly<Record<ConsentCode, number>> = {
   SIWE_MALFORMED: 400,
   SIWE_WRONG_DOMAIN: 401,
@@ -77,6 +87,10 @@ export const CONSENT_ERROR_STATUS: Readonly<Record<ConsentCode, number>> = {
   LOG_MALFORMED: 422,
   LOG_TAMPERED: 422,
   LOG_TRUNCATED: 422,
+  RECEIPT_REQUIRED: 402,
+  RECEIPT_INVALID: 402,
+  PRICE_ABOVE_SIGNED: 402,
+  CREDITS_EXHAUSTED: 402,
 };
 
 /**
@@ -99,8 +113,12 @@ export class ConsentError<C extends ConsentCode = ConsentCode> extends Error {
     return CONSENT_ERROR_STATUS[this.code];
   }
 
-  /** The body the node answers with (`{code, message, field}`, `field` null when no single field is at fault). */
-  toJSON(): { code: C; message: string; field: string | null } {
-    return { code: this.code, message: this.message, field: this.field ?? null };
+  /**
+   * The body the node answers with (`{code, message, field}`, `field` null when no single field is at fault); a
+   * payment refusal (402) also carries its `details` (what to sign next, the terms, the balance).
+   */
+  toJSON(): { code: C; message: string; field: string | null; details?: ConsentError["details"] } {
+    const body = { code: this.code, message: this.message, field: this.field ?? null };
+    return this.status === 402 ? { ...body, details: this.details } : body;
   }
 }

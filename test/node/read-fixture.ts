@@ -25,6 +25,8 @@ export async function readNodeOver(
   store: TelemetryStore,
   clock: { now: number },
   consentOptions: Partial<ConsentIndexOptions> = {},
+  /** Paid reads: the node's address (its receipts' `node`); DataCredits is the suite's. Off when absent. */
+  payments?: { node: string },
 ) {
   const chainId = Number((await ethers.provider.getNetwork()).chainId);
   const registry = f.record.contracts.VehicleRegistry.address;
@@ -36,7 +38,12 @@ export async function readNodeOver(
   });
   const consent = new ConsentIndex(
     ethers.provider,
-    { vehicles: registry, access: await f.access.getAddress(), staking: f.stakingAddress },
+    {
+      vehicles: registry,
+      access: await f.access.getAddress(),
+      staking: f.stakingAddress,
+      ...(payments ? { credits: f.record.contracts.DataCredits.address } : {}),
+    },
     // Fresh for a minute unless the test asks for the node's defaults (the propagation bound is measured with them).
     { ...CONSENT_INDEX_DEFAULTS, maxPollAgeMs: 60_000, fromBlock: 0, ...consentOptions },
   );
@@ -51,7 +58,13 @@ export async function readNodeOver(
     chainId,
     registry,
     now,
-    dataApi: { siwe: { domain: DOMAIN, uri: URI, chainId }, tokenKey, consent, provider: ethers.provider },
+    dataApi: {
+      siwe: { domain: DOMAIN, uri: URI, chainId },
+      tokenKey,
+      consent,
+      provider: ethers.provider,
+      credits: payments ? { dataCredits: f.record.contracts.DataCredits.address, node: payments.node } : undefined,
+    },
   });
   /** Signs in `signer` (or, for a contract wallet, `signer` signing for `address`); returns the answer. */
   async function signIn(signer: HardhatEthersSigner, address = signer.address) {
