@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import {
   findNodeAtLocation,
   getLocation,
@@ -61,4 +63,23 @@ export function lineOfPath(text: string, tree: Node, path: (string | number)[]):
     }
   }
   return 1;
+}
+
+/** Writes `text` to `file` whole or not at all (a temporary file beside it, fsynced, renamed); creates the folder. */
+export function writeFileAtomic(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    const fd = fs.openSync(tmp, "w");
+    try {
+      fs.writeSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
 }

@@ -153,6 +153,8 @@ interface ComputeArgs {
   previous?: string;
   policy: string;
   credits?: string;
+  /** Data-use files, comma-separated (`rewards:data-use`). */
+  dataUse?: string;
   referralBudget: string;
   out?: string;
   chainId?: string;
@@ -235,6 +237,7 @@ export async function computeTask(
         policy: existing(args.policy, "--policy"),
         previous: args.previous ? existing(args.previous, "--previous") : undefined,
         credits: args.credits ? existing(args.credits, "--credits") : undefined,
+        dataUse: dataUseFiles(args.dataUse).map((f) => existing(f, "--data-use")),
         referralBudget: args.referralBudget,
       },
       { chainId, network: hre.network.name },
@@ -244,6 +247,17 @@ export async function computeTask(
     throw e;
   }
   if (inputs.credits && inputs.credits.length > 0) await refusePaidCredits(inputs.credits, out, week);
+  if (inputs.dataUse.length > 0) {
+    const differences = await checkDataUseAgainstChain(hre, inputs.dataUse);
+    if (differences.length > 0) {
+      const { formatDifference } = await import("../lib/rewards/verify");
+      throw new InputError(
+        "rewards:compute",
+        "--data-use",
+        `not what the chain says: ${formatDifference(differences[0])}`,
+      );
+    }
+  }
   bar?.update(1, { step: "points, allocation, Merkle tree" });
   let result;
   try {
@@ -302,6 +316,7 @@ task("rewards:compute", "Computes week N's rewards and writes distributions/<net
   .addOptionalParam("previous", "Previous week's distribution file (required after week 0)")
   .addOptionalParam("policy", "Rewards policy JSON", "config/rewards-policy.json")
   .addOptionalParam("credits", "Credits CSV (account,amount_wei,reason), e.g. slashing compensation")
+  .addOptionalParam("dataUse", "Data-use files of settled weeks (rewards:data-use), comma-separated")
   .addOptionalParam("referralBudget", "Total DIMO the DAO funded for referrals so far", "0")
   .addOptionalParam("out", "Output file (default distributions/<network>/week-<N>.json)")
   .addOptionalParam("chainId", "Chain id to record (default: the network's)")
@@ -420,6 +435,63 @@ export const REFERRAL_FUNDING_REASON = "referrals";
  * reason keccak256("referrals")); the policy hash must be the distributor's governed `policyHash()` once the
  * distributor has one (called by ABI: older distributors have none, and then only the file's own hash is checked).
  */
+function dataUseFiles(list: string | undefined): string[] {
+  return (list ?? "")
+    .split(",")
+    .map((f) => f.trim())
+    .filter((f) => f !== "");
+}
+
+/**
+ * A data-use file's settlement and receipts must be the chain's: `WeekSettled` of its week, and every
+ * `ReceiptRedeemed` of that week (with the channel's sequence before it), none more, none less. Its allocation was
+ * re-derived from them and its disclosed access logs when it was read (lib/rewards/data-use.ts).
+ */
+async function checkDataUseAgainstChain(
+  hre: HardhatRuntimeEnvironment,
+  files: readonly import("../lib/rewards/data-use").DataUseFile[],
+): Promise<Difference[]> {
+  const { readDataUseChain } = await import("./credits");
+  const out: Difference[] = [];
+  for (const f of files) {
+    const where = `data-use week ${f.week}`;
+    const chain = await readDataUseChain(hre, f.week);
+    if (chain.dataCredits.toLowerCase() !== f.dataCredits.toLowerCase()) {
+      out.push({ where, field: "dataCredits", expected: chain.dataCredits, found: f.dataCredits });
+      continue;
+    }
+    if (chain.settlement === null) {
+      out.push({ where, field: "settlement", expected: "(not settled on chain)", found: f.settlement.txHash });
+      continue;
+    }
+    const s = chain.settlement;
+    for (const k of ["charged", "burned", "toTreasury", "toDrivers", "block", "txHash"] as const) {
+      if (String(s[k]) !== String(f.settlement[k])) {
+        out.push({ where, field: `settlement.${k}`, expected: String(s[k]), found: String(f.settlement[k]) });
+      }
+    }
+    const n = Math.max(chain.receipts.length, f.receipts.length);
+    for (let i = 0; i < n; i++) {
+      const c = chain.receipts[i];
+      const r = f.receipts[i];
+      const text = (x: typeof c | undefined) =>
+        x === undefined
+          ? "(absent)"
+          : `${x.consumer}→${x.node} seq ${x.previousSequence}→${x.sequence} cumulative ${x.cumulativeCredits} credits ${x.credits} × ${x.pricePerCredit} = ${x.charge} (block ${x.block} log ${x.logIndex} tx ${x.txHash})`;
+      if (text(c) !== text(r)) {
+        out.push({
+          where,
+          field: `receipts[${i}]`,
+          expected: text(c),
+          found: text(r),
+          hint: "the receipts of the week are DataCredits' ReceiptRedeemed logs",
+        });
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * Every credit of the week must come from the chain: a `slash:<id>` credit is rebuilt from that slash's `Slashed`
  * event and the grants, pairings and connections at its as-of block (the rule of `staking:compensation`), and must
@@ -429,6 +501,7 @@ export const REFERRAL_FUNDING_REASON = "referrals";
 async function checkCreditsAgainstChain(
   hre: HardhatRuntimeEnvironment,
   d: { accounts: readonly { account: string; credits?: readonly { amountWei: bigint; reason: string }[] }[] },
+  dataUse: readonly import("../lib/rewards/data-use").DataUseFile[] = [],
 ): Promise<Difference[]> {
   type Amounts = Map<string, { account: string; wei: bigint }>; // by lowercase account
   const add = (m: Amounts, account: string, wei: bigint) => {
@@ -444,18 +517,36 @@ async function checkCreditsAgainstChain(
   }
   if (found.size === 0) return [];
   const { slashCredits } = await import("./compensation");
+  const { dataUseWeekOf } = await import("../lib/rewards/data-use");
   const out: Difference[] = [];
+  // The data-use files must be the chain's before their allocations are taken as the expected credits.
+  const chainOk = new Set<number>();
+  for (const f of dataUse) {
+    const diffs = await checkDataUseAgainstChain(hre, [f]);
+    out.push(...diffs);
+    if (diffs.length === 0) chainOk.add(f.week);
+  }
   for (const [reason, byAccount] of [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const slash = /^slash:([1-9]\d*)$/.exec(reason);
+    const useWeek = dataUseWeekOf(reason);
     const rebuilt = slash ? await slashCredits(hre, BigInt(slash[1])) : undefined;
+    const file = useWeek === undefined ? undefined : dataUse.find((f) => f.week === useWeek);
     const expected: Amounts = new Map();
     for (const c of rebuilt?.credits ?? []) add(expected, c.account, c.amountWei);
+    if (file !== undefined && chainOk.has(file.week))
+      for (const a of file.allocations) add(expected, a.account, a.amountWei);
     const hint =
-      rebuilt !== undefined
-        ? `not what slash ${slash![1]} pays on chain (as of block ${rebuilt.block}: the vehicles its consumer could read)`
-        : slash
-          ? `no slash ${slash[1]} on chain: the credit has no on-chain source`
-          : "a credit reason with no on-chain source (credits are slashing compensation, slash:<id>)";
+      useWeek !== undefined
+        ? file === undefined
+          ? `no data-use file for settlement week ${useWeek} was given (--data-use data-use-week-${useWeek}.json)`
+          : chainOk.has(useWeek)
+            ? `not what settlement week ${useWeek}'s receipts and access logs pay (data-use-week-${useWeek}.json)`
+            : `the data-use file of week ${useWeek} is not the chain's (see above)`
+        : rebuilt !== undefined
+          ? `not what slash ${slash![1]} pays on chain (as of block ${rebuilt.block}: the vehicles its consumer could read)`
+          : slash
+            ? `no slash ${slash[1]} on chain: the credit has no on-chain source`
+            : "a credit reason with no on-chain source (credits are slashing compensation slash:<id> and data use data-use:<week>)";
     for (const key of [...new Set([...expected.keys(), ...byAccount.keys()])].sort()) {
       const e = expected.get(key);
       const f = byAccount.get(key);
@@ -664,7 +755,11 @@ export async function verifyTask(args: VerifyArgs, hre: HardhatRuntimeEnvironmen
     ...(await checkSnapshotAtWeekEnd(hre, ctx, published.week, args.snapshot, distribution.snapshotBlock)),
   );
   differences.push(...(await checkAgainstChainPolicyAndBudget(hre, ctx, published)));
-  differences.push(...(await checkCreditsAgainstChain(hre, published)));
+  const { parseDataUseFile } = await import("../lib/rewards/data-use");
+  const dataUse = dataUseFiles(args.dataUse).map((f) =>
+    parseDataUseFile(fs.readFileSync(existing(f, "--data-use"), "utf8"), path.basename(f)),
+  );
+  differences.push(...(await checkCreditsAgainstChain(hre, published, dataUse)));
   if (differences.length === 0) {
     // Field by field equal: the bytes must be equal too (layout, order, escaping).
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-verify-"));
@@ -708,6 +803,7 @@ task("rewards:verify", "Re-derives a published week from its inputs and the chai
   .addOptionalParam("previous", "Previous week's distribution file")
   .addOptionalParam("policy", "Rewards policy JSON", "config/rewards-policy.json")
   .addOptionalParam("credits", "Credits CSV")
+  .addOptionalParam("dataUse", "The data-use files the week paid (rewards:data-use), comma-separated")
   .addOptionalParam("referralBudget", "Total DIMO the DAO funded for referrals so far", "0")
   .addOptionalParam(
     "telemetryDir",

@@ -308,14 +308,75 @@ export function exportEvidence(
  * matches the content hash at its number and its chain hash, and every entry is the named consumer's (and vehicle's).
  */
 export function verifyEvidence(ev: Evidence, published?: LogHead): LogHead {
+  return verifyDisclosed(
+    ev.contentHashes,
+    ev.head,
+    ev.entries,
+    (e) => e.consumer === ev.consumer && (ev.vehicleId === null || e.vehicleId === ev.vehicleId),
+    "the named consumer/vehicle",
+    published,
+  );
+}
+
+/**
+ * A log disclosed for several consumers at once (the data-use settlement, docs/rewards-spec.md §9): the entries of
+ * `consumers` up to `head` in full, and the content hash of every entry, so a third party re-derives the head
+ * without seeing the other consumers' reads.
+ */
+export interface Disclosure {
+  head: LogHead;
+  /** Checksummed addresses, ascending by lower-case address. */
+  consumers: string[];
+  entries: AccessLogEntry[];
+  contentHashes: string[];
+}
+
+/** The disclosure of `consumers`' reads up to the log's head (or `published`); the log is verified first. */
+export function exportDisclosure(
+  entries: readonly AccessLogEntry[],
+  consumers: readonly string[],
+  published?: LogHead,
+): Disclosure {
+  const head = verifyLog(entries, published);
+  const upTo = published ?? head;
+  const named = [...new Set(consumers.map((c) => getAddress(c)))].sort((a, b) =>
+    a.toLowerCase() < b.toLowerCase() ? -1 : 1,
+  );
+  const within = entries.slice(0, upTo.count);
+  const set = new Set(named);
+  return {
+    head: { count: upTo.count, hash: upTo.hash },
+    consumers: named,
+    entries: within.filter((e) => set.has(e.consumer)).map((e) => ({ ...e })),
+    contentHashes: within.map((e) => contentHash(e)),
+  };
+}
+
+/**
+ * Re-checks a disclosure like `verifyEvidence`: the content hashes chain to its head (and to `published`), every
+ * entry matches the content hash at its number and its chain hash, and every entry is one of the named consumers'.
+ */
+export function verifyDisclosure(d: Disclosure, published?: LogHead): LogHead {
+  const set = new Set(d.consumers);
+  return verifyDisclosed(d.contentHashes, d.head, d.entries, (e) => set.has(e.consumer), "a named consumer", published);
+}
+
+function verifyDisclosed(
+  contentHashes: readonly string[],
+  stated: LogHead,
+  entries: readonly AccessLogEntry[],
+  belongs: (e: AccessLogEntry) => boolean,
+  whose: string,
+  published?: LogHead,
+): LogHead {
   const hashes: string[] = [];
   let prev = ZeroHash;
-  for (const c of ev.contentHashes) {
+  for (const c of contentHashes) {
     prev = chainHash(prev, c);
     hashes.push(prev);
   }
   const head = hashes.length === 0 ? EMPTY_HEAD : { count: hashes.length, hash: prev };
-  if (head.count !== ev.head.count || head.hash !== ev.head.hash) {
+  if (head.count !== stated.count || head.hash !== stated.hash) {
     throw new ConsentError(
       "LOG_TAMPERED",
       `the content hashes chain to ${head.hash} (${head.count}), not the stated head`,
@@ -327,19 +388,19 @@ export function verifyEvidence(ev: Evidence, published?: LogHead): LogHead {
   }
   if (published !== undefined) checkAgainstHead(hashes.length, (n) => hashes[n], published);
   let lastSeq = -1;
-  for (const e of ev.entries) {
+  for (const e of entries) {
     if (e.seq <= lastSeq) {
       throw new ConsentError("LOG_TAMPERED", `entry ${e.seq} repeats or is out of order`, { seq: e.seq });
     }
     lastSeq = e.seq;
-    if (e.consumer !== ev.consumer || (ev.vehicleId !== null && e.vehicleId !== ev.vehicleId)) {
-      throw new ConsentError("LOG_TAMPERED", `entry ${e.seq} is not a read of the named consumer/vehicle`, {
+    if (!belongs(e)) {
+      throw new ConsentError("LOG_TAMPERED", `entry ${e.seq} is not a read of ${whose}`, {
         seq: e.seq,
       });
     }
     const c = contentHash(e);
     if (
-      ev.contentHashes[e.seq] !== c ||
+      contentHashes[e.seq] !== c ||
       e.prevHash !== (e.seq === 0 ? ZeroHash : hashes[e.seq - 1]) ||
       e.hash !== hashes[e.seq]
     ) {

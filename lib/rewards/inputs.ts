@@ -10,6 +10,7 @@ import { parseRegistrySnapshot } from "../registry-snapshot";
 import { parseDimo } from "../units";
 import { type SnapshotVehicle, readActivityFile } from "./activity";
 import type { Credit, WeekInputs } from "./compute";
+import { type DataUseFile, dataUseCredits, parseDataUseFile } from "./data-use";
 import { type Distribution, inputFileHash, readDistribution } from "./distribution";
 import { parsePolicy, type RewardsPolicy } from "./policy";
 
@@ -22,6 +23,8 @@ export interface WeekFiles {
   policy: string;
   previous?: string;
   credits?: string;
+  /** Data-use files (`rewards:data-use`): their allocations are credits of reason `data-use:<w>`. */
+  dataUse?: readonly string[];
   /** Total DIMO the DAO has funded for referrals (decimal DIMO). */
   referralBudget?: string;
 }
@@ -72,7 +75,11 @@ export function parseCredits(text: string, source: string): Credit[] {
 export function readWeekInputs(
   files: WeekFiles,
   chain: { chainId: number; network: string },
-): WeekInputs & { policy: RewardsPolicy; previous: (Distribution & { contentHash: string }) | null } {
+): WeekInputs & {
+  policy: RewardsPolicy;
+  previous: (Distribution & { contentHash: string }) | null;
+  dataUse: DataUseFile[];
+} {
   const policy = parsePolicy(readText(files.policy, "policy"), path.basename(files.policy));
   const snapshot = readSnapshotFile(files.snapshot);
   const known = new Set(snapshot.map((v) => String(v.vehicleId)));
@@ -80,6 +87,25 @@ export function readWeekInputs(
   const activity = readActivityFile(files.activity, known);
   const previous = files.previous ? readDistribution(files.previous) : null;
   const credits = files.credits ? parseCredits(readText(files.credits, "credits"), path.basename(files.credits)) : [];
+  const dataUse = (files.dataUse ?? []).map((f) => {
+    const parsed = parseDataUseFile(readText(f, "data-use"), path.basename(f));
+    if (parsed.chainId !== chain.chainId) {
+      throw new InputError(
+        path.basename(f),
+        "chainId",
+        `${parsed.chainId}, but the week is computed for chain ${chain.chainId}`,
+      );
+    }
+    return { file: f, parsed };
+  });
+  const weeks = new Set<number>();
+  for (const d of dataUse) {
+    if (weeks.has(d.parsed.week)) {
+      throw new InputError(path.basename(d.file), "week", `settlement week ${d.parsed.week} is given twice`);
+    }
+    weeks.add(d.parsed.week);
+    credits.push(...dataUseCredits(d.parsed));
+  }
   const referralBudgetWei = parseDimo(files.referralBudget ?? "0", { source: "rewards", field: "--referral-budget" });
   const inputFiles: WeekInputs["inputFiles"] = {
     activity: inputFileHash(files.activity),
@@ -87,6 +113,7 @@ export function readWeekInputs(
     snapshot: inputFileHash(files.snapshot),
   };
   if (files.credits) inputFiles.credits = inputFileHash(files.credits);
+  for (const d of dataUse) inputFiles[`dataUse:${d.parsed.week}`] = inputFileHash(d.file);
   return {
     chainId: chain.chainId,
     network: chain.network,
@@ -97,6 +124,7 @@ export function readWeekInputs(
     previous,
     referralBudgetWei,
     credits,
+    dataUse: dataUse.map((d) => d.parsed),
     inputFiles,
     sources: {
       snapshot: path.basename(files.snapshot),

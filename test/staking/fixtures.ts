@@ -70,7 +70,8 @@ export function compensationReason(slashId: number | bigint): string {
  * through `VehicleRegistry.mintVehicle`. Nobody has staked, granted or delegated yet.
  */
 export async function stakingFixture() {
-  const recordPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dimo-staking-")), "hardhat.json");
+  const recordDir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-staking-"));
+  const recordPath = path.join(recordDir, "hardhat.json");
   const { record } = await deploySuite(hre, { recordPath, reset: true, log: () => undefined });
   const signers = await ethers.getSigners();
   const [deployer, guardian, memberA, memberB, manufacturer, software, oem, publisher] = signers;
@@ -103,6 +104,8 @@ export async function stakingFixture() {
 
   return {
     record,
+    /** The folder of the deployment record (DEPLOYMENTS_DIR_ENV for tasks run in process). */
+    recordDir,
     signers,
     deployer,
     guardian,
