@@ -20,6 +20,7 @@ import { type DeploymentRecordMessages, loadDeploymentRecord } from "../scripts/
 import { formatDimoRounded } from "../lib/units";
 import type { Distribution, TelemetryCommitment } from "../lib/rewards/distribution";
 import type { Difference } from "../lib/rewards/verify";
+import type { DataUseFile } from "../lib/rewards/data-use";
 import type { DimoToken, IssuanceVault, RewardDistributor } from "../typechain-types";
 
 const PLUGIN = "dimo-rewards";
@@ -449,7 +450,7 @@ function dataUseFiles(list: string | undefined): string[] {
  */
 async function checkDataUseAgainstChain(
   hre: HardhatRuntimeEnvironment,
-  files: readonly import("../lib/rewards/data-use").DataUseFile[],
+  files: readonly DataUseFile[],
 ): Promise<Difference[]> {
   const { readDataUseChain } = await import("./credits");
   const out: Difference[] = [];
@@ -501,7 +502,7 @@ async function checkDataUseAgainstChain(
 async function checkCreditsAgainstChain(
   hre: HardhatRuntimeEnvironment,
   d: { accounts: readonly { account: string; credits?: readonly { amountWei: bigint; reason: string }[] }[] },
-  dataUse: readonly import("../lib/rewards/data-use").DataUseFile[] = [],
+  dataUse: readonly DataUseFile[] = [],
 ): Promise<Difference[]> {
   type Amounts = Map<string, { account: string; wei: bigint }>; // by lowercase account
   const add = (m: Amounts, account: string, wei: bigint) => {
