@@ -1191,6 +1191,7 @@ async function checkPending(
           snapshot: files.snapshot,
           previous: files.previous,
           credits: files.credits,
+          dataUse: files.dataUse,
           policy: files.policy ?? args.policy,
           referralBudget: files.referralBudget,
           telemetryDir: files.telemetryDir,

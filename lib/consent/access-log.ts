@@ -319,7 +319,7 @@ export function verifyEvidence(ev: Evidence, published?: LogHead): LogHead {
 }
 
 /**
- * A log disclosed for several consumers at once (the data-use settlement, docs/rewards-spec.md §9): the entries of
+ * A log disclosed for several consumers at once (the data-use settlement, docs/rewards-spec.md §15): the entries of
  * `consumers` up to `head` in full, and the content hash of every entry, so a third party re-derives the head
  * without seeing the other consumers' reads.
  */

@@ -1,5 +1,5 @@
 /**
- * Data-use rewards (docs/rewards-spec.md §9): what consumers paid for their reads in settlement week `w`, split to
+ * Data-use rewards (docs/rewards-spec.md §15): what consumers paid for their reads in settlement week `w`, split to
  * the drivers whose vehicles' data was read.
  *
  * On chain, DataCredits charges a redeemed receipt in the week of its redemption and `settle(w)` moves the week's
@@ -112,6 +112,17 @@ export class DataUseError extends Error {
 
 const byLower = (a: string, b: string) =>
   a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0;
+
+/** DataCredits.settle's split of a week's `charged` (burn and treasury floored, the drivers take the rest). */
+export function settlementSplit(
+  charged: bigint,
+  burnBps: bigint,
+  treasuryBps: bigint,
+): { burned: bigint; toTreasury: bigint; toDrivers: bigint } {
+  const burned = (charged * burnBps) / 10_000n;
+  const toTreasury = (charged * treasuryBps) / 10_000n;
+  return { burned, toTreasury, toDrivers: charged - burned - toTreasury };
+}
 
 /**
  * The drivers' share of `toDrivers` given each owner's charges (largest remainder, ties by lower-case address).

@@ -7,6 +7,7 @@
  *   week-<N>/<file>                           each input under the name the distribution's `inputs.<name>.file`
  *                                             gives it (activity, snapshot, credits when any, policy — absent:
  *                                             the caller's default policy file)
+ *                                             and each data-use file (`inputs.dataUse:<w>`)
  *   week-<N>/referral-budget.txt              total DIMO funded for referrals (decimal DIMO; absent: 0)
  *   week-<N>/<batches file>                   the signed batches the activity was derived from, under the name the
  *                                             distribution's `telemetry.batchesFile.name` gives (when it has one)
@@ -23,6 +24,8 @@ export interface WeekFilesOnDisk {
   snapshot: string;
   previous?: string;
   credits?: string;
+  /** The data-use files the week paid (comma-separated, as `rewards:verify --data-use` takes them). */
+  dataUse?: string;
   policy?: string;
   referralBudget: string;
   /** The folder holding the published batch file, when the distribution records a telemetry commitment. */
@@ -79,12 +82,21 @@ export async function fetchPublishedWeek(base: string, week: number, dir: string
     }
     return required ? need(`week-${week}/${f}`) : optional(`week-${week}/${f}`);
   };
+  // Data-use files (`inputs.dataUse:<w>`, docs/rewards-spec.md §15), each required when named.
+  const dataUseInputs = async () => {
+    const names = Object.keys(inputs).filter((k) => /^dataUse:\d+$/.test(k)).sort();
+    if (names.length === 0) return {};
+    const files: string[] = [];
+    for (const n of names) files.push((await input(n, true))!);
+    return { dataUse: files.join(",") };
+  };
   return {
     file,
     previous,
     activity: (await input("activity", true))!,
     snapshot: (await input("snapshot", true))!,
     credits: named("credits") === undefined ? undefined : await input("credits", true),
+    ...(await dataUseInputs()),
     policy: await input("policy", false),
     referralBudget: budgetFile ? fs.readFileSync(budgetFile, "utf8").trim() : "0",
     ...(telemetry ? { telemetryDir: path.join(dir, `week-${week}`) } : {}),

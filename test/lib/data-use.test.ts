@@ -19,7 +19,9 @@ import {
   type RedeemedLog,
   receiptsOfWeek,
   type Settlement,
+  settlementSplit,
 } from "../../lib/rewards/data-use";
+import fs from "node:fs";
 import { InputError } from "../../lib/errors";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
@@ -374,6 +376,35 @@ describe("lib/rewards/data-use", function () {
         "LOG_TRUNCATED",
       );
     });
+  });
+
+  describe("docs/rewards-vectors/13-data-use/vectors.json (docs/rewards-spec.md §15)", function () {
+    const vectors = JSON.parse(fs.readFileSync("docs/rewards-vectors/13-data-use/vectors.json", "utf8")) as {
+      splits: Record<string, string | number>[];
+      allocations: {
+        name: string;
+        toDrivers: string;
+        charges: Record<string, string>;
+        expected: { account: string; chargedWei: string; amountWei: string }[];
+      }[];
+    };
+    for (const v of vectors.splits) {
+      it(`split of ${v.charged} wei at ${v.burnBps}/${v.treasuryBps} bps`, function () {
+        const s = settlementSplit(BigInt(v.charged), BigInt(v.burnBps), BigInt(v.treasuryBps));
+        expect([s.burned, s.toTreasury, s.toDrivers].map(String)).to.deep.equal([v.burned, v.toTreasury, v.toDrivers]);
+      });
+    }
+    for (const v of vectors.allocations) {
+      it(`allocation: ${v.name}`, function () {
+        const charges = new Map(Object.entries(v.charges).map(([a, c]) => [a, BigInt(c)]));
+        const got = allocateDataUse(BigInt(v.toDrivers), charges).map((a) => ({
+          account: a.account,
+          chargedWei: a.chargedWei.toString(),
+          amountWei: a.amountWei.toString(),
+        }));
+        expect(got).to.deep.equal(v.expected);
+      });
+    }
   });
 
   it("dataUseWeekOf reads the credit reason", function () {
