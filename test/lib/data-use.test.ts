@@ -378,8 +378,8 @@ describe("lib/rewards/data-use", function () {
     });
   });
 
-  describe("docs/rewards-vectors/13-data-use/vectors.json (docs/rewards-spec.md §15)", function () {
-    const vectors = JSON.parse(fs.readFileSync("docs/rewards-vectors/13-data-use/vectors.json", "utf8")) as {
+  describe("docs/rewards-vectors/data-use.json (docs/rewards-spec.md §15)", function () {
+    const vectors = JSON.parse(fs.readFileSync("docs/rewards-vectors/data-use.json", "utf8")) as {
       splits: Record<string, string | number>[];
       allocations: {
         name: string;
