@@ -7,7 +7,8 @@
  *
  * With `consent` (DataAccess and ConsumerStaking) it also serves the read API under on-chain consent, as `node:data`
  * does when the deployment record names them: sign-in with Ethereum, consent-checked reads, the access log. Its
- * sign-in domain is `DEMO_NODE_DOMAIN` (the SDK takes domain, URI and chain from the nonce answer).
+ * sign-in domain is `DEMO_NODE_DOMAIN` (the SDK takes domain, URI and chain from the nonce answer). With `payments`
+ * the reads are paid with DataCredits receipts, as `node:data` with NODE_ADDRESS.
  */
 import fs from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -32,6 +33,8 @@ export interface DemoNodeOptions {
   sqliteFile: string;
   /** DataAccess and ConsumerStaking: serve reads under consent (indexed from `fromBlock`). */
   consent?: { access: string; staking: string };
+  /** Paid reads (docs/data-api.md "Paying for reads"): DataCredits and the operator address receipts name. */
+  payments?: { dataCredits: string; node: string };
 }
 
 export const DEMO_NODE_DOMAIN = "data.dimo-demo.local";
@@ -77,7 +80,11 @@ export async function startDemoNode(o: DemoNodeOptions): Promise<DemoNode> {
       ? undefined
       : new ConsentIndex(
           o.provider,
-          { vehicles: o.vehicleRegistry, ...o.consent },
+          {
+            vehicles: o.vehicleRegistry,
+            ...o.consent,
+            ...(o.payments ? { credits: o.payments.dataCredits } : {}),
+          },
           { ...CONSENT_INDEX_DEFAULTS, fromBlock: o.fromBlock },
         );
   const app = buildNode({
@@ -94,6 +101,7 @@ export async function startDemoNode(o: DemoNodeOptions): Promise<DemoNode> {
             tokenKey: parseTokenKey(generateTokenKey(), "demo node", "tokenKey"),
             consent,
             provider: o.provider,
+            credits: o.payments,
           },
   });
   const close = async () => {

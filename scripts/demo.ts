@@ -48,6 +48,8 @@ import { simulateWeek, type VirtualVehicle } from "../lib/telemetry/simulator";
 import { writeWeekActivity } from "../node/activity";
 import { openStore } from "../node/store";
 import { startDemoNode, type DemoNode } from "./demo-node";
+import { type Allocation, parseDataUseFile } from "../lib/rewards/data-use";
+import { parseAccessLog } from "../lib/consent/access-log";
 import { DataApiError, DataClient } from "../lib/consent/sdk";
 import { formatDimoRounded } from "../lib/units";
 import { checkCliArgs, DEMO_CLI, DEMO_FAIL_AT_ENV, usage } from "../lib/demo/cli-args";
@@ -139,6 +141,25 @@ export interface ConsumerReads {
   evidence?: { file: string; hash: string; reads: number; vehicles: number; logEntries: number };
 }
 
+/** The consumer's paid reads (issue 15): redeemed in settlement week `week`, settled and paid in that week's root. */
+export interface DataUseWeek {
+  week: number;
+  /** What data:redeem charged. */
+  redeemed: bigint;
+  pricePerCredit: bigint;
+  /** Credits (values returned) in the node's access log. */
+  loggedCredits: bigint;
+  /** WeekSettled. */
+  charged: bigint;
+  burned: bigint;
+  toTreasury: bigint;
+  toDrivers: bigint;
+  /** rewards:data-use's allocations (the drivers' share per owner at the time of the reads). */
+  allocations: Allocation[];
+  /** The data-use file's name ("" until the week is settled). */
+  file: string;
+}
+
 export interface DemoResult {
   ok: boolean;
   mismatches: string[];
@@ -156,6 +177,8 @@ export interface DemoResult {
   telemetry: TelemetryWeek[];
   /** The consumer's reads, refusals and slash evidence (weeks ≥ 2; null in shorter runs). */
   reads: ConsumerReads | null;
+  /** The paid reads' settlement and data-use rewards (weeks ≥ 3; null in shorter runs). */
+  dataUse: DataUseWeek | null;
 }
 
 /** Runs a task in process with its printing silenced (kept in `lines` when given). */
@@ -254,15 +277,18 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     const { chainId } = await ethers.provider.getNetwork();
     const signers = await ethers.getSigners();
     if (signers.length < 20) throw new Error(`demo: needs 20 local accounts, the network has ${signers.length}`);
-    const [guardian, memberA, manufacturer, software, oem, consumer, relayer] = [
+    const [guardian, memberA, manufacturer, software, oem, operator, consumer, relayer] = [
       signers[1],
       signers[2],
       signers[4],
       signers[5],
       signers[6],
+      signers[7],
       signers[8],
       signers[9],
     ];
+    const dataCredits = await ethers.getContractAt("DataCredits", c.DataCredits.address);
+    const supplyAtStart = await token.totalSupply();
     say(`Deployed the suite; genesis ${record.genesisIso}`);
 
     // ---------------------------------------------------------------- owners and fleet
@@ -388,6 +414,8 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       fromBlock,
       sqliteFile: path.join(dir, "telemetry.sqlite"),
       consent: { access: c.DataAccess.address, staking: c.ConsumerStaking.address },
+      // The consumer pays its reads (DataCredits receipts); local account 7 operates the node and redeems them.
+      payments: { dataCredits: c.DataCredits.address, node: operator.address },
     });
     say(
       `Telemetry node on ${node.url} (SQLite ${path.basename(node.sqliteFile)} in the work directory; ` +
@@ -423,7 +451,11 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     let credits: string | undefined;
     let creditsWeek = -1;
     let slashCompensation = 0n;
+    let slashBurned = 0n;
+    // The consumer's paid reads: redeemed in settlement week `week`, settled and paid in that week's root.
+    let dataUse = null as DataUseWeek | null;
     let claimedWeekly = 0n;
+    let claimedDataUse = 0n;
     // The watcher (rewards:watch --once after each publish) reads the weeks as published: files and inputs.
     const TAMPERED_WEEK = o.weeks >= 2 ? 1 : -1;
     const watcher = {
@@ -457,12 +489,24 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
           addGas("claim", await gasOfBlocks(b + 1, await ethers.provider.getBlockNumber()));
         }
       }
+      // The drivers whose vehicles the consumer read claim their data-use rewards (with the rest of their week).
+      if (dataUse?.week === week) {
+        for (const a of dataUse.allocations) {
+          const b = await ethers.provider.getBlockNumber();
+          const paid = await run<bigint>(hre, "rewards:claim", { file: out, account: a.account, from: 0 });
+          if (paid > 0n) {
+            claimedDataUse += paid;
+            addGas("claim", await gasOfBlocks(b + 1, await ethers.provider.getBlockNumber()));
+          }
+        }
+      }
       // Next week's sales now, early in that week: the DAO story below moves the chain's clock by 10 days.
       if (week + 1 < o.weeks) await sell(week + 1);
       if (week === 1 && reads) await readStory(reads);
       if (week === 1 && week + 1 < o.weeks) {
         const story = await daoStory();
         slashCompensation = story.compensation;
+        slashBurned = story.burned;
         credits = story.credits;
         creditsWeek = week + 1;
       }
@@ -524,7 +568,15 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       const out = path.join(distributionsDir, `week-${week}.json`);
       const previous = week === 0 ? undefined : files[week - 1];
       const weekCredits = week === creditsWeek ? credits : undefined;
-      const inputs = { activity, snapshot, previous, credits: weekCredits, referralBudget: "1000" };
+      const weekDataUse = dataUse?.week === week ? await settleDataUse(dataUse) : undefined;
+      const inputs = {
+        activity,
+        snapshot,
+        previous,
+        credits: weekCredits,
+        dataUse: weekDataUse,
+        referralBudget: "1000",
+      };
       await run(hre, "rewards:compute", { week: String(week), out, ...inputs });
       // verify re-checks every published signed batch (its signature and pairing against the chain) and re-derives
       // the activity from them.
@@ -565,11 +617,36 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       return out;
     }
 
-    function serveInputs(week: number, inputs: { activity: string; snapshot: string; credits?: string }): void {
+    /**
+     * Settlement week `u.week` has ended: anyone settles it (data:settle), the node operator exports its access log
+     * (data:access-log) and rewards:data-use splits the drivers' share by the reads' charges; returns the file.
+     */
+    async function settleDataUse(u: DataUseWeek): Promise<string> {
+      const settled = await run<{ charged: bigint; burned: bigint; toTreasury: bigint; toDrivers: bigint }>(
+        hre,
+        "data:settle",
+        { week: String(u.week) },
+      );
+      Object.assign(u, settled);
+      const log = path.join(dir, `access-log-week-${u.week}.jsonl`);
+      await run(hre, "data:access-log", { out: log, db: node!.sqliteFile });
+      const file = path.join(dir, `data-use-week-${u.week}.json`);
+      await run(hre, "rewards:data-use", { week: String(u.week), logs: `${operator.address}=${log}`, out: file });
+      u.allocations = parseDataUseFile(fs.readFileSync(file, "utf8"), path.basename(file)).allocations;
+      const entries = parseAccessLog(fs.readFileSync(log, "utf8"), path.basename(log));
+      u.loggedCredits = BigInt(entries.reduce((n, e) => n + e.resultSize, 0));
+      u.file = path.basename(file);
+      return file;
+    }
+
+    function serveInputs(
+      week: number,
+      inputs: { activity: string; snapshot: string; credits?: string; dataUse?: string },
+    ): void {
       const to = path.join(distributionsDir, `week-${week}`);
       fs.mkdirSync(to, { recursive: true });
       // The activity (with its signed batches) was derived into the week's folder already.
-      for (const f of [inputs.activity, inputs.snapshot, inputs.credits])
+      for (const f of [inputs.activity, inputs.snapshot, inputs.credits, inputs.dataUse])
         if (f && path.resolve(path.dirname(f)) !== path.resolve(to))
           fs.copyFileSync(f, path.join(to, path.basename(f)));
       fs.writeFileSync(path.join(to, "referral-budget.txt"), "1000\n");
@@ -694,6 +771,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     async function consumerStory(): Promise<void> {
       await wait(token.connect(memberA).transfer(consumer.address, ethers.parseEther("50000")));
       await run(hre, "staking:stake", { amount: "30000", from: "8" });
+      // Pre-funds its data credits (reads are paid per value returned, at the Timelock's price).
+      const prepaid = ethers.parseEther("100");
+      await wait(token.connect(consumer).approve(c.DataCredits.address, prepaid));
+      await wait(dataCredits.connect(consumer).deposit(consumer.address, prepaid), "DataCredits deposit");
       const readable = fleet.filter(
         (v) => v.owner < LOCAL_OWNERS && v.connection !== "none" && v.soldInWeek === undefined,
       );
@@ -764,9 +845,31 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
           reader.latest(g.id, ["location"]),
         );
       }
+      // The consumer signs the receipt of its last read; the operator redeems what the node holds (data:redeem).
+      if (r.served > 0) {
+        await reader.payReads();
+        const b = await ethers.provider.getBlockNumber();
+        const redeemed = await run<{ charged: bigint }>(hre, "data:redeem", {
+          node: operator.address,
+          db: node!.sqliteFile,
+        });
+        addGas("redeemBatch (data:redeem)", await gasOfBlocks(b + 1, await ethers.provider.getBlockNumber()));
+        dataUse = {
+          week: Number(await dataCredits.currentWeek()),
+          redeemed: redeemed.charged,
+          pricePerCredit: await dataCredits.pricePerCredit(),
+          loggedCredits: 0n,
+          charged: 0n,
+          burned: 0n,
+          toTreasury: 0n,
+          toDrivers: 0n,
+          allocations: [],
+          file: "",
+        };
+      }
     }
 
-    async function daoStory(): Promise<{ compensation: bigint; credits: string }> {
+    async function daoStory(): Promise<{ compensation: bigint; burned: bigint; credits: string }> {
       await wait(staking.connect(guardian).freeze(consumer.address), "guardian freeze");
       // The freeze takes effect on reads as soon as the node has indexed it; the access log is the evidence.
       let evidenceFile: string | undefined;
@@ -823,7 +926,12 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
         staking.filters.Slashed(undefined, slashId),
         c.ConsumerStaking.blockNumber,
       );
-      return { compensation: ev.args.compensation, credits: file };
+      // Remainder 0 is burned (ConsumerStaking.Remainder.Burn).
+      return {
+        compensation: ev.args.compensation,
+        burned: Number(ev.args.remainderTo) === 0 ? ev.args.remainder : 0n,
+        credits: file,
+      };
     }
 
     // ---------------------------------------------------------------- final claims
@@ -890,6 +998,18 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       claimed += e.args.amount;
     const issuance = weeks.reduce((s, d) => s + d.issuance.weekWei, 0n);
     const creditsPaid = weeks.reduce((s, d) => s + d.credits.totalWei, 0n);
+    // Data-use credits of the root that paid the settlement week, read from the file itself (reason data-use:<w>).
+    const paidDataUse = dataUse;
+    const settledDataUse = paidDataUse !== null && paidDataUse.file !== "" ? paidDataUse : null;
+    let dataUseCredited = 0n;
+    if (settledDataUse) {
+      const d = readDistribution(files[settledDataUse.week]);
+      for (const a of d.accounts)
+        for (const cr of a.credits ?? [])
+          if (cr.reason === `data-use:${settledDataUse.week}`) dataUseCredited += cr.amountWei;
+    }
+    const compensationPaid = creditsPaid - dataUseCredited;
+    const toDrivers = settledDataUse?.toDrivers ?? 0n;
     const lastD = weeks[weeks.length - 1];
     const referralsPaid = lastD.referrals.paidTotalWei;
     const carried = lastD.pools.core.carryOutWei + lastD.pools.green.carryOutWei;
@@ -899,8 +1019,41 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     const check = (what: string, left: bigint, right: bigint) => checks.push({ what, left, right });
     check("released = schedule (vault.amountOfWeeks)", released, schedule);
     check("Σ weekly issuance in the files = released", issuance, released);
-    check("funded = released + compensation + referral funding", funded, released + slashCompensation + referralBudget);
-    check("compensation credited = compensation funded", creditsPaid, slashCompensation);
+    check(
+      "funded = released + compensation + referral funding + data-use drivers' share",
+      funded,
+      released + slashCompensation + referralBudget + toDrivers,
+    );
+    check("compensation credited = compensation funded", compensationPaid, slashCompensation);
+    if (settledDataUse) {
+      const u = settledDataUse;
+      check(`data use, week ${u.week}: charged (WeekSettled) = redeemed (data:redeem)`, u.charged, u.redeemed);
+      check(
+        `data use, week ${u.week}: charged = credits in the access log × price per credit`,
+        u.charged,
+        u.loggedCredits * u.pricePerCredit,
+      );
+      check(
+        `data use, week ${u.week}: charged = burned + to the treasury + drivers' share`,
+        u.charged,
+        u.burned + u.toTreasury + u.toDrivers,
+      );
+      check(
+        `data use, week ${u.week}: drivers' share = data-use credits in week ${u.week}'s root`,
+        u.toDrivers,
+        dataUseCredited,
+      );
+      check(
+        `data use, week ${u.week}: drivers' share = Σ rewards:data-use allocations`,
+        u.toDrivers,
+        u.allocations.reduce((n, a) => n + a.amountWei, 0n),
+      );
+    }
+    check(
+      "total supply = at deployment − slash burn − data-use burn",
+      await token.totalSupply(),
+      supplyAtStart - slashBurned - (settledDataUse?.burned ?? 0n),
+    );
     check("distributor balance = funded − claimed", balance, funded - claimed);
     check(
       "last cumulative total + carried remainders = issuance + compensation + referrals paid",
@@ -914,9 +1067,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       unclaimed + carried + (referralBudget - referralsPaid),
     );
     check(
-      "claimed = weekly + once at the end + relayed + batched",
+      "claimed = weekly + data-use earners + once at the end + relayed + batched",
       claimed,
-      claimedWeekly + claimedAtEnd + claimedRelayed + claimedBatched,
+      claimedWeekly + claimedDataUse + claimedAtEnd + claimedRelayed + claimedBatched,
     );
     if (o.pendingWeek) {
       const out = await publishWeek(o.weeks);
@@ -977,10 +1130,23 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       ["issuance schedule (amountOfWeeks)", dimo(schedule)],
       ["issuance released (vault)", dimo(released)],
       ["funded (distributor)", dimo(funded)],
-      ["compensation paid (credits)", dimo(creditsPaid)],
+      ["compensation paid (credits)", dimo(compensationPaid)],
+      ...(settledDataUse
+        ? ([
+            [
+              `data use, week ${settledDataUse.week} (charged / burned / treasury / drivers)`,
+              `${dimo(settledDataUse.charged)} / ${dimo(settledDataUse.burned)} / ${dimo(settledDataUse.toTreasury)} / ${dimo(settledDataUse.toDrivers)}`,
+            ],
+            [
+              "  paid to drivers (data-use credits)",
+              `${dimo(dataUseCredited)} to ${settledDataUse.allocations.length} owners in week ${settledDataUse.week}'s root (${settledDataUse.file})`,
+            ],
+          ] as [string, string][])
+        : []),
       ["referral budget / paid", `${dimo(referralBudget)} / ${dimo(referralsPaid)}`],
       ["claimed (Claimed + ClaimedTo)", dimo(claimed)],
       ["  weekly via rewards:claim", dimo(claimedWeekly)],
+      ["  data-use earners via rewards:claim", dimo(claimedDataUse)],
       ["  once at the end via rewards:claim", dimo(claimedAtEnd)],
       ["  relayed (claimToWithSig)", dimo(claimedRelayed)],
       ["  batched (claimMany)", dimo(claimedBatched)],
@@ -1040,6 +1206,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       tamperedWeekCaught: watcher.caught,
       telemetry,
       reads,
+      dataUse: settledDataUse,
     };
   } finally {
     // A failed step must not leave a bar's timer running, nor the node listening (the process would never exit).

@@ -46,10 +46,13 @@ describe("demo (npm run demo), smoke run", function () {
     expect(r.gas["claimToWithSig (relayer)"]?.count).to.equal(1);
     expect(r.tamperedWeekCaught).to.equal(true); // week 1's tampered root revoked by the watcher, then corrected
     expect(r.seconds).to.be.below(60);
-    // Nine named checks, every one held; the claimed sub-lines add up to the claimed total.
-    expect(r.checks.map((k) => k.what)).to.have.length(9);
+    // Fifteen named checks, every one held; the claimed sub-lines add up to the claimed total.
+    expect(r.checks.map((k) => k.what)).to.have.length(15);
     expect(r.checks.filter((k) => k.left !== k.right)).to.deep.equal([]);
-    expect(r.checks.map((k) => k.what)).to.include("claimed = weekly + once at the end + relayed + batched");
+    expect(r.checks.map((k) => k.what)).to.include(
+      "claimed = weekly + data-use earners + once at the end + relayed + batched",
+    );
+    expect(r.checks.map((k) => k.what)).to.include("total supply = at deployment − slash burn − data-use burn");
     const line = (k: string) => r.summary.find(([key]) => key === k)?.[1];
     expect(line("  relayed (claimToWithSig)")).to.match(/^[\d,.]+ DIMO$/);
     expect(line("  batched (claimMany)")).to.match(/^[\d,.]+ DIMO$/);
@@ -94,6 +97,19 @@ describe("demo (npm run demo), smoke run", function () {
     expect(line("consumer reads served / refused")).to.equal(
       `${r.reads!.served} (${r.reads!.rows} values) / 4 (NO_GRANT, DATA_TYPE_NOT_GRANTED, GRANT_REVOKED, CONSUMER_FROZEN)`,
     );
+    // The consumer paid for those reads: redeemed in week 2, settled (75% burned, 5% to the treasury, 20% to the
+    // drivers), paid in week 2's root to the owners of the vehicles read, claimed; the reconciliation covers it.
+    const u = r.dataUse!;
+    expect(u, "data use").to.not.equal(null);
+    expect(u.week).to.equal(2);
+    expect(u.loggedCredits).to.equal(BigInt(r.reads!.rows));
+    expect(u.charged).to.equal(u.loggedCredits * u.pricePerCredit);
+    expect(u.burned).to.equal((u.charged * 7_500n) / 10_000n);
+    expect(u.toTreasury).to.equal((u.charged * 500n) / 10_000n);
+    expect(u.allocations.length).to.be.at.least(2);
+    expect(u.allocations.reduce((n, a) => n + a.amountWei, 0n)).to.equal(u.toDrivers);
+    expect(r.checks.filter((k) => k.what.startsWith("data use, week 2:"))).to.have.length(5);
+    expect(line("  data-use earners via rewards:claim")).to.match(/^[\d,.]+ DIMO$/);
     expect(fs.existsSync(r.dir), "the work folder was left behind").to.equal(false);
   });
 });
