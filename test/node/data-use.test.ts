@@ -22,7 +22,8 @@ import { DEPLOYMENTS_DIR_ENV } from "../../scripts/registry-context";
 import { STORE_TARGETS, type StoreLocation } from "../helpers/telemetry-db";
 import { rejects } from "../helpers/rejects";
 import { runQuietly as run } from "../helpers/tasks";
-import { DIMO, grant } from "../staking/fixtures";
+import { connect } from "../registry/fixtures";
+import { consentFor, DIMO, grant, PERMISSIONS } from "../staking/fixtures";
 import { postBatches, readDataFixture, readNodeOver } from "./read-fixture";
 
 const PRICE = 10n ** 15n;
@@ -94,10 +95,41 @@ describe("data-use rewards end to end (sqlite store)", function () {
       await client.latest(f.vehicleIds[1], ["odometer"]);
       await client.payReads();
       await redeemHeld({ store, dataCredits: f.creditsAddress, signer: f.operator });
+      // Driver 0 sells vehicle 0 to a buyer, who grants consumer A and connects the integration again; read 4 is of
+      // data recorded under the buyer's grant, and pays the buyer.
+      const [seller, buyer] = [f.vehicleOwners[0], f.outsider];
+      await (await f.vehicles.connect(seller).transferFrom(seller.address, buyer.address, f.vehicleIds[0])).wait();
+      const expiresAt = BigInt((await time.latest()) + 30 * 86_400);
+      const offer = await consentFor(f.access, f.consumerA, f.vehicleIds[0], buyer.address, PERMISSIONS, expiresAt);
+      await (
+        await f.access
+          .connect(buyer)
+          .grantWithConsent(
+            f.vehicleIds[0],
+            f.consumerA.address,
+            PERMISSIONS,
+            expiresAt,
+            offer.nonce,
+            offer.deadline,
+            offer.signature,
+          )
+      ).wait();
+      await connect(f.vehicles, f.vehicleIds[0], f.software, buyer);
+      await time.increase(60);
+      clock.now = await time.latest();
+      await node.index.poll();
+      await node.consent.poll();
+      const t = clock.now - 10;
+      const sold = { ...f.batches[0], sequence: 5, startTime: t, endTime: t };
+      await postBatches(node, f.software, [{ ...sold, signals: [{ name: "odometer", timestamp: t, values: [300] }] }]);
+      expect((await client.latest(f.vehicleIds[0], ["odometer"]))[0].values).to.deep.equal([300]);
+      await client.payReads();
+      await redeemHeld({ store, dataCredits: f.creditsAddress, signer: f.operator });
       expect((await store.accessLog()).map((e) => [e.vehicleId, e.resultSize, e.grant.owner])).to.deep.equal([
-        [f.vehicleIds[0].toString(), 2, f.vehicleOwners[0].address],
-        [f.vehicleIds[0].toString(), 1, f.vehicleOwners[0].address],
+        [f.vehicleIds[0].toString(), 2, seller.address],
+        [f.vehicleIds[0].toString(), 1, seller.address],
         [f.vehicleIds[1].toString(), 1, f.vehicleOwners[1].address],
+        [f.vehicleIds[0].toString(), 1, buyer.address],
       ]);
     } finally {
       await node.consent.stop();
@@ -132,7 +164,7 @@ describe("data-use rewards end to end (sqlite store)", function () {
     const distributorBefore = await f.token.balanceOf(await f.distributor.getAddress());
     await time.increaseTo(Number(await f.vault.weekStart(week + 1)) + 60);
     const settled = (await run("data:settle", { week: String(week) })) as Record<string, bigint>;
-    expect(settled.charged).to.equal(4n * PRICE);
+    expect(settled.charged).to.equal(5n * PRICE);
     expect(settled.burned + settled.toTreasury + settled.toDrivers).to.equal(settled.charged);
     expect(await f.token.totalSupply()).to.equal(supplyBefore - settled.burned);
     expect(await f.token.balanceOf(await f.distributor.getAddress())).to.equal(distributorBefore + settled.toDrivers);
@@ -145,14 +177,20 @@ describe("data-use rewards end to end (sqlite store)", function () {
     expect(file.receipts.map((r) => [r.previousSequence, r.sequence, r.credits])).to.deep.equal([
       [0, 2, 3n],
       [2, 3, 1n],
+      [3, 4, 1n],
     ]);
-    // Driver 0's vehicle was charged 3 credits, driver 1's 1: the drivers' share splits 3:1 (largest remainder).
+    // Vehicle 0 was charged 3 credits under driver 0 (the seller) and 1 under its buyer, driver 1's vehicle 1: the
+    // drivers' share splits 3:1:1 (largest remainder), the owner at the time of each read paid.
     const expected = allocateDataUse(
       settled.toDrivers,
       new Map([
         [f.vehicleOwners[0].address, 3n * PRICE],
         [f.vehicleOwners[1].address, PRICE],
+        [f.outsider.address, PRICE],
       ]),
+    );
+    expect(expected.map((a) => a.account).sort()).to.deep.equal(
+      [f.vehicleOwners[0].address, f.vehicleOwners[1].address, f.outsider.address].sort(),
     );
     expect(file.allocations).to.deep.equal(expected);
     expect(expected.reduce((s, a) => s + a.amountWei, 0n)).to.equal(settled.toDrivers);
@@ -199,7 +237,7 @@ describe("data-use rewards end to end (sqlite store)", function () {
       const forged = path.join(dir, "forged-owner.json");
       // The oracle edits a disclosed entry's grant owner to its own account and recomputes the allocations.
       const j = JSON.parse(text);
-      j.disclosures[0].entries[2].grant.owner = f.outsider.address;
+      j.disclosures[0].entries[2].grant.owner = f.guardian.address;
       fs.writeFileSync(forged, JSON.stringify(j));
       await rejects(
         run("rewards:compute", {
