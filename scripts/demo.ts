@@ -1146,7 +1146,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
       ["referral budget / paid", `${dimo(referralBudget)} / ${dimo(referralsPaid)}`],
       ["claimed (Claimed + ClaimedTo)", dimo(claimed)],
       ["  weekly via rewards:claim", dimo(claimedWeekly)],
-      ["  data-use earners via rewards:claim", dimo(claimedDataUse)],
+      ["  data-use earners via rewards:claim (all they had earned)", dimo(claimedDataUse)],
       ["  once at the end via rewards:claim", dimo(claimedAtEnd)],
       ["  relayed (claimToWithSig)", dimo(claimedRelayed)],
       ["  batched (claimMany)", dimo(claimedBatched)],
