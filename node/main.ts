@@ -18,6 +18,8 @@
  *                          node charges for reads (docs/data-api.md "Paying for reads"): consumers' receipts name this
  *                          address and its key redeems them (`npx hardhat data:redeem`); required then
  *   --free-reads           NODE_FREE_READS=1: serve reads without receipts even though the record names DataCredits
+ *   --verify-threads <n>   NODE_VERIFY_THREADS: worker threads computing batch digests and recovering signers
+ *                          (default: the cores but one, at least 1; 0: on the event loop)
  *   DATABASE_URL           postgres://… selects PostgreSQL instead
  *   LOG_LEVEL              pino level, default info
  * SIGTERM / SIGINT: stops taking requests, finishes the in-flight ones, stops the poller, closes the store.
@@ -32,6 +34,7 @@ import { generateTokenKey, parseTokenKey } from "../lib/consent/siwe";
 import { RegistryIndex } from "./registry-index";
 import { buildNode } from "./server";
 import { openStore } from "./store";
+import { defaultVerifyThreads } from "./verify-pool";
 
 function flag(name: string): boolean {
   return process.argv.includes(`--${name}`);
@@ -163,7 +166,10 @@ async function main(): Promise<void> {
     dataApi = { siwe: { domain, uri, chainId }, tokenKey, consent, provider, credits };
     if (credits === undefined) log.warn("reads are free (no DataCredits in the deployment record, or --free-reads)");
   }
-  const app = buildNode({ store, index, chainId, registry, logger: log, now, dataApi });
+  const threadsText = arg("verify-threads") ?? process.env.NODE_VERIFY_THREADS ?? String(defaultVerifyThreads());
+  if (!/^\d{1,3}$/.test(threadsText)) fail(`--verify-threads: expected a count of threads, got "${threadsText}"`);
+  const verifyThreads = Number(threadsText);
+  const app = buildNode({ store, index, chainId, registry, logger: log, now, dataApi, verifyThreads });
   if (consent !== undefined) {
     await consent.start((e) => log.error({ err: e }, "consent index poll failed"));
     app.log.info({ cursor: consent.cursor }, "consent index caught up");
@@ -180,7 +186,7 @@ async function main(): Promise<void> {
   await index.poll();
   index.start(NODE_DEFAULTS.pollIntervalMs);
   await app.listen({ host: "127.0.0.1", port: Number(portText) });
-  app.log.info({ chainId, registry, cursor: index.cursor }, "node:data ready");
+  app.log.info({ chainId, registry, cursor: index.cursor, verifyThreads }, "node:data ready");
 
   let closing = false;
   const shutdown = (signal: string) => {

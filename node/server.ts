@@ -13,7 +13,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { getAddress } from "ethers";
 import { summarizeBatch } from "../lib/telemetry/activity";
 import { checkBatchSigner } from "../lib/telemetry/bindings";
-import { batchDigest, parseSignedBatch, type SignedBatch } from "../lib/telemetry/format";
+import { parseSignedBatch, type SignedBatch } from "../lib/telemetry/format";
+import { VerifyPool } from "./verify-pool";
 import { MAX_BODY_BYTES, NODE_DEFAULTS } from "../lib/telemetry/settings";
 import { ConsentError } from "../lib/consent/errors";
 import { registerDataApi, type DataApiDeps } from "./data-api";
@@ -73,6 +74,11 @@ export interface NodeDeps {
   logger?: FastifyBaseLogger;
   /** The read side (docs/data-api.md): sign-in, reads, the access log. Absent: ingest only. */
   dataApi?: DataApiDeps;
+  /**
+   * Threads that compute batches' digests and recover their signers (node/verify-pool.ts); 0 or absent: inline.
+   * The node closes the pool with the app.
+   */
+  verifyThreads?: number;
 }
 
 /** Counts of accepted and refused batches by code since start (for /health and the simulator summary). */
@@ -81,13 +87,16 @@ export interface IngestCounters {
   refused: Partial<Record<RefusalCode, number>>;
 }
 
-export function buildNode(deps: NodeDeps): FastifyInstance & { counters: IngestCounters } {
+export function buildNode(
+  deps: NodeDeps,
+): FastifyInstance & { counters: IngestCounters; verifyReady: () => Promise<void> } {
   const settings: NodeSettings = {
     maxFutureSkewSeconds: deps.settings?.maxFutureSkewSeconds ?? NODE_DEFAULTS.maxFutureSkewSeconds,
     maxPastSeconds: deps.settings?.maxPastSeconds ?? NODE_DEFAULTS.maxPastSeconds,
   };
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
   const registry = getAddress(deps.registry);
+  const pool = new VerifyPool(deps.verifyThreads ?? 0);
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: MAX_BODY_BYTES,
@@ -97,6 +106,8 @@ export function buildNode(deps: NodeDeps): FastifyInstance & { counters: IngestC
     },
   });
   const counters: IngestCounters = { accepted: 0, refused: {} };
+
+  app.addHook("onClose", async () => pool.close());
 
   app.addHook("onSend", async (req, reply) => {
     reply.header("x-request-id", req.id);
@@ -215,9 +226,9 @@ export function buildNode(deps: NodeDeps): FastifyInstance & { counters: IngestC
     const fresh = deps.index.freshness();
     if (!fresh.fresh) throw new Refusal("index_stale", `${fresh.message}; retry later`, null);
 
-    const digest = batchDigest(b, signed.chainId, signed.registry);
+    const { digest, recovered } = await pool.verify(b, signed.chainId, signed.registry, signed.signature);
     // The signer rule lives once, in lib/telemetry/bindings.ts (rewards:verify re-checks published batches with it).
-    const check = checkBatchSigner(b, digest, signed.signature, deps.index);
+    const check = checkBatchSigner(b, digest, signed.signature, deps.index, recovered);
     if (!check.ok) throw new Refusal(check.code, check.message, check.field);
     const expected = check.signer;
 
@@ -233,5 +244,5 @@ export function buildNode(deps: NodeDeps): FastifyInstance & { counters: IngestC
     return { digest, id: stored.id, signer: getAddress(expected) };
   }
 
-  return Object.assign(app, { counters });
+  return Object.assign(app, { counters, verifyReady: () => pool.ready() });
 }

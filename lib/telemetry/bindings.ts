@@ -223,8 +223,10 @@ export function checkBatchSigner(
   digest: string,
   signature: string,
   bindings: BindingsView,
+  /** The signer already recovered from `signature` over `digest` (the node's verify threads); recovered here if absent. */
+  recoveredSigner?: string | null,
 ): { ok: true; signer: string } | SignerProblem {
-  const recovered = recoverSigner(digest, signature);
+  const recovered = recoveredSigner === undefined ? recoverSigner(digest, signature) : recoveredSigner;
   const integration = integrationOf(b);
   let expected: string;
   if (integration === null) {

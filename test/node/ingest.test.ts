@@ -7,8 +7,13 @@ import { deviceKey } from "../registry/fixtures";
 import type { TelemetryStore } from "../../node/store";
 import { drivingBatch, nodeOver, signed, telemetryRegistryFixture, type TelemetryRegistry } from "./telemetry-fixture";
 
-for (const target of STORE_TARGETS) {
-  describe(`network node ingest (${target.kind} store)`, function () {
+// Both stores with digests and recovery inline, and the embedded store with them on a verify thread (as node:data runs).
+const RUNS = [
+  ...STORE_TARGETS.map((target) => ({ target, threads: 0 })),
+  { target: STORE_TARGETS[0], threads: 1 },
+];
+for (const { target, threads } of RUNS) {
+  describe(`network node ingest (${target.kind} store${threads ? `, ${threads} verify thread` : ""})`, function () {
     let reg: TelemetryRegistry;
     let store: TelemetryStore;
     let app: Awaited<ReturnType<typeof nodeOver>>["app"];
@@ -21,7 +26,7 @@ for (const target of STORE_TARGETS) {
       ({ store } = await target.open());
       now = await time.latest();
       start = now - 1800;
-      ({ app, index } = await nodeOver(reg, store, () => now));
+      ({ app, index } = await nodeOver(reg, store, () => now, threads));
     });
     afterEach(async function () {
       await app.close();

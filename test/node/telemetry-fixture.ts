@@ -55,7 +55,13 @@ export async function telemetryRegistryFixture() {
 export type TelemetryRegistry = Awaited<ReturnType<typeof telemetryRegistryFixture>>;
 
 /** A node (not listening: use `inject`) over `store`, its index caught up with the chain. */
-export async function nodeOver(reg: TelemetryRegistry, store: TelemetryStore, now: () => number) {
+export async function nodeOver(
+  reg: TelemetryRegistry,
+  store: TelemetryStore,
+  now: () => number,
+  /** Verify threads (node/verify-pool.ts); 0: inline. */
+  verifyThreads = 0,
+) {
   const index = new RegistryIndex(ethers.provider, reg.registry, store, {
     confirmations: 0,
     maxStaleBlocks: NODE_DEFAULTS.maxStaleBlocks,
@@ -64,7 +70,8 @@ export async function nodeOver(reg: TelemetryRegistry, store: TelemetryStore, no
   });
   await index.load();
   await index.poll();
-  const app = buildNode({ store, index, chainId: reg.chainId, registry: reg.registry, now });
+  const app = buildNode({ store, index, chainId: reg.chainId, registry: reg.registry, now, verifyThreads });
+  await app.verifyReady();
   return { app, index };
 }
 
