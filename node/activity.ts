@@ -64,7 +64,7 @@ export async function writeWeekActivity(o: WeekActivityOptions): Promise<WeekAct
   const batchHash = createHash("sha256");
   const fd = fs.openSync(tmp(files.batches), "w");
   try {
-    for await (const page of o.store.batchesStartingIn(o.weekStart, o.weekEnd, { withJson: true })) {
+    for await (const page of o.store.batchesStartingIn(o.weekStart, o.weekEnd, { withJson: true, pageSize: 1_000 })) {
       const lines: string[] = [];
       for (const row of page) {
         if (o.snapshotVehicleIds && !o.snapshotVehicleIds.has(row.summary.vehicleId)) {

@@ -73,9 +73,13 @@ export interface VehicleActivity {
   batches: number;
 }
 
-/** Accumulates the summaries of one week, in any order, and yields every vehicle's activity. */
+/**
+ * Accumulates the summaries of one week, in any order, and yields every vehicle's activity. A summary is kept as
+ * FIELDS numbers in its vehicle's flat array (the stream's signer as an index into the vehicle's signers), not as
+ * an object: a week of 100,000 vehicles holds 700,000 summaries (issue 13's memory bound).
+ */
 export class WeekActivityBuilder {
-  private readonly _vehicles = new Map<string, BatchSummary[]>();
+  private readonly _vehicles = new Map<string, { signers: string[]; rows: number[] }>();
 
   constructor(
     readonly weekStart: number,
@@ -89,27 +93,48 @@ export class WeekActivityBuilder {
 
   add(s: BatchSummary): void {
     if (!this.counts(s)) return;
-    let list = this._vehicles.get(s.vehicleId);
-    if (!list) this._vehicles.set(s.vehicleId, (list = []));
-    list.push(s);
+    let v = this._vehicles.get(s.vehicleId);
+    if (!v) this._vehicles.set(s.vehicleId, (v = { signers: [], rows: [] }));
+    let signer = v.signers.indexOf(s.signer);
+    if (signer < 0) signer = v.signers.push(s.signer) - 1;
+    v.rows.push(
+      s.startTime,
+      s.endTime,
+      s.typesMask,
+      signer,
+      s.odoFirst?.t ?? NO_READING,
+      s.odoFirst?.m ?? 0,
+      s.odoLast?.t ?? NO_READING,
+      s.odoLast?.m ?? 0,
+      s.innerMeters,
+    );
   }
 
   /** Every vehicle with at least one counted batch, in ascending numeric id order. */
   result(): VehicleActivity[] {
     const ids = [...this._vehicles.keys()].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
-    return ids.map((id) => vehicleActivity(id, this._vehicles.get(id)!));
+    return ids.map((id) => vehicleActivity(id, this._vehicles.get(id)!.rows));
   }
 }
 
-function vehicleActivity(vehicleId: string, list: BatchSummary[]): VehicleActivity {
+// One summary in WeekActivityBuilder's rows: start, end, types mask, signer index, first odometer (t, m), last
+// odometer (t, m), inner metres. A batch without odometer readings has t = NO_READING.
+const FIELDS = 9;
+const [START, END, MASK, SIGNER, FIRST_T, FIRST_M, LAST_T, LAST_M, INNER] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+const NO_READING = -1;
+
+function vehicleActivity(vehicleId: string, rows: readonly number[]): VehicleActivity {
+  const n = rows.length / FIELDS;
+  const at = (i: number, f: number) => rows[i * FIELDS + f];
+  const order = Array.from({ length: n }, (_, i) => i);
   let mask = 0;
-  for (const s of list) mask |= s.typesMask;
+  for (let i = 0; i < n; i++) mask |= at(i, MASK);
   // Connection time: union of [startTime, endTime] over every stream.
-  const ranges = list.map((s) => [s.startTime, s.endTime] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const ranges = [...order].sort((a, b) => at(a, START) - at(b, START) || at(a, END) - at(b, END));
   let connected = 0;
-  let [curStart, curEnd] = ranges[0];
-  for (let i = 1; i < ranges.length; i++) {
-    const [a, b] = ranges[i];
+  let [curStart, curEnd] = [at(ranges[0], START), at(ranges[0], END)];
+  for (let k = 1; k < n; k++) {
+    const [a, b] = [at(ranges[k], START), at(ranges[k], END)];
     if (a > curEnd) {
       connected += curEnd - curStart;
       [curStart, curEnd] = [a, b];
@@ -118,31 +143,31 @@ function vehicleActivity(vehicleId: string, list: BatchSummary[]): VehicleActivi
   connected += curEnd - curStart;
   // Distance: per stream (batches of one signer never overlap in time), the readings in time order; the
   // vehicle's distance is the largest stream's (two sources of one car are not added up).
-  const streams = new Map<string, BatchSummary[]>();
-  for (const s of list) {
-    let l = streams.get(s.signer);
-    if (!l) streams.set(s.signer, (l = []));
-    l.push(s);
+  const streams = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    let l = streams.get(at(i, SIGNER));
+    if (!l) streams.set(at(i, SIGNER), (l = []));
+    l.push(i);
   }
   let meters = 0;
   for (const l of streams.values()) {
-    l.sort((a, b) => a.startTime - b.startTime || a.endTime - b.endTime);
+    l.sort((a, b) => at(a, START) - at(b, START) || at(a, END) - at(b, END));
     let m = 0;
     let last: { t: number; m: number } | null = null;
-    for (const s of l) {
-      m += s.innerMeters;
-      if (last && s.odoFirst) m += countedStep(last, s.odoFirst);
-      if (s.odoLast) last = s.odoLast;
+    for (const i of l) {
+      m += at(i, INNER);
+      if (last && at(i, FIRST_T) !== NO_READING) m += countedStep(last, { t: at(i, FIRST_T), m: at(i, FIRST_M) });
+      if (at(i, LAST_T) !== NO_READING) last = { t: at(i, LAST_T), m: at(i, LAST_M) };
     }
     if (m > meters) meters = m;
   }
   return {
     vehicleId,
-    active: list.length > 0,
+    active: n > 0,
     connectedSeconds: connected,
     dataTypes: typesOfMask(mask),
     meters,
-    batches: list.length,
+    batches: n,
   };
 }
 

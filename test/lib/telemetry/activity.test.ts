@@ -1,9 +1,11 @@
 import { expect } from "chai";
+import fc from "fast-check";
 import {
   WeekActivityBuilder,
   batchCommitmentRoot,
   countedStep,
   metersToKm,
+  typesOfMask,
   type BatchSummary,
 } from "../../../lib/telemetry/activity";
 
@@ -104,5 +106,83 @@ describe("lib/telemetry/activity", function () {
 
   it("metersToKm writes up to three decimals", function () {
     expect([0, 1000, 16_667, 16_600, 5].map(metersToKm)).to.deep.equal(["0", "1", "16.667", "16.6", "0.005"]);
+  });
+});
+
+/**
+ * The builder keeps summaries as flat numbers (memory, issue 13); this is the rule written over summary objects,
+ * as docs/telemetry.md states it, to check the two agree on random weeks.
+ */
+function referenceActivity(list: BatchSummary[]) {
+  let mask = 0;
+  for (const s of list) mask |= s.typesMask;
+  const ranges = list.map((s) => [s.startTime, s.endTime] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let connected = 0;
+  let [curStart, curEnd] = ranges[0];
+  for (const [a, b] of ranges.slice(1)) {
+    if (a > curEnd) {
+      connected += curEnd - curStart;
+      [curStart, curEnd] = [a, b];
+    } else if (b > curEnd) curEnd = b;
+  }
+  connected += curEnd - curStart;
+  const streams = new Map<string, BatchSummary[]>();
+  for (const s of list) streams.set(s.signer, [...(streams.get(s.signer) ?? []), s]);
+  let meters = 0;
+  for (const l of streams.values()) {
+    l.sort((a, b) => a.startTime - b.startTime || a.endTime - b.endTime);
+    let m = 0;
+    let last: { t: number; m: number } | null = null;
+    for (const s of l) {
+      m += s.innerMeters;
+      if (last && s.odoFirst) m += countedStep(last, s.odoFirst);
+      if (s.odoLast) last = s.odoLast;
+    }
+    meters = Math.max(meters, m);
+  }
+  return { connectedSeconds: connected, dataTypes: typesOfMask(mask), meters, batches: list.length };
+}
+
+describe("WeekActivityBuilder against the rule over summary objects (fast-check)", function () {
+  const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+  const SEED = process.env.FUZZ_SEED === undefined ? Date.now() % 2 ** 31 : Number(process.env.FUZZ_SEED);
+  it(`agrees on random weeks of several vehicles and streams (seed ${SEED})`, function () {
+    console.log(`      fast-check seed ${SEED} (FUZZ_SEED=${SEED} to replay), ${RUNS} runs`);
+    const reading = fc.option(
+      fc.record({ t: fc.integer({ min: 0, max: 1_000 }), m: fc.integer({ min: 0, max: 50_000 }) }),
+      {
+        nil: null,
+      },
+    );
+    const summary = fc.record({
+      vehicleId: fc.constantFrom("1", "2", "10"),
+      signer: fc.constantFrom("0xa", "0xb", "0xc"),
+      startTime: fc.integer({ min: 0, max: 1_000 }),
+      span: fc.integer({ min: 0, max: 300 }),
+      typesMask: fc.integer({ min: 0, max: 255 }),
+      odoFirst: reading,
+      odoLast: reading,
+      innerMeters: fc.integer({ min: 0, max: 5_000 }),
+    });
+    fc.assert(
+      fc.property(fc.array(summary, { minLength: 1, maxLength: 40 }), (raw) => {
+        const list: BatchSummary[] = raw.map(({ span, ...s }) => ({ ...s, endTime: s.startTime + span }));
+        const b = new WeekActivityBuilder(0, 1_001);
+        for (const s of list) b.add(s);
+        const byVehicle = new Map<string, BatchSummary[]>();
+        for (const s of list) byVehicle.set(s.vehicleId, [...(byVehicle.get(s.vehicleId) ?? []), s]);
+        for (const a of b.result()) {
+          expect({ ...a, vehicleId: undefined, active: undefined }).to.deep.equal({
+            ...referenceActivity(byVehicle.get(a.vehicleId)!),
+            vehicleId: undefined,
+            active: undefined,
+          });
+        }
+        expect(b.result().map((a) => a.vehicleId)).to.deep.equal(
+          [...byVehicle.keys()].sort((x, y) => x.length - y.length || (x < y ? -1 : 1)),
+        );
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
   });
 });
