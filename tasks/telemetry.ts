@@ -7,19 +7,31 @@
 import path from "node:path";
 import { task, types } from "hardhat/config";
 import { InputError } from "../lib/errors";
-import { parseSnapshotCsv } from "../lib/rewards/activity";
+import { parseReferralCodes, parseSnapshotCsv } from "../lib/rewards/activity";
 import fs from "node:fs";
 
 task("rewards:activity", "Derives week N's activity file from the node's stored signed telemetry")
   .addParam("week", "week number", undefined, types.string)
   .addOptionalParam("db", "SQLite file of the node (default data/node/<network>.sqlite; DATABASE_URL wins)")
   .addOptionalParam("snapshot", "registry snapshot CSV: one row per snapshot vehicle, others left out")
+  .addOptionalParam(
+    "referralCodes",
+    "CSV vehicle_id,referral_code: the referrer's address written into each named vehicle's row (not telemetry)",
+  )
   .addOptionalParam("outDir", "output directory (default distributions/<network>)")
   .addOptionalParam("weekStart", "unix seconds of the week's start, instead of the vault's weekStart(N)")
   .addOptionalParam("weekEnd", "unix seconds of the week's end, instead of the vault's weekStart(N + 1)")
   .setAction(
     async (
-      args: { week: string; db?: string; snapshot?: string; outDir?: string; weekStart?: string; weekEnd?: string },
+      args: {
+        week: string;
+        db?: string;
+        snapshot?: string;
+        referralCodes?: string;
+        outDir?: string;
+        weekStart?: string;
+        weekEnd?: string;
+      },
       hre,
     ) => {
       if (!/^\d+$/.test(args.week))
@@ -49,6 +61,12 @@ task("rewards:activity", "Derives week N's activity file from the node's stored 
           ),
         );
       }
+      let referralCodes: Map<string, string> | undefined;
+      if (args.referralCodes) {
+        if (!fs.existsSync(args.referralCodes))
+          throw new InputError(args.referralCodes, "--referral-codes", "no such file");
+        referralCodes = parseReferralCodes(fs.readFileSync(args.referralCodes), path.basename(args.referralCodes));
+      }
       const { openStore } = await import("../node/store");
       const { writeWeekActivity } = await import("../node/activity");
       const store = await openStore({
@@ -63,6 +81,7 @@ task("rewards:activity", "Derives week N's activity file from the node's stored 
           weekEnd,
           outDir: args.outDir ?? path.join("distributions", hre.network.name),
           snapshotVehicleIds,
+          referralCodes,
         });
         console.log(
           `week ${week} [${new Date(weekStart * 1000).toISOString()}, ${new Date(weekEnd * 1000).toISOString()}): ${r.batches} signed batches, ${r.activeVehicles}/${r.vehicles} vehicles active` +

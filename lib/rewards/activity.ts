@@ -270,3 +270,34 @@ export function parseSnapshotCsv(text: string | Buffer, source: string): Snapsho
   }
   return out;
 }
+
+/**
+ * The referral codes of a week's activity rows (`rewards:activity --referral-codes`): a CSV `vehicle_id,referral_code`
+ * giving the referrer's address per vehicle (docs/rewards-spec.md §2, §7), each vehicle once. Not telemetry: the
+ * oracle's input, written into the rows as given. Returns vehicle id (canonical decimal) → checksummed address.
+ */
+export function parseReferralCodes(text: string | Buffer, source: string): Map<string, string> {
+  let records: string[][];
+  try {
+    records = parse(text, { bom: true, skip_empty_lines: true }) as string[][];
+  } catch (e) {
+    const err = e as Error & { lines?: number };
+    throw new InputError(source, "(csv)", err.message, err.lines);
+  }
+  const header = (records[0] ?? []).map((c) => c.trim().toLowerCase()).join(",");
+  if (header !== "vehicle_id,referral_code")
+    throw new InputError(source, "header", `expected "vehicle_id,referral_code", got "${header}"`, 1);
+  const out = new Map<string, string>();
+  records.slice(1).forEach((r, i) => {
+    const line = i + 2;
+    const id = canonicalVehicleId((r[0] ?? "").trim());
+    if (id === null)
+      throw new InputError(source, "vehicle_id", `expected a positive integer, got "${r[0] ?? ""}"`, line);
+    const code = parseAddress((r[1] ?? "").trim());
+    if (code === null || code === ZeroAddress)
+      throw new InputError(source, "referral_code", `expected the referrer's 0x address, got "${r[1] ?? ""}"`, line);
+    if (out.has(id)) throw new InputError(source, "vehicle_id", `vehicle ${id} is given twice`, line);
+    out.set(id, code);
+  });
+  return out;
+}

@@ -42,6 +42,7 @@ describe("rewards:verify: activity backed by the published signed batches", func
   let registry: string;
   let signers: HardhatEthersSigner[];
   let snapshot: string;
+  let sqliteFile: string;
   /** The honest week 0, with the activity over the registry snapshot: distribution, activity, batches, summary. */
   const honest = { dir: "", file: "", activity: "", batches: "", summary: "" };
   /** The honest week 0 with the activity of `rewards:activity` without --snapshot (vehicles with batches only). */
@@ -105,7 +106,7 @@ describe("rewards:verify: activity backed by the published signed batches", func
         drivingBatch({ vehicleId: "1", deviceId: "1", sequence: 3, start: genesis + WEEK, odo0: 1_030_000 }),
       ],
     };
-    const sqliteFile = freshSqliteFile();
+    sqliteFile = freshSqliteFile();
     const store = await openStore({ sqliteFile });
     const index = new RegistryIndex(ethers.provider, registry, store, {
       confirmations: 0,
@@ -209,6 +210,26 @@ describe("rewards:verify: activity backed by the published signed batches", func
     expect(fs.readFileSync(activity, "utf8")).not.to.equal(fs.readFileSync(from.activity, "utf8"));
     return { file, activity };
   }
+
+  it("rewards:activity --referral-codes writes the referrer into the named vehicle's row, and refuses a bad file", async function () {
+    const referrer = "0x" + "ab".repeat(20);
+    const codes = path.join(dir, "codes.csv");
+    fs.writeFileSync(codes, `vehicle_id,referral_code\n2,${referrer}\n`);
+    const outDir = path.join(dir, "with-codes");
+    await run("rewards:activity", { week: "0", db: sqliteFile, snapshot, outDir, referralCodes: codes });
+    const rows = fs.readFileSync(path.join(outDir, "activity-week-0.csv"), "utf8").trim().split("\n");
+    expect(rows.find((r) => r.startsWith("2,"))).to.match(new RegExp(`,${ethers.getAddress(referrer)}$`));
+    expect(rows.filter((r) => r.endsWith(","))).to.have.length(rows.length - 2); // header and vehicle 2 excepted
+    const bad = path.join(dir, "codes-bad.csv");
+    fs.writeFileSync(bad, "vehicle_id,referral_code\n2,nobody\n");
+    const none = path.join(dir, "with-bad-codes");
+    let message = "";
+    await run("rewards:activity", { week: "0", db: sqliteFile, snapshot, outDir: none, referralCodes: bad }).catch(
+      (e: Error) => (message = e.message),
+    );
+    expect(message).to.equal(`codes-bad.csv:2 referral_code: expected the referrer's 0x address, got "nobody"`);
+    expect(fs.existsSync(none)).to.equal(false);
+  });
 
   describe("an honest week", function () {
     it("records the telemetry commitment in the header and verifies", async function () {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { getAddress } from "ethers";
 import { InputError } from "../../../lib/errors";
-import { parseActivityCsv, parseSnapshotCsv } from "../../../lib/rewards/activity";
+import { parseActivityCsv, parseReferralCodes, parseSnapshotCsv } from "../../../lib/rewards/activity";
 
 const HEADER = "vehicle_id,active,km_driven,data_types,referral_code";
 const KNOWN = new Set(["1", "2", "3", "10"]);
@@ -162,5 +162,39 @@ describe("lib/rewards/activity", function () {
         ),
       ).to.throw(InputError, 'snapshot.csv:2 owner: expected a 0x address, got "0x12"');
     });
+  });
+});
+
+describe("parseReferralCodes (rewards:activity --referral-codes)", function () {
+  const A = "0x" + "ab".repeat(20);
+  const problem = (text: string) => {
+    try {
+      parseReferralCodes(text, "codes.csv");
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "accepted";
+  };
+  it("reads vehicle → referrer, checksummed", function () {
+    const m = parseReferralCodes(`vehicle_id,referral_code\n7,${A}\n12,${A.toUpperCase().replace("0X", "0x")}\n`, "c");
+    expect([...m.entries()]).to.deep.equal([
+      ["7", getAddress(A)],
+      ["12", getAddress(A)],
+    ]);
+  });
+  it("refuses a bad header, id, address, the zero address and a vehicle twice, naming file, line and field", function () {
+    expect(problem("vehicle,code\n")).to.equal(
+      'codes.csv:1 header: expected "vehicle_id,referral_code", got "vehicle,code"',
+    );
+    expect(problem(`vehicle_id,referral_code\n0,${A}\n`)).to.equal(
+      'codes.csv:2 vehicle_id: expected a positive integer, got "0"',
+    );
+    expect(problem("vehicle_id,referral_code\n7,0x12\n")).to.equal(
+      `codes.csv:2 referral_code: expected the referrer's 0x address, got "0x12"`,
+    );
+    expect(problem(`vehicle_id,referral_code\n7,0x${"00".repeat(20)}\n`)).to.match(/^codes\.csv:2 referral_code:/);
+    expect(problem(`vehicle_id,referral_code\n7,${A}\n7,${A}\n`)).to.equal(
+      "codes.csv:3 vehicle_id: vehicle 7 is given twice",
+    );
   });
 });
