@@ -84,7 +84,9 @@ export async function fetchPublishedWeek(base: string, week: number, dir: string
   };
   // Data-use files (`inputs.dataUse:<w>`, docs/rewards-spec.md §15), each required when named.
   const dataUseInputs = async () => {
-    const names = Object.keys(inputs).filter((k) => /^dataUse:\d+$/.test(k)).sort();
+    const names = Object.keys(inputs)
+      .filter((k) => /^dataUse:\d+$/.test(k))
+      .sort();
     if (names.length === 0) return {};
     const files: string[] = [];
     for (const n of names) files.push((await input(n, true))!);

@@ -8,10 +8,7 @@ import type { TelemetryStore } from "../../node/store";
 import { drivingBatch, nodeOver, signed, telemetryRegistryFixture, type TelemetryRegistry } from "./telemetry-fixture";
 
 // Both stores with digests and recovery inline, and the embedded store with them on a verify thread (as node:data runs).
-const RUNS = [
-  ...STORE_TARGETS.map((target) => ({ target, threads: 0 })),
-  { target: STORE_TARGETS[0], threads: 1 },
-];
+const RUNS = [...STORE_TARGETS.map((target) => ({ target, threads: 0 })), { target: STORE_TARGETS[0], threads: 1 }];
 for (const { target, threads } of RUNS) {
   describe(`network node ingest (${target.kind} store${threads ? `, ${threads} verify thread` : ""})`, function () {
     let reg: TelemetryRegistry;
