@@ -167,8 +167,11 @@ describe("claim page (app/) in headless Chromium", function () {
     return (await ethers.getSigners()).slice(10, 20).map((s) => s.address);
   }
 
-  /** Local accounts with something to claim under the active root and earnings in the pending week. */
-  async function drivers(): Promise<string[]> {
+  /**
+   * Local accounts with something to claim under the active root and earnings in the pending week; at least
+   * `atLeast` of them (the tests before may have claimed some), or the fixture no longer gives a test its drivers.
+   */
+  async function drivers(atLeast = 1): Promise<string[]> {
     const d = await distributor();
     const active = weekFile(Number((await d.activeRoot()).week));
     const pending = weekFile(Number((await d.pendingRoot()).week));
@@ -179,6 +182,10 @@ describe("claim page (app/) in headless Chromium", function () {
       if (i < 0 || j < 0 || pending.accounts[j].weekWei === 0n) continue;
       if (active.accounts[i].cumulativeWei > (await d.claimed(a))) out.push(a);
     }
+    if (out.length < atLeast)
+      throw new Error(
+        `the demo fixture left ${out.length} local accounts with rewards to claim; this test needs ${atLeast}`,
+      );
     return out;
   }
 
@@ -412,7 +419,7 @@ describe("claim page (app/) in headless Chromium", function () {
   });
 
   it("offers every wallet that announces itself (EIP-6963) by name, connects the chosen one and remembers it", async function () {
-    const [a, b] = await drivers();
+    const [a, b] = await drivers(2);
     const d = await distributor();
     const walletA = new TestWallet(hre.network.provider, a, { name: "Test Wallet A", rdns: "org.example.a" });
     const walletB = new TestWallet(hre.network.provider, b, { name: "Test Wallet B", rdns: "org.example.b" });
@@ -477,7 +484,7 @@ describe("claim page (app/) in headless Chromium", function () {
     expect(await page.isEnabled("#claim")).to.equal(true);
 
     // The wallet switches to another account: the page follows with that account's amounts.
-    const other = (await drivers()).find((a) => a !== driver)!;
+    const other = (await drivers(2)).find((a) => a !== driver)!;
     const active = weekFile(Number((await d.activeRoot()).week));
     const due = active.accounts[accountIndex(active, other)].cumulativeWei - (await d.claimed(other));
     await wallet.switchAccount(other);
@@ -527,7 +534,8 @@ describe("claim page (app/) in headless Chromium", function () {
   });
 
   it("a claim the chain refuses (already claimed elsewhere) fails with the reason, then shows the new state", async function () {
-    const [, other] = await drivers();
+    // An account nobody claimed for yet (the claim by keyboard above emptied the first one).
+    const [other] = await drivers();
     const d = await distributor();
     const wallet = new TestWallet(hre.network.provider, other);
     wallet.connected = true;
