@@ -20,7 +20,7 @@ import { type DeploymentRecordMessages, loadDeploymentRecord } from "../scripts/
 import { formatDimoRounded } from "../lib/units";
 import type { Distribution, TelemetryCommitment } from "../lib/rewards/distribution";
 import type { Difference } from "../lib/rewards/verify";
-import type { DataUseFile } from "../lib/rewards/data-use";
+import { summarizeDataUseFees, type DataUseFees, type DataUseFile } from "../lib/rewards/data-use";
 import type { DimoToken, IssuanceVault, RewardDistributor } from "../typechain-types";
 
 const PLUGIN = "dimo-rewards";
@@ -1083,7 +1083,10 @@ export async function totalClaimed(ctx: RewardsContext, hre: HardhatRuntimeEnvir
   return total;
 }
 
-task("rewards:status", "Shows the distributor: next week, active and pending roots, funded, claimed").setAction(
+task(
+  "rewards:status",
+  "Shows the distributor (next week, active and pending roots, funded, claimed) and the data-use fees (settled weeks: burned, treasury, drivers; charged not settled)",
+).setAction(
   cli(async (_args: object, hre) => {
     const ctx = await loadRewardsContext(hre);
     const [next, active, pending, funded, balance, window, releasable] = await Promise.all([
@@ -1096,7 +1099,21 @@ task("rewards:status", "Shows the distributor: next week, active and pending roo
       ctx.vault.releasable(),
     ]);
     const claimed = await totalClaimed(ctx, hre);
+    const dataUse = await dataUseFeesOf(hre);
     const none = hre.ethers.ZeroHash;
+    const feeRows: [string, string][] = dataUse
+      ? [
+          [
+            "data-use fees",
+            `charged ${dimo(dataUse.charged)} = burned ${dimo(dataUse.burned)} + treasury ${dimo(dataUse.toTreasury)} + drivers ${dimo(dataUse.toDrivers)}`,
+          ],
+          ...dataUse.weeks.map((w): [string, string] => [
+            `  settled week ${w.week}`,
+            `charged ${dimo(w.charged)}: burned ${dimo(w.burned)}, treasury ${dimo(w.toTreasury)}, drivers ${dimo(w.toDrivers)}`,
+          ]),
+          ["  charged, not settled", dimo(dataUse.unsettled)],
+        ]
+      : [["data-use fees", "no DataCredits in the deployment record"]];
     table([
       ["network", `${ctx.network} (chain ${ctx.chainId})`],
       ["next week to publish", String(next)],
@@ -1117,10 +1134,37 @@ task("rewards:status", "Shows the distributor: next week, active and pending roo
       ["claimed", dimo(claimed)],
       ["balance", dimo(balance)],
       ["vault: releasable now", `weeks ${releasable[0]}..${releasable[1]}: ${dimo(releasable[2])}`],
+      ...feeRows,
     ]);
-    return { next, funded, claimed, balance };
+    return { next, funded, claimed, balance, dataUse };
   }),
 );
+
+/**
+ * The data-use fees (issue 15): every week DataCredits settled (its WeekSettled events: charged, burned, to the
+ * treasury, to the drivers through the distributor) and what is charged but not settled yet; undefined for a
+ * deployment without DataCredits.
+ */
+async function dataUseFeesOf(hre: HardhatRuntimeEnvironment): Promise<DataUseFees | undefined> {
+  const { record } = await loadDeploymentRecord(hre, ["RewardDistributor"], { messages: REWARDS_RECORD_MESSAGES });
+  const c = record.contracts.DataCredits;
+  if (!c) return undefined;
+  const credits = await hre.ethers.getContractAt("DataCredits", c.address);
+  const [events, unsettled] = await Promise.all([
+    credits.queryFilter(credits.filters.WeekSettled(), c.blockNumber),
+    credits.totalUnsettled(),
+  ]);
+  return summarizeDataUseFees(
+    events.map((e) => ({
+      week: Number(e.args.week),
+      charged: e.args.charged,
+      burned: e.args.burned,
+      toTreasury: e.args.toTreasury,
+      toDrivers: e.args.toDrivers,
+    })),
+    unsettled,
+  );
+}
 
 // ------------------------------------------------------------------------------------------- watch
 

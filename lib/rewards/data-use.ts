@@ -523,3 +523,45 @@ export function formatDataUseFile(f: DataUseFile): string {
 export function dataUseFileName(week: number): string {
   return `data-use-week-${week}.json`;
 }
+
+/** A settled week as `rewards:status` shows it. */
+export interface SettledWeek {
+  week: number;
+  charged: bigint;
+  burned: bigint;
+  toTreasury: bigint;
+  toDrivers: bigint;
+}
+
+/** The data-use fees of a deployment: every settled week, their totals, and what is charged but not settled. */
+export interface DataUseFees {
+  weeks: SettledWeek[];
+  charged: bigint;
+  burned: bigint;
+  toTreasury: bigint;
+  toDrivers: bigint;
+  unsettled: bigint;
+}
+
+/**
+ * Sums the weeks settled on chain (`WeekSettled` events, any order) and checks each against the contract's own rule
+ * (burned + treasury + drivers = charged, a week settled once), so a status line never shows fees that do not add up.
+ */
+export function summarizeDataUseFees(settled: readonly SettledWeek[], unsettled: bigint): DataUseFees {
+  const weeks = [...settled].sort((a, b) => a.week - b.week);
+  const out: DataUseFees = { weeks, charged: 0n, burned: 0n, toTreasury: 0n, toDrivers: 0n, unsettled };
+  for (const [i, w] of weeks.entries()) {
+    if (i > 0 && weeks[i - 1].week === w.week)
+      throw new DataUseError("settlements", `week ${w.week} is settled twice on chain`);
+    if (w.burned + w.toTreasury + w.toDrivers !== w.charged)
+      throw new DataUseError(
+        "settlements",
+        `week ${w.week}: burned ${w.burned} + treasury ${w.toTreasury} + drivers ${w.toDrivers} is not the ${w.charged} charged`,
+      );
+    out.charged += w.charged;
+    out.burned += w.burned;
+    out.toTreasury += w.toTreasury;
+    out.toDrivers += w.toDrivers;
+  }
+  return out;
+}

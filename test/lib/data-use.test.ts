@@ -20,6 +20,7 @@ import {
   receiptsOfWeek,
   type Settlement,
   settlementSplit,
+  summarizeDataUseFees,
 } from "../../lib/rewards/data-use";
 import fs from "node:fs";
 import { InputError } from "../../lib/errors";
@@ -412,5 +413,46 @@ describe("lib/rewards/data-use", function () {
     expect(dataUseWeekOf("data-use:12")).to.equal(12);
     expect(dataUseWeekOf("data-use:012")).to.equal(undefined);
     expect(dataUseWeekOf("slash:1")).to.equal(undefined);
+  });
+
+  describe("summarizeDataUseFees (rewards:status)", function () {
+    const w = (week: number, charged: bigint) => {
+      const { burned, toTreasury, toDrivers } = settlementSplit(charged, 5000n, 1000n);
+      return { week, charged, burned, toTreasury, toDrivers };
+    };
+
+    it("sums the settled weeks in week order and keeps what is charged but not settled apart", function () {
+      const fees = summarizeDataUseFees([w(5, 1_001n), w(2, 333n)], 77n);
+      expect(fees.weeks.map((x) => x.week)).to.deep.equal([2, 5]);
+      expect(fees.charged).to.equal(1_334n);
+      expect(fees.burned).to.equal(500n + 166n);
+      expect(fees.toTreasury).to.equal(100n + 33n);
+      expect(fees.toDrivers).to.equal(401n + 134n);
+      expect(fees.burned + fees.toTreasury + fees.toDrivers).to.equal(fees.charged);
+      expect(fees.unsettled).to.equal(77n);
+    });
+
+    it("is all zero with no settlement", function () {
+      expect(summarizeDataUseFees([], 0n)).to.deep.equal({
+        weeks: [],
+        charged: 0n,
+        burned: 0n,
+        toTreasury: 0n,
+        toDrivers: 0n,
+        unsettled: 0n,
+      });
+    });
+
+    it("refuses a week whose shares do not add up to its charge, by 1 wei", function () {
+      const bad = { ...w(3, 1_000n), toDrivers: w(3, 1_000n).toDrivers + 1n };
+      expect(() => summarizeDataUseFees([bad], 0n)).to.throw(
+        DataUseError,
+        /^settlements: week 3: burned 500 \+ treasury 100 \+ drivers 401 is not the 1000 charged$/,
+      );
+    });
+
+    it("refuses a week settled twice", function () {
+      expect(() => summarizeDataUseFees([w(4, 10n), w(4, 10n)], 0n)).to.throw(DataUseError, /week 4 is settled twice/);
+    });
   });
 });

@@ -163,8 +163,22 @@ describe("data-use rewards end to end (sqlite store)", function () {
     const supplyBefore = await f.token.totalSupply();
     const distributorBefore = await f.token.balanceOf(await f.distributor.getAddress());
     await time.increaseTo(Number(await f.vault.weekStart(week + 1)) + 60);
+    type Status = { dataUse: { weeks: unknown[]; charged: bigint; unsettled: bigint } & Record<string, unknown> };
+    const unsettledStatus = (await run("rewards:status", {})) as Status;
+    expect(unsettledStatus.dataUse.weeks).to.deep.equal([]);
+    expect(unsettledStatus.dataUse.charged).to.equal(0n);
+    expect(unsettledStatus.dataUse.unsettled).to.equal(5n * PRICE); // redeemed, waiting for its settlement
     const settled = (await run("data:settle", { week: String(week) })) as Record<string, bigint>;
     expect(settled.charged).to.equal(5n * PRICE);
+    // rewards:status shows the settled week's fees as the chain's WeekSettled has them.
+    const after = (await run("rewards:status", {})) as Status;
+    const shares = { burned: settled.burned, toTreasury: settled.toTreasury, toDrivers: settled.toDrivers };
+    expect(after.dataUse).to.deep.equal({
+      weeks: [{ week, charged: 5n * PRICE, ...shares }],
+      charged: 5n * PRICE,
+      ...shares,
+      unsettled: 0n,
+    });
     expect(settled.burned + settled.toTreasury + settled.toDrivers).to.equal(settled.charged);
     expect(await f.token.totalSupply()).to.equal(supplyBefore - settled.burned);
     expect(await f.token.balanceOf(await f.distributor.getAddress())).to.equal(distributorBefore + settled.toDrivers);
