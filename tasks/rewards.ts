@@ -333,6 +333,8 @@ interface VerifyArgs extends Omit<ComputeArgs, "week" | "out" | "chainId" | "tel
   file: string;
   /** Where the published batch file is (default: beside the distribution file). */
   telemetryDir?: string;
+  /** Refuse a week whose header commits to no signed batches (its activity rests on the oracle's word alone). */
+  requireTelemetry?: boolean;
 }
 
 /** The contentHash posted with `root` for `week` (the latest RootPublished of that week with that root), or null. */
@@ -739,6 +741,14 @@ export async function verifyTask(args: VerifyArgs, hre: HardhatRuntimeEnvironmen
   if (published.telemetry) {
     distribution.telemetry = published.telemetry;
     differences.push(...(await checkTelemetryBacking(hre, ctx, published, distribution.snapshotBlock, args)));
+  } else if (args.requireTelemetry) {
+    differences.push({
+      where: "header",
+      field: "telemetry",
+      expected: "a commitment to the signed batches the activity comes from (rewards:activity)",
+      found: "none",
+      hint: "the week's activity file is not backed by signed telemetry: nobody can re-check it",
+    });
   }
   differences.push(...diffDistributions(distribution, published));
   differences.push(...checkInvariants(published, previous));
@@ -810,6 +820,7 @@ task("rewards:verify", "Re-derives a published week from its inputs and the chai
     "telemetryDir",
     "Folder of the published batch file the header's telemetry names (default: beside --file)",
   )
+  .addFlag("requireTelemetry", "Refuse a week whose header commits to no signed batches (activity taken as given)")
   .setAction(
     cli(async (args: VerifyArgs, hre) => {
       const { formatDifference } = await import("../lib/rewards/verify");
@@ -827,7 +838,7 @@ task("rewards:verify", "Re-derives a published week from its inputs and the chai
       say(
         published.telemetry
           ? `    its activity is what the ${published.telemetry.batches} published signed batches give (commitment ${published.telemetry.commitmentRoot})`
-          : "    its header records no telemetry commitment: the activity file was taken as given",
+          : "    its header records no telemetry commitment: the activity file was taken as given (--require-telemetry refuses such a week)",
       );
       return true;
     }),
@@ -1189,6 +1200,7 @@ interface WatchArgs {
   interval: string;
   state?: string;
   policy: string;
+  requireTelemetry: boolean;
 }
 
 /** Result of checking one pending root. */
@@ -1239,6 +1251,7 @@ async function checkPending(
           policy: files.policy ?? args.policy,
           referralBudget: files.referralBudget,
           telemetryDir: files.telemetryDir,
+          requireTelemetry: args.requireTelemetry,
         },
         hre,
       );
@@ -1290,6 +1303,7 @@ task("rewards:watch", "Follows RootPublished, verifies each pending root from it
   .addOptionalParam("interval", "Seconds between polls", "15")
   .addOptionalParam("state", "JSON file recording what was handled (a restart never acts twice)")
   .addOptionalParam("policy", "Policy when the base has no policy.json", "config/rewards-policy.json")
+  .addFlag("requireTelemetry", "A pending week whose header commits to no signed batches is bad (see rewards:verify)")
   .addOptionalParam(
     "guardianAccount",
     `Local networks only: the guardian's local account index (else ${GUARDIAN_KEY_ENV})`,

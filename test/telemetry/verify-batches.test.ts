@@ -292,6 +292,19 @@ describe("rewards:verify: activity backed by the published signed batches", func
       expect(fs.readFileSync(file, "utf8")).to.equal(
         withSummary.replace(telemetryLines, "\n").replace('"file": "activity-week-0.csv"', '"file": "activity.csv"'),
       );
+      // A verifier that requires activity from signed batches refuses such a week (rewards:verify otherwise takes
+      // its activity as given, and says so), and accepts the same week derived from them. (This copy is not the
+      // published file, so its content hash differs too: the telemetry difference comes first.)
+      const { message, out } = await verifyFails({ file, activity, snapshot, requireTelemetry: true });
+      expect(message).to.include(
+        "first: header telemetry: expected a commitment to the signed batches the activity comes from (rewards:activity), found none",
+      );
+      expect(out).to.include("the week's activity file is not backed by signed telemetry");
+      const offline = await verifyFails({ file, activity, snapshot });
+      expect(offline.out).not.to.include("telemetry");
+      expect(
+        await run("rewards:verify", { file: honest.file, activity: honest.activity, snapshot, requireTelemetry: true }),
+      ).to.equal(true);
     });
   });
 
