@@ -430,7 +430,10 @@ describe("claim page (app/) in headless Chromium", function () {
       }
       const expected = weeksOf(account);
       const rows = await sourcesShown(page);
-      expect(rows.map((r) => r.week), `${account}: weeks shown`).to.deep.equal(expected.map((x) => x.week));
+      expect(
+        rows.map((r) => r.week),
+        `${account}: weeks shown`,
+      ).to.deep.equal(expected.map((x) => x.week));
       for (const [k, row] of rows.entries()) {
         const { entry, sources } = expected[k];
         const what = `${account} week ${row.week}`;

@@ -84,8 +84,18 @@ describe("earnings by source (lib/rewards/sources.ts)", function () {
     it("sums the vehicles' baseline, streak and green, each vehicle split on its own points", function () {
       const e = entry({
         vehicles: [
-          vehicle({ vehicleId: "1", core: 800n, green: 50n, points: { connection: 6000, streak: 1000, dataTypes: 1000, green: 5000 } }),
-          vehicle({ vehicleId: "2", core: 7n, green: 0n, points: { connection: 1, streak: 1, dataTypes: 1, green: 0 } }),
+          vehicle({
+            vehicleId: "1",
+            core: 800n,
+            green: 50n,
+            points: { connection: 6000, streak: 1000, dataTypes: 1000, green: 5000 },
+          }),
+          vehicle({
+            vehicleId: "2",
+            core: 7n,
+            green: 0n,
+            points: { connection: 1, streak: 1, dataTypes: 1, green: 0 },
+          }),
         ],
       });
       expect(earningsBySource(e)).to.deep.equal({
@@ -160,14 +170,25 @@ describe("earnings by source (lib/rewards/sources.ts)", function () {
     });
 
     it("refuses a credit reason it does not know, naming the credit and the reason", function () {
-      const e = { index: 5, ...entry({ vehicles: [], credits: [{ amountWei: 1n, reason: "slash:1" }, { amountWei: 9n, reason: "bonus:xmas" }] }) };
+      const e = {
+        index: 5,
+        ...entry({
+          vehicles: [],
+          credits: [
+            { amountWei: 1n, reason: "slash:1" },
+            { amountWei: 9n, reason: "bonus:xmas" },
+          ],
+        }),
+      };
       expect(problemOf(() => earningsBySource(e, "week-2.json"))).to.equal(
         'week-2.json accounts[5].credits[1].reason: unknown credit reason "bonus:xmas" (expected slash:<id> or data-use:<week>)',
       );
     });
 
     it("refuses an entry whose weekWei is not the sum of its vehicles and credits", function () {
-      const e = entry({ vehicles: [vehicle({ core: 10n, points: { connection: 1, streak: 1, dataTypes: 0, green: 0 } })] });
+      const e = entry({
+        vehicles: [vehicle({ core: 10n, points: { connection: 1, streak: 1, dataTypes: 0, green: 0 } })],
+      });
       expect(problemOf(() => earningsBySource({ ...e, weekWei: 11n }))).to.equal(
         "distribution account.weekWei: is 11 wei but its vehicles and credits sum to 10 wei",
       );
