@@ -279,7 +279,7 @@ function sourcesCell(h: HistoryRow): HTMLTableCellElement {
   td.className = "by-source";
   if (!h.sources) {
     td.textContent = `Not available: ${h.sourcesError ?? "no breakdown"}`;
-    td.classList.add("muted");
+    td.classList.add("muted", "unavailable");
     return td;
   }
   const dl = document.createElement("dl");
