@@ -8,6 +8,7 @@ import { abi as distributorAbi } from "../../artifacts/contracts/rewards/RewardD
 import { abi as tokenAbi } from "../../artifacts/contracts/DimoToken.sol/DimoToken.json";
 import { abi as registryAbi } from "../../artifacts/contracts/registry/VehicleRegistry.sol/VehicleRegistry.json";
 import type { DimoToken, RewardDistributor, VehicleRegistry } from "../../typechain-types";
+import { earningsBySource, type EarningsBySource } from "../../lib/rewards/sources";
 import { accountWeek, loadWeek, type AccountWeek, type DeploymentRecord, type WeekFile } from "./data";
 import { once } from "./once";
 
@@ -41,6 +42,9 @@ export interface HistoryRow {
   earnedWei: bigint;
   cumulativeWei: bigint;
   status: "claimed" | "claimable" | "pending";
+  /** The week's earnings by source (lib/rewards/sources.ts), summing to `earnedWei`; absent when `sourcesError` says why. */
+  sources?: EarningsBySource;
+  sourcesError?: string;
 }
 
 export interface VehicleRow {
@@ -129,6 +133,7 @@ export async function loadAccount(c: Contracts, account: string, historyWeeks: n
         earnedWei: entry.weekWei,
         cumulativeWei: entry.cumulativeWei,
         status: "pending",
+        ...sourcesOf(file, entry),
       });
   }
   state.history.reverse();
@@ -216,9 +221,22 @@ async function history(
       earnedWei: entry.weekWei,
       cumulativeWei: entry.cumulativeWei,
       status: entry.cumulativeWei <= claimed ? "claimed" : "claimable",
+      ...sourcesOf(f, entry),
     });
   }
   return { rows, older: earlier.length - weeks.length };
+}
+
+/**
+ * The entry's earnings by source, or the reason they cannot be shown (a credit reason this page does not know):
+ * the week's total is proven against the root either way, so the breakdown failing must not hide the claim.
+ */
+function sourcesOf(f: WeekFile, entry: AccountWeek): Pick<HistoryRow, "sources" | "sourcesError"> {
+  try {
+    return { sources: earningsBySource(entry, f.json.name) };
+  } catch (e) {
+    return { sourcesError: (e as Error).message };
+  }
 }
 
 /** Vehicles the account owns now: every id ever transferred to it that it still owns. */

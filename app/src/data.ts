@@ -21,6 +21,7 @@ import {
   type Fetched,
   type WeekHeader,
 } from "../../lib/rewards/lookup";
+import type { VehiclePointsBreakdown } from "../../lib/rewards/distribution";
 import { once } from "./once";
 
 export const NETWORK: string = __DIMO_NETWORK__;
@@ -44,6 +45,8 @@ export interface VehicleEarning {
   vehicleId: string;
   core: bigint;
   green: bigint;
+  /** The vehicle's points: the earnings-by-source view splits `core` by them (lib/rewards/sources.ts). */
+  points: VehiclePointsBreakdown;
   referral?: { role: "referrer" | "driver"; amountWei: bigint };
 }
 
@@ -204,7 +207,13 @@ async function lookUp(w: WeekFile, account: string): Promise<AccountWeek | undef
       index: number;
       cumulativeWei: string;
       weekWei: string;
-      vehicles: { vehicleId: string; core: string; green: string; referral?: { role: string; amountWei: string } }[];
+      vehicles: {
+        vehicleId: string;
+        core: string;
+        green: string;
+        points: Record<string, unknown>;
+        referral?: { role: string; amountWei: string };
+      }[];
       credits?: { amountWei: string; reason: string }[];
     };
     entry = {
@@ -212,10 +221,11 @@ async function lookUp(w: WeekFile, account: string): Promise<AccountWeek | undef
       index: raw.index,
       cumulativeWei: BigInt(raw.cumulativeWei),
       weekWei: BigInt(raw.weekWei),
-      vehicles: raw.vehicles.map((v) => ({
+      vehicles: raw.vehicles.map((v, i) => ({
         vehicleId: v.vehicleId,
         core: BigInt(v.core),
         green: BigInt(v.green),
+        points: pointsOf(v.points, `vehicles[${i}].points`),
         referral: v.referral && {
           role: v.referral.role as "referrer" | "driver",
           amountWei: BigInt(v.referral.amountWei),
@@ -237,4 +247,15 @@ async function lookUp(w: WeekFile, account: string): Promise<AccountWeek | undef
     );
   }
   return { ...entry, claim };
+}
+
+/** A vehicle's points from the file: four non-negative integers (what lib/rewards/distribution.ts's reader requires). */
+function pointsOf(raw: Record<string, unknown> | undefined, field: string): VehiclePointsBreakdown {
+  const pt = (k: keyof VehiclePointsBreakdown): number => {
+    const x = raw?.[k];
+    if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0)
+      throw new Error(`${field}.${k}: expected a non-negative integer, got ${JSON.stringify(x)}`);
+    return x;
+  };
+  return { connection: pt("connection"), streak: pt("streak"), dataTypes: pt("dataTypes"), green: pt("green") };
 }

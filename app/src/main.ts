@@ -8,7 +8,7 @@
  * native button or form control, so the page works from the keyboard alone.
  */
 import { BrowserProvider, getAddress, isAddress, ZeroAddress, type ContractTransactionResponse } from "ethers";
-import { contractsOf, loadAccount, logsIn, type AccountState, type Contracts } from "./chain";
+import { contractsOf, loadAccount, logsIn, type AccountState, type Contracts, type HistoryRow } from "./chain";
 import { loadRecord, NETWORK, type DeploymentRecord } from "./data";
 import { explain } from "./errors";
 import { amountNodes, exactAmountText, formatAmount, formatTime, readableAmount, shortAddress } from "./format";
@@ -16,6 +16,7 @@ import { installDevWallet } from "./dev-wallet";
 import { rememberedWallet, rememberWallet, watchWallets, type WalletChoice } from "./wallets";
 import { dataTypeNames, loadGrants, permissionsOf, sharingContractsOf } from "./sharing";
 import { DATA_TYPES } from "../../lib/data-types";
+import { SOURCES, type Source } from "../../lib/rewards/sources";
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const node = document.getElementById(id);
@@ -217,6 +218,7 @@ function render(s: AccountState) {
         tr.append(td);
       }
       tr.lastElementChild!.className = `st-${h.status}`;
+      tr.append(sourcesCell(h));
       return tr;
     }),
   );
@@ -255,6 +257,50 @@ function render(s: AccountState) {
   }
   show(el.vehiclesSection, true);
   renderButtons();
+}
+
+const SOURCE_LABELS: Record<Source, string> = {
+  baseline: "Baseline",
+  streak: "Streak",
+  green: "Green",
+  referrals: "Referrals",
+  compensation: "Compensation",
+  dataUse: "Data use",
+};
+
+/**
+ * A week's "By source" cell: a list of source and amount, readable with the exact amount and wei on hover (as
+ * the other cells of the row). Every source has an item carrying `data-source` and `data-wei`; the zero ones are
+ * hidden, so a driver reads only what paid them and a test can still read all six.
+ */
+function sourcesCell(h: HistoryRow): HTMLTableCellElement {
+  const td = document.createElement("td");
+  td.dataset.label = "By source";
+  td.className = "by-source";
+  if (!h.sources) {
+    td.textContent = `Not available: ${h.sourcesError ?? "no breakdown"}`;
+    td.classList.add("muted", "unavailable");
+    return td;
+  }
+  const dl = document.createElement("dl");
+  dl.className = "sources";
+  dl.setAttribute("aria-label", `Week ${h.week} earnings by source`);
+  for (const source of SOURCES) {
+    const wei = h.sources[source];
+    const item = document.createElement("div");
+    item.dataset.source = source;
+    item.dataset.wei = wei.toString();
+    item.hidden = wei === 0n;
+    const dt = document.createElement("dt");
+    dt.textContent = SOURCE_LABELS[source];
+    const dd = document.createElement("dd");
+    dd.textContent = readableAmount(wei);
+    dd.title = exactAmountText(wei);
+    item.append(dt, dd);
+    dl.append(item);
+  }
+  td.append(dl);
+  return td;
 }
 
 const SVG_NS = "http://www.w3.org/2000/svg";

@@ -20,6 +20,7 @@ import { runDemo } from "../../scripts/demo";
 import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 import { buildApp, freePort, previewApp, type Served } from "../../scripts/app-server";
 import { accountIndex, proofFor, readDistribution, type Distribution } from "../../lib/rewards/distribution";
+import { earningsBySource, SOURCES, type EarningsBySource } from "../../lib/rewards/sources";
 import { formatDimo } from "../../lib/units";
 import { TestWallet } from "./wallet";
 import { exactAmountText, readableAmount } from "../../app/src/format";
@@ -365,6 +366,123 @@ describe("claim page (app/) in headless Chromium", function () {
     expect(requests.filter((r) => !/^bytes=\d+-\d+$/.test(r.range ?? ""))).to.deep.equal([]);
 
     await page.screenshot({ path: path.join(ARTIFACTS, "desktop.png"), fullPage: true });
+  });
+
+  /** Every source of a week's row, as the page shows it: wei, whether it is shown, its readable text and title. */
+  async function sourcesShown(page: Page) {
+    return page.$$eval("#history tr", (trs) =>
+      trs.map((tr) => ({
+        week: Number(tr.dataset.week),
+        earnedWei: tr.querySelector<HTMLElement>('td[data-label="Earned (DIMO)"]')!.dataset.wei!,
+        cumulativeWei: tr.querySelector<HTMLElement>('td[data-label="Cumulative (DIMO)"]')!.dataset.wei!,
+        sources: Array.from(tr.querySelectorAll<HTMLElement>("[data-source]"), (item) => ({
+          source: item.dataset.source!,
+          wei: item.dataset.wei!,
+          hidden: item.hidden,
+          text: (item.querySelector("dd")?.textContent ?? "").trim(),
+          title: item.querySelector("dd")?.getAttribute("title") ?? "",
+        })),
+      })),
+    );
+  }
+
+  it("shows each week's earnings by source, equal to the week file's split and summing to the week's amount the chain commits to", async function () {
+    const d = await distributor();
+    const activeWeek = Number((await d.activeRoot()).week);
+    const pendingWeek = Number((await d.pendingRoot()).week);
+    const files = new Map<number, Distribution>();
+    for (let w = 0; w <= pendingWeek; w++) files.set(w, weekFile(w));
+    expect(files.get(activeWeek)!.root).to.equal((await d.activeRoot()).root);
+    expect(files.get(pendingWeek)!.root).to.equal((await d.pendingRoot()).root);
+    // The weeks the page lists for an account (every one once "Show earlier weeks" is pressed), by source.
+    const weeksOf = (account: string) => {
+      const out: { week: number; entry: Distribution["accounts"][number]; sources: EarningsBySource }[] = [];
+      for (const [w, f] of files) {
+        const i = accountIndex(f, account);
+        if (i < 0 || f.accounts[i].weekWei === 0n) continue;
+        out.push({ week: w, entry: f.accounts[i], sources: earningsBySource(f.accounts[i], `week-${w}.json`) });
+      }
+      return out.reverse(); // newest first, as the page lists them
+    };
+    const kinds = (s: EarningsBySource) => SOURCES.filter((k) => s[k] > 0n).length;
+    // The accounts to look at: the one with the most sources in a week, and the first one earning from each of
+    // referrals, compensation and data use (the demo has all three), any account of the files (the page only reads).
+    const accounts = files.get(pendingWeek)!.accounts.map((a) => a.account);
+    const most = (score: (a: string) => number) =>
+      accounts.reduce((best, a) => (score(a) > score(best) ? a : best), accounts[0]);
+    const richest = most((a) => Math.max(0, ...weeksOf(a).map((x) => kinds(x.sources))));
+    expect(Math.max(...weeksOf(richest).map((x) => kinds(x.sources))), "sources in one week").to.be.at.least(2);
+    const picked = new Set([richest]);
+    for (const source of ["referrals", "compensation", "dataUse"] as const) {
+      const a = accounts.find((x) => weeksOf(x).some((w) => w.sources[source] > 0n));
+      expect(a, `an account earning from ${source} in the demo`).to.not.equal(undefined);
+      picked.add(a!);
+    }
+
+    for (const account of picked) {
+      const wallet = new TestWallet(hre.network.provider, account);
+      wallet.connected = true;
+      const page = await open(wallet);
+      await page.waitForSelector("#claim-section", { state: "visible" });
+      if (await page.isVisible("#more-weeks")) {
+        await press(page, "#more-weeks");
+        await page.waitForSelector("#more-weeks", { state: "hidden" });
+      }
+      const expected = weeksOf(account);
+      const rows = await sourcesShown(page);
+      expect(
+        rows.map((r) => r.week),
+        `${account}: weeks shown`,
+      ).to.deep.equal(expected.map((x) => x.week));
+      for (const [k, row] of rows.entries()) {
+        const { entry, sources } = expected[k];
+        const what = `${account} week ${row.week}`;
+        // Every source, in order, equal to the split computed here from the week file; only non-zero ones shown.
+        expect(
+          row.sources.map((x) => [x.source, x.wei, x.hidden]),
+          what,
+        ).to.deep.equal(SOURCES.map((source) => [source, sources[source].toString(), sources[source] === 0n]));
+        for (const x of row.sources) {
+          expect(x.text, `${what} ${x.source}`).to.equal(readableAmount(BigInt(x.wei)));
+          expect(x.title, `${what} ${x.source}`).to.equal(exactAmountText(BigInt(x.wei)));
+        }
+        const sum = row.sources.reduce((s, x) => s + BigInt(x.wei), 0n);
+        expect(sum, `${what}: sum of the sources`).to.equal(entry.weekWei);
+        expect(BigInt(row.earnedWei), `${what}: earned`).to.equal(entry.weekWei);
+        // The cumulative amount is the file's, which the page proved against the week's root.
+        expect(BigInt(row.cumulativeWei), `${what}: cumulative`).to.equal(entry.cumulativeWei);
+      }
+      // The active week's cumulative amount is what the chain pays out: claimed so far plus what is claimable now.
+      const active = files.get(activeWeek)!;
+      const cumulative = active.accounts[accountIndex(active, account)].cumulativeWei;
+      const activeRow = rows.find((r) => r.week === activeWeek);
+      if (activeRow) expect(BigInt(activeRow.cumulativeWei)).to.equal(cumulative);
+      expect((await d.claimed(account)) + (await weiOf(page, "claimable")), `${account}: claimed + claimable`).to.equal(
+        cumulative,
+      );
+      if (account === richest) {
+        await page.locator("#history-section").scrollIntoViewIfNeeded();
+        await page.screenshot({ path: path.join(ARTIFACTS, "earnings.png"), fullPage: true });
+      }
+    }
+
+    // On a phone: the breakdown fits, nothing scrolls sideways, no amount is cut off.
+    const wallet = new TestWallet(hre.network.provider, richest);
+    wallet.connected = true;
+    const phone = await open(wallet, { width: 390, height: 844 });
+    await phone.waitForSelector("#claim-section", { state: "visible" });
+    if (await phone.isVisible("#more-weeks")) {
+      await press(phone, "#more-weeks");
+      await phone.waitForSelector("#more-weeks", { state: "hidden" });
+    }
+    expect(await phone.$$("#history [data-source]:not([hidden])")).to.have.length.greaterThan(1);
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, "horizontal overflow in px").to.be.at.most(0);
+    const clipped = await phone.$$eval("#history td, #history [data-source] dt, #history [data-source] dd", (nodes) =>
+      nodes.filter((n) => n.scrollWidth > n.clientWidth + 1).map((n) => n.textContent),
+    );
+    expect(clipped, "elements whose text is cut off").to.deep.equal([]);
+    await phone.screenshot({ path: path.join(ARTIFACTS, "earnings-phone-390x844.png"), fullPage: true });
   });
 
   it("refuses a week file changed on the host: by its content hash (whole) or by the proof (ranges)", async function () {
