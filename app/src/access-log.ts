@@ -120,6 +120,14 @@ async function call<T>(base: URL, method: "GET" | "POST", path: string, body?: u
   return json as T;
 }
 
+function originOf(uri: string): string | undefined {
+  try {
+    return new URL(uri).origin;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface OwnerToken {
   token: string;
   expiresAt: number;
@@ -139,7 +147,7 @@ export async function signIn(o: {
   const n = await call<Nonce>(o.base, "POST", "v1/auth/nonce", {});
   // Checked before the wallet is asked: a message the node would refuse is not put in front of the owner.
   if (n.domain !== o.page.host) throw new SignInMismatchError("domain", o.page.host, n.domain);
-  if (new URL(n.uri).origin !== o.page.origin) throw new SignInMismatchError("uri", o.page.origin, n.uri);
+  if (originOf(n.uri) !== o.page.origin) throw new SignInMismatchError("uri", o.page.origin, n.uri);
   if (n.chainId !== o.page.chainId) throw new SignInMismatchError("chainId", String(o.page.chainId), String(n.chainId));
   if (!Number.isSafeInteger(n.issuedAt))
     throw new NodeRequestError("BAD_RESPONSE", 200, "the data node's nonce answer has no issuedAt", "issuedAt");

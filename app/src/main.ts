@@ -718,7 +718,7 @@ async function showAccessLog(panel: HTMLElement, vehicleId: bigint) {
   try {
     let token = await signedIn();
     panelMessage(panel, "working", "Reading the access log…");
-    let log;
+    let log: Awaited<ReturnType<typeof loadAccessLog>>;
     try {
       log = await loadAccessLog(base, token.token, vehicleId);
     } catch (e) {
