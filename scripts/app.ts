@@ -126,7 +126,9 @@ async function main() {
       chainId: deployed.chainId,
       vehicleRegistry: dc.VehicleRegistry.address,
       deviceRegistry: dc.DeviceRegistry.address,
-      fromBlock: Math.min(...["VehicleRegistry", "DeviceRegistry", "DataAccess", "ConsumerStaking"].map((n) => dc[n].blockNumber)),
+      fromBlock: Math.min(
+        ...["VehicleRegistry", "DeviceRegistry", "DataAccess", "ConsumerStaking"].map((n) => dc[n].blockNumber),
+      ),
       sqliteFile: path.join(r.dir, "telemetry.sqlite"),
       consent: { access: dc.DataAccess.address, staking: dc.ConsumerStaking.address },
       siwe: { domain: `127.0.0.1:${port}`, uri: `http://127.0.0.1:${port}` },

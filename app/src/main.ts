@@ -730,8 +730,7 @@ async function showAccessLog(panel: HTMLElement, vehicleId: bigint) {
     }
     if (account !== me) return;
     drawAccessLog(table, log.entries);
-    if (log.entries.length === 0)
-      panelMessage(panel, "empty", "No one has read this vehicle's data since you own it.");
+    if (log.entries.length === 0) panelMessage(panel, "empty", "No one has read this vehicle's data since you own it.");
     else
       panelMessage(
         panel,

@@ -313,6 +313,7 @@ describe("claim page: access log in headless Chromium", function () {
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).to.be.at.most(0);
     await page.locator(panelOf(vehicle)).scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(ARTIFACTS, "access-log.png"), fullPage: true });
+    await page.locator(panelOf(vehicle)).screenshot({ path: path.join(ARTIFACTS, "access-log-panel-390x844.png") });
 
     // Another of the driver's vehicles, never read: its empty state, with the same sign-in (no second signature).
     const unread: string[] = [];
