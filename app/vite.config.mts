@@ -15,6 +15,13 @@
  *   DIMO_APP_HISTORY_PAGE   weeks of history read at first and per "Show earlier weeks" (default 12)
  *   DIMO_APP_REFRESH_SECONDS  seconds between re-reads of the chain while the page is in view (default 15)
  *   DIMO_APP_DEV_RPC        `npm run app` only: a local node URL; builds in the demo wallet (app/src/dev-wallet.ts)
+ *   DIMO_APP_NODE           the data node's URL (docs/data-api.md): the page shows each vehicle's access log, read
+ *                           from `node/` beside the page, which the dev and preview servers forward to this URL. The
+ *                           node is put on the page's own origin rather than called across origins with CORS: the
+ *                           owner's sign-in message names the page's host (what the wallet shows and checks, and
+ *                           what the node must be set to expect: its SIWE domain and URI), the bearer token and the
+ *                           owner's log stay on that origin, and the node needs no CORS policy to get right. In
+ *                           production the page's host forwards `node/` the same way (a reverse proxy).
  *   DIMO_APP_OUT            build output folder (default `app/dist/`)
  */
 import path from "node:path";
@@ -43,6 +50,13 @@ if (!Number.isFinite(refreshSeconds) || refreshSeconds <= 0)
 const devRpc = process.env.DIMO_APP_DEV_RPC ?? "";
 if (devRpc && !/^http:\/\/(127\.0\.0\.1|localhost):\d+\/?$/.test(devRpc))
   throw new Error(`DIMO_APP_DEV_RPC: expected a local node URL like http://127.0.0.1:8545, got "${devRpc}"`);
+const dataNode = process.env.DIMO_APP_NODE ?? "";
+if (dataNode && !/^https?:\/\/[^/?#\s]+\/?$/.test(dataNode))
+  throw new Error(`DIMO_APP_NODE: expected the data node's base URL like http://127.0.0.1:8645, got "${dataNode}"`);
+/** `node/…` → the data node (its routes are at its root: `/v1/…`). */
+const nodeProxy = dataNode
+  ? { "/node/": { target: dataNode.replace(/\/$/, ""), rewrite: (p: string) => p.slice("/node".length) } }
+  : undefined;
 const deployments = path.resolve(process.env.DIMO_APP_DEPLOYMENTS ?? path.join(repo, "deployments"));
 const distributions = path.resolve(process.env.DIMO_APP_DISTRIBUTIONS ?? path.join(repo, "distributions", network));
 
@@ -68,6 +82,7 @@ export default defineConfig({
     __DIMO_HISTORY_PAGE__: String(historyPage),
     __DIMO_DEV_RPC__: JSON.stringify(devRpc),
     __DIMO_REFRESH_SECONDS__: String(refreshSeconds),
+    __DIMO_NODE__: String(dataNode !== ""),
   },
   plugins: [dimoData()],
   build: {
@@ -75,7 +90,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
   },
-  server: { host: "127.0.0.1", fs: { allow: [repo] } },
-  preview: { host: "127.0.0.1" },
+  server: { host: "127.0.0.1", fs: { allow: [repo] }, proxy: nodeProxy },
+  preview: { host: "127.0.0.1", proxy: nodeProxy },
   logLevel: "warn",
 });

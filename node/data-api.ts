@@ -114,8 +114,11 @@ export function registerDataApi(
   };
 
   app.post("/v1/auth/nonce", async () => {
-    const n = await issueNonce(nonces, settings, now());
-    return { ...n, domain: settings.domain, uri: settings.uri, chainId: settings.chainId };
+    const t = now();
+    const n = await issueNonce(nonces, settings, t);
+    // `issuedAt` is the node's clock: a client whose clock differs (a browser beside a local chain whose time was
+    // moved, `--clock chain`) dates its message by it, so `Issued At` and `Expiration Time` pass the node's checks.
+    return { ...n, issuedAt: t, domain: settings.domain, uri: settings.uri, chainId: settings.chainId };
   });
 
   app.post("/v1/auth/siwe", { bodyLimit: 4_096 }, async (req) => {

@@ -27,6 +27,11 @@ export interface AppData {
   devRpc?: string;
   /** Seconds between the page's re-reads of the chain while in view. */
   refreshSeconds?: number;
+  /**
+   * The data node's URL: the page shows the access logs, read from `node/` beside it, which `vite preview` forwards
+   * here (so the node's SIWE domain must be the preview's host, 127.0.0.1:<port>).
+   */
+  node?: string;
 }
 
 function viteEnv(d: AppData): NodeJS.ProcessEnv {
@@ -40,6 +45,7 @@ function viteEnv(d: AppData): NodeJS.ProcessEnv {
     ...(d.historyPage === undefined ? {} : { DIMO_APP_HISTORY_PAGE: String(d.historyPage) }),
     ...(d.devRpc === undefined ? {} : { DIMO_APP_DEV_RPC: d.devRpc }),
     ...(d.refreshSeconds === undefined ? {} : { DIMO_APP_REFRESH_SECONDS: String(d.refreshSeconds) }),
+    ...(d.node === undefined ? {} : { DIMO_APP_NODE: d.node }),
     NO_COLOR: "1",
   };
 }

@@ -4,7 +4,8 @@
  * Starts `hardhat node` on 127.0.0.1 (port 8545, or `--rpc-port N`), runs the demo against it (deploy, fleet,
  * weeks of rewards; the last week is left in its challenge window), builds the page (`app/`) and serves it
  * with the demo's deployment record and distribution files on http://127.0.0.1:5173 (or `--port N`), with a
- * local demo wallet built in (app/src/dev-wallet.ts), so no wallet extension is needed.
+ * local demo wallet built in (app/src/dev-wallet.ts), so no wallet extension is needed. A data node on the demo's
+ * store serves the page's access logs (`node/` beside the page, scripts/demo-node.ts).
  * Demo options (`--vehicles`, `--weeks`, `--seed`) work as in `npm run demo`. Ctrl-C stops everything.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -18,6 +19,7 @@ import { InputError } from "../lib/errors";
 import { formatDimoRounded, parsePositiveInt } from "../lib/units";
 import { accountIndex, readDistribution } from "../lib/rewards/distribution";
 import { buildApp, portInUse, previewApp } from "./app-server";
+import { startDemoNode } from "./demo-node";
 import { APP_CLI, checkCliArgs, DEMO_FAIL_AT_ENV, usage } from "../lib/demo/cli-args";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -112,6 +114,27 @@ async function main() {
     stops.push(() => fs.rmSync(r.dir, { recursive: true, force: true }));
     if (!r.ok) throw new Error("the demo did not reconcile; not serving the page");
 
+    // The data node of the page's access-log panels, on the demo's store (its consumer's reads are logged there):
+    // the page forwards `node/` to it, so it expects sign-ins for the page's host.
+    const deployed = JSON.parse(fs.readFileSync(path.join(r.dir, "localhost.json"), "utf8")) as {
+      chainId: number;
+      contracts: Record<string, { address: string; blockNumber: number }>;
+    };
+    const dc = deployed.contracts;
+    const dataNode = await startDemoNode({
+      provider: hre.ethers.provider,
+      chainId: deployed.chainId,
+      vehicleRegistry: dc.VehicleRegistry.address,
+      deviceRegistry: dc.DeviceRegistry.address,
+      fromBlock: Math.min(
+        ...["VehicleRegistry", "DeviceRegistry", "DataAccess", "ConsumerStaking"].map((n) => dc[n].blockNumber),
+      ),
+      sqliteFile: path.join(r.dir, "telemetry.sqlite"),
+      consent: { access: dc.DataAccess.address, staking: dc.ConsumerStaking.address },
+      siwe: { domain: `127.0.0.1:${port}`, uri: `http://127.0.0.1:${port}` },
+    });
+    stops.push(() => dataNode.close());
+
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "dimo-app-"));
     const data = {
       network: "localhost",
@@ -119,6 +142,7 @@ async function main() {
       distributionsDir: r.distributionsDir,
       outDir,
       devRpc: rpcUrl,
+      node: dataNode.url,
     };
     buildApp(data);
     const served = await previewApp(data, port);
@@ -135,6 +159,7 @@ async function main() {
     const signers = await hre.ethers.getSigners();
     const mnemonic = Mnemonic.fromPhrase(TEST_MNEMONIC);
     console.log(`\nClaim page: ${served.url}`);
+    console.log(`Data node (the access logs, signed in with the wallet): ${dataNode.url}, at ${served.url}node/`);
     console.log(
       "No wallet extension needed: the page offers a local demo account (it forwards to the node, whose accounts\n" +
         "are unlocked). Open a driver's link below to be that driver. With a browser wallet instead: add the network\n" +

@@ -7,7 +7,7 @@
  *
  * With `consent` (DataAccess and ConsumerStaking) it also serves the read API under on-chain consent, as `node:data`
  * does when the deployment record names them: sign-in with Ethereum, consent-checked reads, the access log. Its
- * sign-in domain is `DEMO_NODE_DOMAIN` (the SDK takes domain, URI and chain from the nonce answer). With `payments`
+ * sign-in domain is `DEMO_NODE_DOMAIN` (the SDK takes domain, URI and chain from the nonce answer), or `siwe`'s. With `payments`
  * the reads are paid with DataCredits receipts, as `node:data` with NODE_ADDRESS.
  */
 import fs from "node:fs";
@@ -35,6 +35,11 @@ export interface DemoNodeOptions {
   consent?: { access: string; staking: string };
   /** Paid reads (docs/data-api.md "Paying for reads"): DataCredits and the operator address receipts name. */
   payments?: { dataCredits: string; node: string };
+  /**
+   * The sign-in domain and URI (default `DEMO_NODE_DOMAIN`): a page that signs its owners in (the claim page's
+   * access log) names its own host, as wallets require, so the node must expect that host.
+   */
+  siwe?: { domain: string; uri: string };
 }
 
 export const DEMO_NODE_DOMAIN = "data.dimo-demo.local";
@@ -97,7 +102,7 @@ export async function startDemoNode(o: DemoNodeOptions): Promise<DemoNode> {
       consent === undefined
         ? undefined
         : {
-            siwe: { domain: DEMO_NODE_DOMAIN, uri: `https://${DEMO_NODE_DOMAIN}`, chainId: o.chainId },
+            siwe: { domain: DEMO_NODE_DOMAIN, uri: `https://${DEMO_NODE_DOMAIN}`, ...o.siwe, chainId: o.chainId },
             tokenKey: parseTokenKey(generateTokenKey(), "demo node", "tokenKey"),
             consent,
             provider: o.provider,

@@ -8,6 +8,8 @@ declare const __DIMO_WHOLE_FILE_LIMIT__: number;
 declare const __DIMO_HISTORY_PAGE__: number;
 /** Seconds between re-reads of the chain while the page is in view (DIMO_APP_REFRESH_SECONDS). */
 declare const __DIMO_REFRESH_SECONDS__: number;
+/** Whether the page was built with a data node under `node/` beside it (DIMO_APP_NODE): the access-log panels. */
+declare const __DIMO_NODE__: boolean;
 /** `npm run app` only: the local node the demo wallet forwards to (DIMO_APP_DEV_RPC); "" in any other build. */
 declare const __DIMO_DEV_RPC__: string;
 

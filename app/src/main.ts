@@ -7,7 +7,15 @@
  * activated); a transaction awaiting the wallet, pending, confirmed, rejected or failed. Every action is a
  * native button or form control, so the page works from the keyboard alone.
  */
-import { BrowserProvider, getAddress, isAddress, ZeroAddress, type ContractTransactionResponse } from "ethers";
+import {
+  BrowserProvider,
+  getAddress,
+  hexlify,
+  isAddress,
+  toUtf8Bytes,
+  ZeroAddress,
+  type ContractTransactionResponse,
+} from "ethers";
 import { contractsOf, loadAccount, logsIn, type AccountState, type Contracts, type HistoryRow } from "./chain";
 import { loadRecord, NETWORK, type DeploymentRecord } from "./data";
 import { explain } from "./errors";
@@ -17,6 +25,8 @@ import { rememberedWallet, rememberWallet, watchWallets, type WalletChoice } fro
 import { dataTypeNames, loadGrants, permissionsOf, sharingContractsOf } from "./sharing";
 import { DATA_TYPES } from "../../lib/data-types";
 import { SOURCES, type Source } from "../../lib/rewards/sources";
+import type { AccessLogEntry } from "../../lib/consent/access-log";
+import { explainNodeError, loadAccessLog, nodeBase, NodeRequestError, signIn, type OwnerToken } from "./access-log";
 
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const node = document.getElementById(id);
@@ -63,6 +73,8 @@ const el = {
   grantConsumer: $<HTMLInputElement>("grant-consumer"),
   grantTypes: $("grant-types"),
   grantDays: $<HTMLInputElement>("grant-days"),
+  accessLogs: $("access-logs"),
+  accessLogList: $("access-log-list"),
   footer: $("footer"),
 };
 
@@ -646,7 +658,187 @@ async function renderSharing(s: AccountState, my: number) {
       el.grantTypes.append(label);
     }
   show(el.grantForm, s.vehicles.length > 0);
+  renderAccessLogs(s);
   show(el.sharingSection, true);
+}
+
+/** Whether the page was built with a data node (`DIMO_APP_NODE`): only then are the access-log panels shown. */
+const WITH_NODE: boolean = __DIMO_NODE__;
+
+/** The owner's sign-in at the data node (one for all their vehicles), dropped when the account changes. */
+let ownerToken: OwnerToken | undefined;
+/** The access-log panels of `panelsAccount`'s vehicles by id: kept across refreshes, so a shown log stays shown. */
+const panels = new Map<string, HTMLElement>();
+let panelsAccount: string | undefined;
+
+/** A "Who read this vehicle's data" panel per vehicle of the account (the same nodes again on a refresh). */
+function renderAccessLogs(s: AccountState) {
+  if (!WITH_NODE || !account) return show(el.accessLogs, false);
+  if (panelsAccount !== account) {
+    panels.clear();
+    panelsAccount = account;
+  }
+  const ids = new Set(s.vehicles.map((v) => v.id.toString()));
+  for (const id of [...panels.keys()]) if (!ids.has(id)) panels.delete(id);
+  el.accessLogList.replaceChildren(
+    ...s.vehicles.map((v) => {
+      const id = v.id.toString();
+      let panel = panels.get(id);
+      if (!panel) {
+        panel = accessLogPanel(v.id, v.label);
+        panels.set(id, panel);
+      }
+      return panel;
+    }),
+  );
+  show(el.accessLogs, s.vehicles.length > 0);
+}
+
+function accessLogPanel(vehicleId: bigint, label: string): HTMLElement {
+  const panel = document.createElement("section");
+  panel.className = "access-log";
+  panel.dataset.vehicle = vehicleId.toString();
+  const heading = document.createElement("h4");
+  heading.id = `access-log-heading-${vehicleId}`;
+  heading.textContent = `Who read this vehicle's data: #${vehicleId} · ${label}`;
+  panel.setAttribute("aria-labelledby", heading.id);
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "secondary";
+  button.dataset.action = "access-log";
+  button.textContent = "Sign in and show who read it";
+  button.setAttribute("aria-label", `Show who read vehicle #${vehicleId}'s data`);
+  const message = document.createElement("p");
+  message.className = "access-log-message";
+  message.setAttribute("role", "status");
+  message.hidden = true;
+  const table = document.createElement("table");
+  table.className = "access-log-table";
+  table.hidden = true;
+  const head = document.createElement("thead");
+  const hr = document.createElement("tr");
+  for (const name of ["Consumer", "Data types", "Data from – to", "Read at", "Values returned"]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = name;
+    hr.append(th);
+  }
+  head.append(hr);
+  table.append(head, document.createElement("tbody"));
+  panel.append(heading, button, message, table);
+  button.addEventListener("click", () => void showAccessLog(panel, vehicleId));
+  return panel;
+}
+
+type PanelState = "working" | "rejected" | "failed" | "empty" | "loaded";
+
+function panelMessage(panel: HTMLElement, kind: PanelState, text: string) {
+  const m = panel.querySelector<HTMLElement>(".access-log-message")!;
+  m.dataset.state = kind;
+  m.textContent = text;
+  m.hidden = false;
+}
+
+/** Signs the owner in when needed (the wallet's `personal_sign`), then reads and shows the vehicle's access log. */
+async function showAccessLog(panel: HTMLElement, vehicleId: bigint) {
+  const button = panel.querySelector<HTMLButtonElement>("button[data-action=access-log]")!;
+  const table = panel.querySelector<HTMLTableElement>("table")!;
+  const me = account;
+  // Busy by a flag, not `disabled`: a disabled button loses the keyboard focus, and the owner presses it again.
+  if (!me || !record || panel.dataset.busy === "1") return;
+  panel.dataset.busy = "1";
+  button.setAttribute("aria-disabled", "true");
+  const base = nodeBase(location.href);
+  const signedIn = async (): Promise<OwnerToken> => {
+    if (ownerToken?.owner === me) return ownerToken;
+    panelMessage(panel, "working", "Confirm the sign-in message in your wallet…");
+    ownerToken = await signIn({
+      base,
+      page: { host: location.host, origin: location.origin, chainId: record!.chainId },
+      account: me,
+      sign: async (message) =>
+        (await eth()!.request({ method: "personal_sign", params: [hexlify(toUtf8Bytes(message)), me] })) as string,
+    });
+    return ownerToken;
+  };
+  try {
+    let token = await signedIn();
+    panelMessage(panel, "working", "Reading the access log…");
+    let log: Awaited<ReturnType<typeof loadAccessLog>>;
+    try {
+      log = await loadAccessLog(base, token.token, vehicleId);
+    } catch (e) {
+      // An expired token (900 s): sign in once more.
+      if (!(e instanceof NodeRequestError) || !e.code.startsWith("TOKEN_")) throw e;
+      ownerToken = undefined;
+      token = await signedIn();
+      log = await loadAccessLog(base, token.token, vehicleId);
+    }
+    if (account !== me) return;
+    drawAccessLog(table, log.entries);
+    if (log.entries.length === 0) panelMessage(panel, "empty", "No one has read this vehicle's data since you own it.");
+    else
+      panelMessage(
+        panel,
+        "loaded",
+        `${log.entries.length} ${log.entries.length === 1 ? "read" : "reads"}, newest first` +
+          (log.truncated ? ` (the newest ${log.entries.length} only)` : "") +
+          ".",
+      );
+    button.textContent = "Refresh";
+  } catch (e) {
+    if (account !== me) return;
+    table.hidden = true;
+    table.tBodies[0].replaceChildren();
+    const said = explainNodeError(e);
+    if (said !== undefined) panelMessage(panel, "failed", said);
+    else {
+      const f = explain(e);
+      panelMessage(
+        panel,
+        f.kind,
+        f.kind === "rejected"
+          ? "You declined to sign in, so the access log is not shown: only the vehicle's owner sees it, after signing in."
+          : `Your wallet could not sign the sign-in message. ${f.message}`,
+      );
+    }
+  } finally {
+    delete panel.dataset.busy;
+    button.removeAttribute("aria-disabled");
+  }
+}
+
+/** One row per read, newest first: consumer, data types, the time range of the data, when, values returned. */
+function drawAccessLog(table: HTMLTableElement, entries: readonly AccessLogEntry[]) {
+  table.tBodies[0].replaceChildren(
+    ...[...entries].reverse().map((e) => {
+      const tr = document.createElement("tr");
+      tr.dataset.seq = String(e.seq);
+      tr.dataset.consumer = e.consumer;
+      const cells: [string, string, string][] = [
+        ["consumer", "Consumer", shortAddress(e.consumer)],
+        ["signals", "Data types", e.signals.join(", ")],
+        ["range", "Data from – to", `${formatTime(e.from)} – ${formatTime(e.to)}`],
+        ["at", "Read at", formatTime(e.at)],
+        ["size", "Values returned", String(e.resultSize)],
+      ];
+      for (const [field, label, text] of cells) {
+        const td = document.createElement("td");
+        td.dataset.field = field;
+        td.dataset.label = label;
+        td.textContent = text;
+        tr.append(td);
+      }
+      const [consumer, , range, at, size] = [...tr.children] as HTMLElement[];
+      consumer.title = e.consumer;
+      range.dataset.from = String(e.from);
+      range.dataset.to = String(e.to);
+      at.dataset.at = String(e.at);
+      size.dataset.resultSize = String(e.resultSize);
+      return tr;
+    }),
+  );
+  table.hidden = entries.length === 0;
 }
 
 /** A grant row's action button: its visible text, the accessible label naming the grant, `data-action`. */

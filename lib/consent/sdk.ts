@@ -8,6 +8,7 @@
  */
 import { buildSignInMessage } from "./siwe";
 import type { ConsentCode } from "./errors";
+import type { AccessLogEntry, LogHead } from "./access-log";
 import {
   checkReceipt,
   creditsDomain,
@@ -139,6 +140,17 @@ export interface HistoryQuery {
   limit?: number;
 }
 
+/** `GET /v1/vehicles/:id/access-log`: a page of the vehicle's log as its owner sees it (docs/data-api.md). */
+export interface AccessLogPage {
+  vehicleId: string;
+  owner: string;
+  epoch: number;
+  head: LogHead;
+  entries: AccessLogEntry[];
+  /** The `after` of the next page; null on the last. */
+  nextAfter: number | null;
+}
+
 /** `GET /v1/credits/terms`: where and at what price the node is paid. */
 export interface CreditsTerms {
   dataCredits: string;
@@ -266,6 +278,27 @@ export class DataClient {
       yield* page.buckets;
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
+  }
+
+  /**
+   * For a vehicle's owner (the signer): one page of who read the vehicle's data, `GET /v1/vehicles/:id/access-log`
+   * (the reads under grants of the owner's current ownership epoch). Pass the previous page's `nextAfter` for the
+   * next. `NOT_VEHICLE_OWNER` (ReadRefusedError) when the signer is not the vehicle's current owner.
+   */
+  async accessLog(vehicleId: bigint | string, page: { after?: number; limit?: number } = {}): Promise<AccessLogPage> {
+    const q = new URLSearchParams();
+    if (page.after !== undefined) q.set("after", String(page.after));
+    if (page.limit !== undefined) q.set("limit", String(page.limit));
+    await this._ensureToken();
+    const query = q.toString();
+    const path = `/v1/vehicles/${vehicleId}/access-log${query ? `?${query}` : ""}`;
+    try {
+      return await this._call<AccessLogPage>("GET", path, undefined, true);
+    } catch (e) {
+      if (!(e instanceof DataApiError) || e.code !== "TOKEN_EXPIRED") throw e;
+      await this.signIn();
+      return this._call<AccessLogPage>("GET", path, undefined, true);
+    }
   }
 
   /** `GET /v1/credits/terms` (fetched once, again after a price change). */

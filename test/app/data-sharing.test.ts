@@ -311,6 +311,43 @@ describe("claim page: data sharing view in headless Chromium", function () {
     expect(state, text ?? "").to.equal("success");
   }
 
+  it("a consumer whose stake no longer covers its grants is shown as such, after the DAO raises the requirement", async function () {
+    const driver = await driverWithGrant();
+    const consumer = await stakedConsumer(driver, 2n);
+    const a = await access();
+    const s = await staking();
+    const vehicle = (await chainGrants(driver))[0].vehicle;
+    const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+    // Reverted at the end: the raised requirement would refuse the later tests' grants.
+    const before = await ethers.provider.send("evm_snapshot", []);
+    try {
+      await (
+        await a.connect(await ethers.getSigner(driver)).grant(vehicle, consumer.address, 2n, now + 30 * DAY)
+      ).wait();
+      expect(await s.isCovered(consumer.address)).to.equal(true);
+      // The requirement a passed DAO proposal sets (the Timelock administers ConsumerStaking; impersonated here
+      // instead of a proposal's weeks of voting): one vehicle now costs more than the consumer's whole stake.
+      const timelock = record.contracts.DimoTimelock.address;
+      await ethers.provider.send("hardhat_impersonateAccount", [timelock]);
+      await ethers.provider.send("hardhat_setBalance", [timelock, "0x56BC75E2D63100000"]);
+      const [base] = await s.stakeParameters();
+      const staked = (await s.position(consumer.address)).staked;
+      await (await s.connect(await ethers.getSigner(timelock)).setStakeParameters(base, staked + 1n)).wait();
+      await ethers.provider.send("hardhat_stopImpersonatingAccount", [timelock]);
+      expect(await s.isCovered(consumer.address)).to.equal(false);
+      const wallet = new TestWallet(hre.network.provider, driver);
+      wallet.connected = true;
+      const page = await open(wallet, PHONE);
+      expect(await page.textContent(`${rowOf(vehicle, consumer.address)} [data-field="stake"]`)).to.equal(
+        `${readableAmount(staked)} DIMO · does not cover its grants`,
+      );
+      expect(await pageGrants(page)).to.deep.equal(await chainGrants(driver));
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).to.be.at.most(0);
+    } finally {
+      await ethers.provider.send("evm_revert", [before]);
+    }
+  });
+
   it("a refused grant (consumer has not accepted) says why and changes nothing", async function () {
     const driver = await driverWithGrant();
     const stranger = (await ethers.getSigners())[6];

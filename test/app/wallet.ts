@@ -26,6 +26,12 @@ export class TestWallet {
   maxLogBlocks?: number;
   /** The wallet is locked or broken: every request fails with an internal error. */
   broken = false;
+  /**
+   * Opt-in: `personal_sign` and `eth_sign` are signed with the wallet's account by the Hardhat network (whose
+   * accounts are unlocked; `rejectNext` refuses one like a transaction). Off by default: the wallet refuses them
+   * (4200), so a page that asks for a signature where it should not fails its tests.
+   */
+  signsMessages = false;
   /** Every method the page called, in order. */
   readonly calls: string[] = [];
   private readonly pages: Page[] = [];
@@ -142,7 +148,17 @@ export class TestWallet {
         break;
       }
       case "eth_sign":
-      case "personal_sign":
+      case "personal_sign": {
+        if (!this.signsMessages)
+          return { error: { code: 4200, message: `${method} is not supported by the test wallet.` } };
+        if (!this.connected) return { error: { code: 4100, message: "Unauthorized." } };
+        if (this.rejectNext) return this.rejected();
+        // personal_sign is [message, address]; eth_sign is [address, message].
+        const signer = String(method === "personal_sign" ? params[1] : params[0]);
+        if (signer.toLowerCase() !== this.account.toLowerCase())
+          return { error: { code: 4100, message: `Unauthorized signer ${signer}.` } };
+        break;
+      }
       case "eth_signTypedData_v4":
         return { error: { code: 4200, message: `${method} is not supported by the test wallet.` } };
     }

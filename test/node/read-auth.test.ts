@@ -64,6 +64,7 @@ for (const target of STORE_TARGETS) {
       expect(n).to.deep.equal({
         nonce: n.nonce,
         expiresAt: clock.now + SIWE_DEFAULTS.nonceTtlSeconds,
+        issuedAt: clock.now,
         domain: "data.dimo.test",
         uri: "https://data.dimo.test",
         chainId: node.chainId,
