@@ -17,6 +17,7 @@ import {
   findAccountLine,
   proveEntry,
   RangeFile,
+  readPoints,
   readWeekHeader,
   type Fetched,
   type WeekHeader,
@@ -211,7 +212,7 @@ async function lookUp(w: WeekFile, account: string): Promise<AccountWeek | undef
         vehicleId: string;
         core: string;
         green: string;
-        points: Record<string, unknown>;
+        points: unknown;
         referral?: { role: string; amountWei: string };
       }[];
       credits?: { amountWei: string; reason: string }[];
@@ -225,7 +226,13 @@ async function lookUp(w: WeekFile, account: string): Promise<AccountWeek | undef
         vehicleId: v.vehicleId,
         core: BigInt(v.core),
         green: BigInt(v.green),
-        points: pointsOf(v.points, `vehicles[${i}].points`),
+        points: readPoints(
+          v.points,
+          (k) =>
+            new Error(
+              `vehicles[${i}].points.${k}: expected a non-negative integer, got ${JSON.stringify((v.points as Record<string, unknown> | undefined)?.[k])}`,
+            ),
+        ),
         referral: v.referral && {
           role: v.referral.role as "referrer" | "driver",
           amountWei: BigInt(v.referral.amountWei),
@@ -247,15 +254,4 @@ async function lookUp(w: WeekFile, account: string): Promise<AccountWeek | undef
     );
   }
   return { ...entry, claim };
-}
-
-/** A vehicle's points from the file: four non-negative integers (what lib/rewards/distribution.ts's reader requires). */
-function pointsOf(raw: Record<string, unknown> | undefined, field: string): VehiclePointsBreakdown {
-  const pt = (k: keyof VehiclePointsBreakdown): number => {
-    const x = raw?.[k];
-    if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0)
-      throw new Error(`${field}.${k}: expected a non-negative integer, got ${JSON.stringify(x)}`);
-    return x;
-  };
-  return { connection: pt("connection"), streak: pt("streak"), dataTypes: pt("dataTypes"), green: pt("green") };
 }

@@ -51,6 +51,7 @@ import {
   writeLeaf,
 } from "./merkle";
 import { accountIndex as indexIn, leafOf, processProofSync, TREE_HEADER_BYTES, treeNodeOffset } from "./proof";
+import { readPoints } from "./lookup";
 
 export { leafOf, processProofSync, TREE_HEADER_BYTES, treeNodeOffset };
 
@@ -821,17 +822,11 @@ function readFrom(
       if (typeof v.vehicleId !== "string" || !ID_RE.test(v.vehicleId)) throw g(".vehicleId", "expected a vehicle id");
       const core = dec(v.core, () => g(".core", "expected a decimal wei string"));
       const green = dec(v.green, () => g(".green", "expected a decimal wei string"));
-      const p = v.points as Record<string, unknown> | undefined;
-      const pt = (k: string) => {
-        const x = p?.[k];
-        if (!Number.isSafeInteger(x) || (x as number) < 0) throw g(`.points.${k}`, "expected a non-negative integer");
-        return x as number;
-      };
       const e: VehicleEarning = {
         vehicleId: v.vehicleId,
         core,
         green,
-        points: { connection: pt("connection"), streak: pt("streak"), dataTypes: pt("dataTypes"), green: pt("green") },
+        points: readPoints(v.points, (k) => g(`.points.${k}`, "expected a non-negative integer")),
       };
       sum += core + green;
       sumCore += core;

@@ -15,6 +15,7 @@
  */
 import { keccak256 } from "ethers";
 import { leafOf, processProofSync, siblingPositions, treeNodeOffset } from "./proof";
+import type { VehiclePointsBreakdown } from "./distribution";
 
 export const ACCOUNTS_OPEN_LINE = '  "accounts": [';
 const ACCOUNT_PREFIX = '    {"account":"';
@@ -279,4 +280,19 @@ export async function proveEntry(
   if (reached !== h.cachedLayer.nodes[anchor - 1])
     throw new Error(`${tree.name}: the proof of ${account} does not reach node ${anchor - 1} of the cached layer`);
   return { anchor, proof };
+}
+
+/**
+ * A vehicle earning's `points` as a week file holds them: four non-negative integers. `fail(key)` makes the error
+ * for the first bad one (each reader names the field its own way). Shared by distribution.ts's reader and the
+ * claim page's line parser.
+ */
+export function readPoints(raw: unknown, fail: (key: keyof VehiclePointsBreakdown) => Error): VehiclePointsBreakdown {
+  const p = raw as Record<string, unknown> | undefined;
+  const pt = (k: keyof VehiclePointsBreakdown): number => {
+    const x = p?.[k];
+    if (!Number.isSafeInteger(x) || (x as number) < 0) throw fail(k);
+    return x as number;
+  };
+  return { connection: pt("connection"), streak: pt("streak"), dataTypes: pt("dataTypes"), green: pt("green") };
 }
