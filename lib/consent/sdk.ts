@@ -289,16 +289,8 @@ export class DataClient {
     const q = new URLSearchParams();
     if (page.after !== undefined) q.set("after", String(page.after));
     if (page.limit !== undefined) q.set("limit", String(page.limit));
-    await this._ensureToken();
     const query = q.toString();
-    const path = `/v1/vehicles/${vehicleId}/access-log${query ? `?${query}` : ""}`;
-    try {
-      return await this._call<AccessLogPage>("GET", path, undefined, true);
-    } catch (e) {
-      if (!(e instanceof DataApiError) || e.code !== "TOKEN_EXPIRED") throw e;
-      await this.signIn();
-      return this._call<AccessLogPage>("GET", path, undefined, true);
-    }
+    return this._signedInGet<AccessLogPage>(`/v1/vehicles/${vehicleId}/access-log${query ? `?${query}` : ""}`);
   }
 
   /** `GET /v1/credits/terms` (fetched once, again after a price change). */
@@ -365,6 +357,21 @@ export class DataClient {
     if (this._token === undefined || this._token.expiresAt <= this._now() + 5) await this.signIn();
   }
 
+  /**
+   * An authenticated GET: signs in first without a live token, and once more when the node says the token expired
+   * (its clock is the judge).
+   */
+  private async _signedInGet<T>(path: string, extraHeaders: Record<string, string> = {}): Promise<T> {
+    await this._ensureToken();
+    try {
+      return await this._call<T>("GET", path, undefined, true, extraHeaders);
+    } catch (e) {
+      if (!(e instanceof DataApiError) || e.code !== "TOKEN_EXPIRED") throw e;
+      await this.signIn();
+      return this._call<T>("GET", path, undefined, true, extraHeaders);
+    }
+  }
+
   /** The header of the receipt for the tally (signed once per tally and price). */
   private async _receiptHeader(): Promise<string> {
     const tally = this._tally!;
@@ -406,17 +413,10 @@ export class DataClient {
     path: string,
     resultSize: (answer: T) => number,
   ): Promise<T> {
-    await this._ensureToken();
     const attempt = async (): Promise<T> => {
       const extra: Record<string, string> =
         this._tally !== undefined && this._tally.sequence > 0 ? { [RECEIPT_HEADER]: await this._receiptHeader() } : {};
-      try {
-        return await this._call<T>("GET", path, undefined, true, extra);
-      } catch (e) {
-        if (!(e instanceof DataApiError) || e.code !== "TOKEN_EXPIRED") throw e;
-        await this.signIn();
-        return this._call<T>("GET", path, undefined, true, extra);
-      }
+      return this._signedInGet<T>(path, extra);
     };
     let answer: T;
     try {
