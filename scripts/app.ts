@@ -19,7 +19,7 @@ import { InputError } from "../lib/errors";
 import { formatDimoRounded, parsePositiveInt } from "../lib/units";
 import { accountIndex, readDistribution } from "../lib/rewards/distribution";
 import { buildApp, portInUse, previewApp } from "./app-server";
-import { startDemoNode } from "./demo-node";
+import { consentNodeContracts, startDemoNode } from "./demo-node";
 import { APP_CLI, checkCliArgs, DEMO_FAIL_AT_ENV, usage } from "../lib/demo/cli-args";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -120,17 +120,11 @@ async function main() {
       chainId: number;
       contracts: Record<string, { address: string; blockNumber: number }>;
     };
-    const dc = deployed.contracts;
     const dataNode = await startDemoNode({
       provider: hre.ethers.provider,
       chainId: deployed.chainId,
-      vehicleRegistry: dc.VehicleRegistry.address,
-      deviceRegistry: dc.DeviceRegistry.address,
-      fromBlock: Math.min(
-        ...["VehicleRegistry", "DeviceRegistry", "DataAccess", "ConsumerStaking"].map((n) => dc[n].blockNumber),
-      ),
+      ...consentNodeContracts(deployed.contracts),
       sqliteFile: path.join(r.dir, "telemetry.sqlite"),
-      consent: { access: dc.DataAccess.address, staking: dc.ConsumerStaking.address },
       siwe: { domain: `127.0.0.1:${port}`, uri: `http://127.0.0.1:${port}` },
     });
     stops.push(() => dataNode.close());

@@ -44,6 +44,23 @@ export interface DemoNodeOptions {
 
 export const DEMO_NODE_DOMAIN = "data.dimo-demo.local";
 
+/**
+ * The chain side of a demo node serving reads under consent, from a deployment record's contracts: the registries,
+ * DataAccess and ConsumerStaking, indexed from the first of their deployment blocks.
+ */
+export function consentNodeContracts(
+  c: Record<string, { address: string; blockNumber: number }>,
+): Pick<DemoNodeOptions, "vehicleRegistry" | "deviceRegistry" | "fromBlock" | "consent"> {
+  const names = ["VehicleRegistry", "DeviceRegistry", "DataAccess", "ConsumerStaking"];
+  for (const n of names) if (!c[n]) throw new Error(`the deployment record has no ${n}: the demo node needs it`);
+  return {
+    vehicleRegistry: c.VehicleRegistry.address,
+    deviceRegistry: c.DeviceRegistry.address,
+    fromBlock: Math.min(...names.map((n) => c[n].blockNumber)),
+    consent: { access: c.DataAccess.address, staking: c.ConsumerStaking.address },
+  };
+}
+
 export interface DemoNode {
   /** `http://127.0.0.1:<port>`. */
   url: string;

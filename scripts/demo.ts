@@ -47,7 +47,7 @@ import type { SignalName } from "../lib/telemetry/settings";
 import { simulateWeek, type VirtualVehicle } from "../lib/telemetry/simulator";
 import { writeWeekActivity } from "../node/activity";
 import { openStore } from "../node/store";
-import { startDemoNode, type DemoNode } from "./demo-node";
+import { consentNodeContracts, startDemoNode, type DemoNode } from "./demo-node";
 import { type Allocation, parseDataUseFile } from "../lib/rewards/data-use";
 import { parseAccessLog } from "../lib/consent/access-log";
 import { DataApiError, DataClient } from "../lib/consent/sdk";
@@ -400,20 +400,13 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, o: DemoOptions): P
     const forger = new ethers.Wallet(ethers.keccak256(ethers.toUtf8Bytes(`dimo-demo:${o.seed}:forger`)));
     // Devices report from the second after the last pairing or connection on.
     const telemetryFrom = (await now()) + 1;
-    const fromBlock = Math.min(
-      c.VehicleRegistry.blockNumber,
-      c.DeviceRegistry.blockNumber,
-      c.DataAccess.blockNumber,
-      c.ConsumerStaking.blockNumber,
-    );
+    const chainSide = consentNodeContracts(c);
+    const fromBlock = chainSide.fromBlock;
     node = await startDemoNode({
       provider: ethers.provider,
       chainId: Number(chainId),
-      vehicleRegistry: c.VehicleRegistry.address,
-      deviceRegistry: c.DeviceRegistry.address,
-      fromBlock,
+      ...chainSide,
       sqliteFile: path.join(dir, "telemetry.sqlite"),
-      consent: { access: c.DataAccess.address, staking: c.ConsumerStaking.address },
       // The consumer pays its reads (DataCredits receipts); local account 7 operates the node and redeems them.
       payments: { dataCredits: c.DataCredits.address, node: operator.address },
     });

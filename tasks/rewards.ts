@@ -32,6 +32,8 @@ export interface RewardsContext {
   vault: IssuanceVault;
   token: DimoToken;
   distributorDeployBlock: number;
+  /** The deployment's DataCredits (the data-use fees), when its record names one. */
+  dataCredits?: { address: string; blockNumber: number };
 }
 
 /** The rewards tasks' error rule (see `cli` in ./kit). */
@@ -67,6 +69,7 @@ export async function loadRewardsContext(hre: HardhatRuntimeEnvironment): Promis
     vault: await hre.ethers.getContractAt("IssuanceVault", record.contracts.IssuanceVault.address),
     token: await hre.ethers.getContractAt("DimoToken", record.contracts.DimoToken.address),
     distributorDeployBlock: d.blockNumber,
+    dataCredits: record.contracts.DataCredits,
   };
 }
 
@@ -1110,7 +1113,7 @@ task(
       ctx.vault.releasable(),
     ]);
     const claimed = await totalClaimed(ctx, hre);
-    const dataUse = await dataUseFeesOf(hre);
+    const dataUse = await dataUseFeesOf(hre, ctx);
     const none = hre.ethers.ZeroHash;
     const feeRows: [string, string][] = dataUse
       ? [
@@ -1156,9 +1159,8 @@ task(
  * treasury, to the drivers through the distributor) and what is charged but not settled yet; undefined for a
  * deployment without DataCredits.
  */
-async function dataUseFeesOf(hre: HardhatRuntimeEnvironment): Promise<DataUseFees | undefined> {
-  const { record } = await loadDeploymentRecord(hre, ["RewardDistributor"], { messages: REWARDS_RECORD_MESSAGES });
-  const c = record.contracts.DataCredits;
+async function dataUseFeesOf(hre: HardhatRuntimeEnvironment, ctx: RewardsContext): Promise<DataUseFees | undefined> {
+  const c = ctx.dataCredits;
   if (!c) return undefined;
   const credits = await hre.ethers.getContractAt("DataCredits", c.address);
   const [events, unsettled] = await Promise.all([

@@ -17,7 +17,7 @@ import hre, { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { runDemo } from "../../scripts/demo";
-import { startDemoNode, type DemoNode } from "../../scripts/demo-node";
+import { consentNodeContracts, startDemoNode, type DemoNode } from "../../scripts/demo-node";
 import { buildApp, freePort, previewApp, type Served } from "../../scripts/app-server";
 import { permissionsOf } from "../../app/src/sharing";
 import { shortAddress } from "../../app/src/format";
@@ -83,23 +83,14 @@ describe("claim page: access log in headless Chromium", function () {
     expect(demo.ok, demo.mismatches.join("\n")).to.equal(true);
     expect(demo.reads?.served, "the demo's consumer reads through the node").to.be.greaterThan(0);
     record = JSON.parse(fs.readFileSync(path.join(demo.dir, `${hre.network.name}.json`), "utf8"));
-    const c = record.contracts;
     // The page's port first: the node must expect sign-ins for the page's host (the SIWE domain a wallet checks).
     const port = await freePort();
     node = await startDemoNode({
       provider: ethers.provider,
       chainId: record.chainId,
-      vehicleRegistry: c.VehicleRegistry.address,
-      deviceRegistry: c.DeviceRegistry.address,
-      fromBlock: Math.min(
-        c.VehicleRegistry.blockNumber,
-        c.DeviceRegistry.blockNumber,
-        c.DataAccess.blockNumber,
-        c.ConsumerStaking.blockNumber,
-      ),
+      ...consentNodeContracts(record.contracts),
       // The demo's store: its telemetry and the access log of its consumer's reads.
       sqliteFile: path.join(demo.dir, "telemetry.sqlite"),
-      consent: { access: c.DataAccess.address, staking: c.ConsumerStaking.address },
       siwe: { domain: `127.0.0.1:${port}`, uri: `http://127.0.0.1:${port}` },
     });
     await sync();
