@@ -815,26 +815,26 @@ function drawAccessLog(table: HTMLTableElement, entries: readonly AccessLogEntry
       const tr = document.createElement("tr");
       tr.dataset.seq = String(e.seq);
       tr.dataset.consumer = e.consumer;
-      const cells: [string, string, string][] = [
-        ["consumer", "Consumer", shortAddress(e.consumer)],
-        ["signals", "Data types", e.signals.join(", ")],
-        ["range", "Data from – to", `${formatTime(e.from)} – ${formatTime(e.to)}`],
-        ["at", "Read at", formatTime(e.at)],
-        ["size", "Values returned", String(e.resultSize)],
+      // field, column label, text, and the exact values behind the text (data attributes; a title for the address)
+      const cells: [string, string, string, Record<string, string>][] = [
+        ["consumer", "Consumer", shortAddress(e.consumer), {}],
+        ["signals", "Data types", e.signals.join(", "), {}],
+        [
+          "range",
+          "Data from – to",
+          `${formatTime(e.from)} – ${formatTime(e.to)}`,
+          { from: `${e.from}`, to: `${e.to}` },
+        ],
+        ["at", "Read at", formatTime(e.at), { at: `${e.at}` }],
+        ["size", "Values returned", String(e.resultSize), { resultSize: `${e.resultSize}` }],
       ];
-      for (const [field, label, text] of cells) {
+      for (const [field, label, text, data] of cells) {
         const td = document.createElement("td");
-        td.dataset.field = field;
-        td.dataset.label = label;
+        Object.assign(td.dataset, { field, label, ...data });
         td.textContent = text;
+        if (field === "consumer") td.title = e.consumer;
         tr.append(td);
       }
-      const [consumer, , range, at, size] = [...tr.children] as HTMLElement[];
-      consumer.title = e.consumer;
-      range.dataset.from = String(e.from);
-      range.dataset.to = String(e.to);
-      at.dataset.at = String(e.at);
-      size.dataset.resultSize = String(e.resultSize);
       return tr;
     }),
   );

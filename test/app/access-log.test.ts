@@ -15,7 +15,7 @@ import path from "node:path";
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { runDemo } from "../../scripts/demo";
 import { consentNodeContracts, startDemoNode, type DemoNode } from "../../scripts/demo-node";
 import { buildApp, freePort, previewApp, type Served } from "../../scripts/app-server";
@@ -26,11 +26,8 @@ import { buildSignInMessage } from "../../lib/consent/siwe";
 import { DataClient } from "../../lib/consent/sdk";
 import type { AccessLogEntry } from "../../lib/consent/access-log";
 import { TestWallet } from "./wallet";
+import { ARTIFACTS, launchChromium, openPage, PHONE, tabTo } from "./browser";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARTIFACTS = path.resolve(__dirname, "../../test-artifacts/claim-page");
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"];
-const PHONE = { width: 390, height: 844 };
 const DAY = 86400;
 
 /** A read as the page shows it (from its data attributes) and as the node logs it. */
@@ -72,8 +69,7 @@ describe("claim page: access log in headless Chromium", function () {
 
   before(async function () {
     if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
-    if (!fs.existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} not found: node scripts/provision.js installs Debian's Chromium`);
+    browser = await launchChromium(); // first: a machine without Chromium fails before the demo runs
     snapshotId = await ethers.provider.send("evm_snapshot", []);
     const demo = await runDemo(hre, {
       ...{ vehicles: 40, owners: 12, weeks: 3, seed: 5, verbose: false, pendingWeek: true },
@@ -105,8 +101,6 @@ describe("claim page: access log in headless Chromium", function () {
     };
     buildApp(data);
     served = await previewApp(data, port);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   after(async function () {
@@ -129,42 +123,22 @@ describe("claim page: access log in headless Chromium", function () {
     chainNow = (await ethers.provider.getBlock("latest"))!.timestamp;
   }
 
-  async function open(wallet: TestWallet): Promise<Page> {
-    const context = await browser.newContext({ viewport: PHONE, reducedMotion: "reduce" });
-    contexts.push(context);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await wallet.install(page);
-    await page.goto(served.url);
-    await page.waitForSelector("#access-logs", { state: "visible" });
-    expect(errors, "uncaught errors in the page").to.deep.equal([]);
-    return page;
+  /** A connected wallet of the vehicle owner `address` that signs the sign-in message. */
+  function ownerWallet(address: string): TestWallet {
+    const wallet = new TestWallet(hre.network.provider, address);
+    wallet.connected = true;
+    wallet.signsMessages = true;
+    return wallet;
   }
 
-  async function tabTo(page: Page, selector: string): Promise<void> {
-    const passed: string[] = [];
-    for (let i = 0; i < 120; i++) {
-      await page.keyboard.press("Tab");
-      const [focused, hit] = await page.evaluate((sel) => {
-        const a = document.activeElement as HTMLElement | null;
-        return [a?.id || a?.getAttribute("aria-label") || a?.tagName || "", !!a?.matches(sel)] as const;
-      }, selector);
-      passed.push(focused);
-      if (hit) {
-        const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
-        expect(outline, `focus outline of ${selector}`).to.not.equal("none");
-        return;
-      }
-    }
-    throw new Error(`${selector} is not reachable with Tab; focus went through ${passed.join(", ")}`);
-  }
+  const open = (wallet: TestWallet): Promise<Page> =>
+    openPage(browser, contexts, { wallet, url: served.url, ready: "#access-logs", viewport: PHONE });
 
   const panelOf = (vehicle: string) => `.access-log[data-vehicle="${vehicle}"]`;
 
   /** Tabs to the vehicle's panel button, presses Enter, waits for the panel's outcome: its state and text. */
   async function showLog(page: Page, vehicle: string): Promise<{ state: string; text: string }> {
-    await tabTo(page, `${panelOf(vehicle)} button[data-action="access-log"]`);
+    await tabTo(page, `${panelOf(vehicle)} button[data-action="access-log"]`, 120);
     await page.keyboard.press("Enter");
     const done = ["loaded", "empty", "failed", "rejected"].map(
       (s) => `${panelOf(vehicle)} .access-log-message[data-state="${s}"]`,
@@ -282,9 +256,7 @@ describe("claim page: access log in headless Chromium", function () {
       "the demo's consumer read this vehicle too",
     ).to.equal(true);
 
-    const wallet = new TestWallet(hre.network.provider, driver.address);
-    wallet.connected = true;
-    wallet.signsMessages = true;
+    const wallet = ownerWallet(driver.address);
     const page = await open(wallet);
     const outcome = await showLog(page, vehicle);
     expect(outcome, outcome.text).to.deep.equal({
@@ -325,9 +297,7 @@ describe("claim page: access log in headless Chromium", function () {
       let vehicle: string | undefined;
       for (const v of vehicles) if ((await nodeLog(driver, v)).length === 0) vehicle = vehicle ?? v;
       if (vehicle === undefined) continue;
-      const wallet = new TestWallet(hre.network.provider, driver.address);
-      wallet.connected = true;
-      wallet.signsMessages = true;
+      const wallet = ownerWallet(driver.address);
       const page = await open(wallet);
       expect(await showLog(page, vehicle)).to.deep.equal({
         state: "empty",
@@ -346,9 +316,7 @@ describe("claim page: access log in headless Chromium", function () {
     const { driver, vehicle } = await driverWithGrant();
     const expected = await nodeLog(driver, vehicle);
     expect(expected.length).to.be.greaterThan(0);
-    const wallet = new TestWallet(hre.network.provider, driver.address);
-    wallet.connected = true;
-    wallet.signsMessages = true;
+    const wallet = ownerWallet(driver.address);
     wallet.rejectNext = true;
     const page = await open(wallet);
     expect(await showLog(page, vehicle)).to.deep.equal({

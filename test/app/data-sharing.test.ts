@@ -11,18 +11,14 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { runDemo } from "../../scripts/demo";
 import { buildApp, previewApp, type Served } from "../../scripts/app-server";
 import { dataTypeNames } from "../../app/src/sharing";
 import { readableAmount } from "../../app/src/format";
 import { TestWallet } from "./wallet";
+import { ARTIFACTS, DESKTOP, launchChromium, openPage, PHONE, tabTo } from "./browser";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARTIFACTS = path.resolve(__dirname, "../../test-artifacts/claim-page");
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"];
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 900 };
 const DAY = 86400;
 
 interface ChainGrant {
@@ -48,8 +44,7 @@ describe("claim page: data sharing view in headless Chromium", function () {
 
   before(async function () {
     if ((hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING) this.skip();
-    if (!fs.existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} not found: node scripts/provision.js installs Debian's Chromium`);
+    browser = await launchChromium(); // first: a machine without Chromium fails before the demo runs
     snapshotId = await ethers.provider.send("evm_snapshot", []);
     const demo = await runDemo(hre, {
       ...{ vehicles: 40, owners: 12, weeks: 3, seed: 5, verbose: false, pendingWeek: true },
@@ -68,8 +63,6 @@ describe("claim page: data sharing view in headless Chromium", function () {
     };
     buildApp(data);
     served = await previewApp(data);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   after(async function () {
@@ -85,37 +78,8 @@ describe("claim page: data sharing view in headless Chromium", function () {
     while (contexts.length) await contexts.pop()!.close();
   });
 
-  async function open(wallet: TestWallet, viewport = DESKTOP): Promise<Page> {
-    const context = await browser.newContext({ viewport, reducedMotion: "reduce" });
-    contexts.push(context);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    await wallet.install(page);
-    await page.goto(served.url);
-    await page.waitForSelector("#sharing-section", { state: "visible" });
-    expect(errors, "uncaught errors in the page").to.deep.equal([]);
-    return page;
-  }
-
-  async function tabTo(page: Page, selector: string): Promise<void> {
-    const passed: string[] = [];
-    for (let i = 0; i < 80; i++) {
-      await page.keyboard.press("Tab");
-      const [focused, hit] = await page.evaluate((sel) => {
-        const a = document.activeElement as HTMLElement | null;
-        return [a?.id || a?.getAttribute("aria-label") || a?.tagName || "", !!a?.matches(sel)] as const;
-      }, selector);
-      passed.push(focused);
-      if (hit) {
-        // The focus is visible: the focused control draws an outline.
-        const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
-        expect(outline, `focus outline of ${selector}`).to.not.equal("none");
-        return;
-      }
-    }
-    throw new Error(`${selector} is not reachable with Tab; focus went through ${passed.join(", ")}`);
-  }
+  const open = (wallet: TestWallet, viewport = DESKTOP): Promise<Page> =>
+    openPage(browser, contexts, { wallet, url: served.url, ready: "#sharing-section", viewport });
 
   /** The live grants on `owner`'s vehicles, read from the chain the way a third party would. */
   async function chainGrants(owner: string): Promise<ChainGrant[]> {
@@ -226,13 +190,13 @@ describe("claim page: data sharing view in headless Chromium", function () {
     const page = await open(wallet, PHONE);
 
     // Grant through the form: vehicle, consumer address, odometer, 10 days; Enter submits.
-    await tabTo(page, "#grant-vehicle");
+    await tabTo(page, "#grant-vehicle", 80);
     await page.selectOption("#grant-vehicle", vehicle); // what arrow keys on the focused select do
-    await tabTo(page, "#grant-consumer");
+    await tabTo(page, "#grant-consumer", 80);
     await page.keyboard.type(consumer.address);
-    await tabTo(page, 'input[value="odometer"]');
+    await tabTo(page, 'input[value="odometer"]', 80);
     await page.keyboard.press(" ");
-    await tabTo(page, "#grant-days");
+    await tabTo(page, "#grant-days", 80);
     await page.keyboard.press("Control+A");
     await page.keyboard.type("10");
     const t0 = (await ethers.provider.getBlock("latest"))!.timestamp;
@@ -252,7 +216,11 @@ describe("claim page: data sharing view in headless Chromium", function () {
     await page.screenshot({ path: path.join(ARTIFACTS, "data-sharing-granted-phone-390x844.png"), fullPage: true });
 
     // Extend it by 30 days (Enter on the button).
-    await tabTo(page, `button[aria-label="Extend the grant of vehicle #${vehicle} to ${consumer.address} by 30 days"]`);
+    await tabTo(
+      page,
+      `button[aria-label="Extend the grant of vehicle #${vehicle} to ${consumer.address} by 30 days"]`,
+      80,
+    );
     await page.keyboard.press("Enter");
     await confirmed(page);
     const extended = await a.grantOf(vehicle, consumer.address);
@@ -265,7 +233,7 @@ describe("claim page: data sharing view in headless Chromium", function () {
     expect(await pageGrants(page)).to.deep.equal(await chainGrants(driver));
 
     // Revoke it (Space on the button).
-    await tabTo(page, `button[aria-label="Revoke the grant of vehicle #${vehicle} to ${consumer.address}"]`);
+    await tabTo(page, `button[aria-label="Revoke the grant of vehicle #${vehicle} to ${consumer.address}"]`, 80);
     await page.keyboard.press(" ");
     await confirmed(page);
     await page.waitForSelector(rowOf(vehicle, consumer.address), { state: "detached" });
