@@ -386,6 +386,19 @@ describe("claim page (app/) in headless Chromium", function () {
     );
   }
 
+  /** The page connected as `account`, with every week of its history listed ("Show earlier weeks" pressed). */
+  async function openAllWeeks(account: string, viewport?: { width: number; height: number }): Promise<Page> {
+    const wallet = new TestWallet(hre.network.provider, account);
+    wallet.connected = true;
+    const page = await open(wallet, viewport);
+    await page.waitForSelector("#claim-section", { state: "visible" });
+    if (await page.isVisible("#more-weeks")) {
+      await press(page, "#more-weeks");
+      await page.waitForSelector("#more-weeks", { state: "hidden" });
+    }
+    return page;
+  }
+
   it("shows each week's earnings by source, equal to the week file's split and summing to the week's amount the chain commits to", async function () {
     const d = await distributor();
     const activeWeek = Number((await d.activeRoot()).week);
@@ -408,27 +421,20 @@ describe("claim page (app/) in headless Chromium", function () {
     // The accounts to look at: the one with the most sources in a week, and the first one earning from each of
     // referrals, compensation and data use (the demo has all three), any account of the files (the page only reads).
     const accounts = files.get(pendingWeek)!.accounts.map((a) => a.account);
-    const most = (score: (a: string) => number) =>
-      accounts.reduce((best, a) => (score(a) > score(best) ? a : best), accounts[0]);
-    const richest = most((a) => Math.max(0, ...weeksOf(a).map((x) => kinds(x.sources))));
-    expect(Math.max(...weeksOf(richest).map((x) => kinds(x.sources))), "sources in one week").to.be.at.least(2);
+    const weeks = new Map(accounts.map((a) => [a, weeksOf(a)]));
+    const mostSources = (a: string) => Math.max(0, ...weeks.get(a)!.map((x) => kinds(x.sources)));
+    const richest = accounts.reduce((best, a) => (mostSources(a) > mostSources(best) ? a : best), accounts[0]);
+    expect(mostSources(richest), "sources in one week").to.be.at.least(2);
     const picked = new Set([richest]);
     for (const source of ["referrals", "compensation", "dataUse"] as const) {
-      const a = accounts.find((x) => weeksOf(x).some((w) => w.sources[source] > 0n));
+      const a = accounts.find((x) => weeks.get(x)!.some((w) => w.sources[source] > 0n));
       expect(a, `an account earning from ${source} in the demo`).to.not.equal(undefined);
       picked.add(a!);
     }
 
     for (const account of picked) {
-      const wallet = new TestWallet(hre.network.provider, account);
-      wallet.connected = true;
-      const page = await open(wallet);
-      await page.waitForSelector("#claim-section", { state: "visible" });
-      if (await page.isVisible("#more-weeks")) {
-        await press(page, "#more-weeks");
-        await page.waitForSelector("#more-weeks", { state: "hidden" });
-      }
-      const expected = weeksOf(account);
+      const page = await openAllWeeks(account);
+      const expected = weeks.get(account)!;
       const rows = await sourcesShown(page);
       expect(
         rows.map((r) => r.week),
@@ -467,14 +473,7 @@ describe("claim page (app/) in headless Chromium", function () {
     }
 
     // On a phone: the breakdown fits, nothing scrolls sideways, no amount is cut off.
-    const wallet = new TestWallet(hre.network.provider, richest);
-    wallet.connected = true;
-    const phone = await open(wallet, { width: 390, height: 844 });
-    await phone.waitForSelector("#claim-section", { state: "visible" });
-    if (await phone.isVisible("#more-weeks")) {
-      await press(phone, "#more-weeks");
-      await phone.waitForSelector("#more-weeks", { state: "hidden" });
-    }
+    const phone = await openAllWeeks(richest, { width: 390, height: 844 });
     expect(await phone.$$("#history [data-source]:not([hidden])")).to.have.length.greaterThan(1);
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow, "horizontal overflow in px").to.be.at.most(0);
